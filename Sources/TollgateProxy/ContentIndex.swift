@@ -1,0 +1,80 @@
+import RegistryCore
+import Synchronization
+import TollgateStorage
+
+/// In-memory front of the `MetadataStore` for the hot path: tags, manifest records and links are
+/// read from memory after the first lookup; every change is written through to the store.
+final class ContentIndex: Sendable {
+    struct TagKey: Hashable, Sendable {
+        var upstream: String
+        var repository: String
+        var tag: String
+    }
+    struct LinkKey: Hashable, Sendable {
+        var upstream: String
+        var repository: String
+        var digest: Digest
+    }
+
+    let store: any MetadataStore
+    private let tags = Mutex<[TagKey: TagRecord]>([:])
+    private let manifests = Mutex<[Digest: ManifestRecord]>([:])
+    private let links = Mutex<[LinkKey: Int64]>([:])
+    /// Entries per map before it is dropped and refilled from the store.
+    private let capacity = 200_000
+
+    init(store: any MetadataStore) { self.store = store }
+
+    private func remember<K: Hashable & Sendable, V: Sendable>(_ map: borrowing Mutex<[K: V]>, _ key: K, _ value: V?) {
+        map.withLock { m in
+            if m.count >= capacity { m.removeAll(keepingCapacity: true) }
+            m[key] = value
+        }
+    }
+
+    func tag(upstream: String, repository: String, tag: String) async throws -> TagRecord? {
+        let key = TagKey(upstream: upstream, repository: repository, tag: tag)
+        if let hit = tags.withLock({ $0[key] }) { return hit }
+        let record = try await store.tag(upstream: upstream, repository: repository, tag: tag)
+        if let record { remember(tags, key, record) }
+        return record
+    }
+
+    func putTag(_ r: TagRecord) async throws {
+        remember(tags, TagKey(upstream: r.upstream, repository: r.repository, tag: r.tag), r)
+        try await store.putTag(r)
+    }
+
+    func deleteTag(upstream: String, repository: String, tag: String) async throws {
+        remember(tags, TagKey(upstream: upstream, repository: repository, tag: tag), nil)
+        try await store.deleteTag(upstream: upstream, repository: repository, tag: tag)
+    }
+
+    func manifest(_ digest: Digest) async throws -> ManifestRecord? {
+        if let hit = manifests.withLock({ $0[digest] }) { return hit }
+        let record = try await store.manifest(digest)
+        if let record { remember(manifests, digest, record) }
+        return record
+    }
+
+    func putManifest(_ r: ManifestRecord) async throws {
+        remember(manifests, r.digest, r)
+        try await store.putManifest(r)
+    }
+
+    /// The linked size, or nil when (upstream, repository) has no link to `digest`.
+    func link(upstream: String, repository: String, digest: Digest) async throws -> Int64? {
+        let key = LinkKey(upstream: upstream, repository: repository, digest: digest)
+        if let hit = links.withLock({ $0[key] }) { return hit }
+        let record = try await store.link(upstream: upstream, repository: repository, digest: digest)
+        if let record { remember(links, key, record.size) }
+        return record?.size
+    }
+
+    func putLink(upstream: String, repository: String, digest: Digest, size: Int64) async throws {
+        let key = LinkKey(upstream: upstream, repository: repository, digest: digest)
+        if links.withLock({ $0[key] }) == size { return }
+        remember(links, key, size)
+        try await store.putLink(LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size))
+    }
+}

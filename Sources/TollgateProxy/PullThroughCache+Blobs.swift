@@ -1,0 +1,244 @@
+import Logging
+import NIOCore
+import RegistryCore
+import TollgateStorage
+import TollgateUpstream
+
+/// Where a blob's bytes come from.
+public enum BlobBody: Sendable {
+    case memory(ByteBuffer)
+    case file(BlobFile)
+    /// A running upstream download: stream behind it.
+    case fill(BlobFill)
+    /// HEAD of an uncached blob: nothing to send.
+    case none
+}
+
+public struct BlobResult: Sendable {
+    public var digest: Digest
+    /// Nil only for a download whose upstream sent no Content-Length.
+    public var size: Int64?
+    public var body: BlobBody
+    public var outcome: CacheOutcome
+}
+
+extension PullThroughCache {
+    /// A blob of `repository`. With `head`, nothing is downloaded for an uncached blob.
+    public func blob(from upstream: Upstream, _ repository: RepositoryName, _ digest: Digest, head: Bool)
+        async throws -> BlobResult
+    {
+        let linked = try await index.link(upstream: upstream.name, repository: repository.value, digest: digest)
+        if linked != nil, let local = try await localBlob(digest, head: head) {
+            return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
+        }
+        let key = FillKey(upstream: upstream.name, repository: repository, digest: digest)
+        if let running = fills.withLock({ $0[key] }) {
+            _ = running.join()
+            let size = try await running.waitUntilStarted()
+            return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
+        }
+        if linked == nil, let size = try await blobs.size(of: digest) {
+            // The bytes are here for another repository: upstream must confirm this one has them.
+            let confirmed = try await upstreamHead(upstream, repository, digest)
+            guard confirmed.size == nil || confirmed.size == size else {
+                throw RegistryError(.badGateway, "upstream \(upstream.name) reports a different size for \(digest)")
+            }
+            try await index.putLink(upstream: upstream.name, repository: repository.value, digest: digest, size: size)
+            if let local = try await localBlob(digest, head: head) {
+                return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
+            }
+        }
+        if head {
+            let confirmed = try await upstreamHead(upstream, repository, digest)
+            return BlobResult(digest: digest, size: confirmed.size, body: .none, outcome: .pass)
+        }
+        let fill = startFill(key, upstream)
+        let size = try await fill.waitUntilStarted()
+        return BlobResult(digest: digest, size: size, body: .fill(fill), outcome: .miss)
+    }
+
+    /// A stored blob, from memory when small.
+    private func localBlob(_ digest: Digest, head: Bool) async throws -> (size: Int64, body: BlobBody)? {
+        if let bytes = memory.get(digest) { return (Int64(bytes.readableBytes), .memory(bytes)) }
+        guard let file = try await blobs.open(digest) else { return nil }
+        let size = try await file.size()
+        if !head, size <= smallBlobLimit {
+            let bytes = try await file.read(at: 0, count: Int(size))
+            if bytes.readableBytes == size {
+                memory.put(digest, bytes, cost: bytes.readableBytes)
+                return (size, .memory(bytes))
+            }
+        }
+        return (size, .file(file))
+    }
+
+    private func upstreamHead(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
+        -> (size: Int64?, Void)
+    {
+        let response: UpstreamResponse
+        do {
+            response = try await upstream.client.blob(repository, digest, method: .HEAD)
+        } catch let e as UpstreamError {
+            throw UpstreamFailure.error(e)
+        }
+        await response.discard()
+        guard response.status == 200 else {
+            throw UpstreamFailure.error(
+                status: response.status, headers: response.headers.first(name: "retry-after"),
+                upstream: upstream.name, notFound: .blobUnknown(digest.description))
+        }
+        return (response.contentLength, ())
+    }
+
+    /// Joins the running download of `key`, or registers a new one and queues it.
+    private func startFill(_ key: FillKey, _ upstream: Upstream) -> BlobFill {
+        let (fill, isNew) = fills.withLock { running -> (BlobFill, Bool) in
+            if let existing = running[key] { return (existing, false) }
+            let fill = BlobFill(digest: key.digest)
+            running[key] = fill
+            return (fill, true)
+        }
+        _ = fill.join()
+        if isNew { jobQueue.yield(FillJob(key: key, fill: fill, upstream: upstream)) }
+        return fill
+    }
+
+    /// Downloads one blob: upstream → temporary file (+ digest), verified, committed, linked.
+    func runFill(_ job: FillJob) async {
+        let key = job.key
+        let fill = job.fill
+        var logger = self.logger
+        logger[metadataKey: "upstream"] = "\(key.upstream)"
+        logger[metadataKey: "digest"] = "\(key.digest)"
+        var file: BlobFile?
+        do {
+            let response: UpstreamResponse
+            do {
+                response = try await job.upstream.client.blob(key.repository, key.digest, method: .GET)
+            } catch let e as UpstreamError {
+                throw UpstreamFailure.error(e)
+            }
+            guard response.status == 200 else {
+                await response.discard()
+                throw UpstreamFailure.error(
+                    status: response.status, headers: response.headers.first(name: "retry-after"),
+                    upstream: key.upstream, notFound: .blobUnknown(key.digest.description))
+            }
+            let expected = response.contentLength
+            let temp = try await blobs.makeTemporaryFile()
+            file = temp
+            fill.begin(file: temp, size: expected)
+
+            var hasher = DigestHasher(for: key.digest)
+            var written: Int64 = 0
+            var pending = ByteBuffer()
+            let flushSize = 256 << 10
+            do {
+                for try await chunk in response.body {
+                    chunk.withUnsafeReadableBytes { hasher.update($0) }
+                    if let expected, written + Int64(pending.readableBytes + chunk.readableBytes) > expected {
+                        throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
+                    }
+                    if pending.readableBytes == 0, chunk.readableBytes >= flushSize {
+                        try await temp.write(chunk, at: written)
+                        written += Int64(chunk.readableBytes)
+                        fill.progress(written: written)
+                        continue
+                    }
+                    var c = chunk
+                    pending.writeBuffer(&c)
+                    if pending.readableBytes >= flushSize {
+                        try await temp.write(pending, at: written)
+                        written += Int64(pending.readableBytes)
+                        pending.clear()
+                        fill.progress(written: written)
+                    }
+                }
+            } catch let e as RegistryError {
+                throw e
+            } catch let e as UpstreamError {
+                throw UpstreamFailure.error(e)
+            } catch {
+                throw RegistryError(.badGateway, "download from upstream \(key.upstream) broke off", detail: "\(error)")
+            }
+            if pending.readableBytes > 0 {
+                try await temp.write(pending, at: written)
+                written += Int64(pending.readableBytes)
+                fill.progress(written: written)
+            }
+            if let expected, written != expected {
+                throw RegistryError(
+                    .badGateway, "upstream \(key.upstream) sent \(written) of \(expected) announced bytes")
+            }
+            guard hasher.finalize() == key.digest else {
+                logger.error("upstream blob does not match its digest; not cached", metadata: ["bytes": "\(written)"])
+                throw RegistryError(
+                    .badGateway, "upstream \(key.upstream) sent content that does not match digest \(key.digest)")
+            }
+            try await blobs.commit(temp, as: key.digest)
+            file = nil
+            try await index.putLink(
+                upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written)
+            fill.commit(file: temp, size: written)
+            logger.debug("blob cached", metadata: ["bytes": "\(written)"])
+        } catch {
+            if let file { await blobs.discard(file) }
+            if !(error is RegistryError) || (error as? RegistryError)?.code != .blobUnknown {
+                logger.warning("blob download failed", metadata: ["error": "\(error)"])
+            }
+            fill.fail(error)
+        }
+        _ = fills.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// Sends `range` (nil: everything) of a blob through `write`, in chunks, as bytes become
+    /// available. Throws when a download fails midway: the client must see a broken transfer.
+    public func stream(
+        _ body: BlobBody, range: ByteRange?, write: (ByteBuffer) async throws -> Void
+    ) async throws {
+        switch body {
+        case .none:
+            return
+        case .memory(let bytes):
+            if let range {
+                if let slice = bytes.getSlice(at: Int(range.start), length: Int(range.count)) { try await write(slice) }
+            } else {
+                try await write(bytes)
+            }
+        case .file(let file):
+            let size = try await file.size()
+            try await copy(file, from: range?.start ?? 0, to: (range?.end ?? (size - 1)) + 1, write: write)
+        case .fill(let fill):
+            var offset = range?.start ?? 0
+            var end = range.map { $0.end + 1 }
+            while end == nil || offset < end! {
+                switch await fill.next(after: offset) {
+                case .failed(let error):
+                    throw error
+                case .readable(let file, let readableEnd, let size, let complete):
+                    if complete, end == nil { end = size }
+                    let upTo = min(readableEnd, end ?? readableEnd)
+                    if upTo > offset {
+                        try await copy(file, from: offset, to: upTo, write: write)
+                        offset = upTo
+                    }
+                    if complete, offset >= (size ?? 0) { return }
+                }
+            }
+        }
+    }
+
+    /// Copies bytes `[from, to)` of `file`, reading the next chunk while the last one is written.
+    private func copy(_ file: BlobFile, from: Int64, to: Int64, write: (ByteBuffer) async throws -> Void) async throws {
+        var offset = from
+        while offset < to {
+            let count = Int(min(Int64(Self.readChunk), to - offset))
+            let chunk = try await file.read(at: offset, count: count)
+            guard chunk.readableBytes == count else {
+                throw RegistryError(.unknown, "stored blob is shorter than expected")
+            }
+            try await write(chunk)
+            offset += Int64(count)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import NIOCore
+import RegistryCore
+import TollgateStorage
+import TollgateUpstream
+
+/// A manifest ready to be sent.
+public struct ManifestResult: Sendable {
+    public var digest: Digest
+    public var mediaType: String
+    public var bytes: ByteBuffer
+    public var outcome: CacheOutcome
+    /// Text for a `Warning: 299` header (served stale).
+    public var warning: String?
+}
+
+extension PullThroughCache {
+    /// A manifest by tag or digest. `accept` is what the client accepts.
+    public func manifest(
+        from upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: AcceptList
+    ) async throws -> ManifestResult {
+        switch reference {
+        case .digest(let digest):
+            if let cached = try await cachedManifest(upstream, repository, digest) {
+                return ManifestResult(
+                    digest: digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
+            }
+            let fetched = try await fetchManifest(upstream, repository, reference, accept: accept.upstreamAcceptValue)
+            return ManifestResult(digest: digest, mediaType: fetched.mediaType, bytes: fetched.bytes, outcome: .miss)
+        case .tag(let tag):
+            return try await manifestByTag(upstream, repository, tag, accept: accept)
+        }
+    }
+
+    private func manifestByTag(
+        _ upstream: Upstream, _ repository: RepositoryName, _ tag: Tag, accept: AcceptList
+    ) async throws -> ManifestResult {
+        let now = clock()
+        let known = try await index.tag(upstream: upstream.name, repository: repository.value, tag: tag.value)
+        let cached: (mediaType: String, bytes: ByteBuffer)? =
+            if let known { try await cachedManifest(upstream, repository, known.digest) } else { nil }
+
+        // A client that can't take the tag's (multi-arch, OCI) type: ask upstream with its own
+        // Accept; the answer is cached by digest, the tag keeps its full-Accept digest.
+        if let cached, !accept.accepts(cached.mediaType) {
+            let f = try await fetchManifest(upstream, repository, .tag(tag), accept: accept.upstreamAcceptValue)
+            return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
+        }
+
+        if let known, let cached {
+            if now - known.fetchedAt < upstream.manifestTTL.seconds {
+                return ManifestResult(digest: known.digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
+            }
+            // Expired: one HEAD (not counted by Docker Hub's pull limit) revalidates.
+            let stale = ManifestResult(
+                digest: known.digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .stale,
+                warning: "served from cache: upstream \(upstream.name) unavailable")
+            let response: UpstreamResponse
+            do {
+                response = try await upstream.client.manifest(
+                    repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "), method: .HEAD)
+            } catch let e as UpstreamError {
+                logger.warning(
+                    "serving stale tag", metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)",
+                    "tag": "\(tag)", "error": "\(e.message)"])
+                return stale
+            }
+            await response.discard()
+            switch response.status {
+            case 200:
+                if let current = response.digestHeader, current != known.digest {
+                    // The tag moved: fetch the new manifest (by digest when we know it).
+                    let f = try await fetchManifest(
+                        upstream, repository, .digest(current), accept: MediaType.allManifests.joined(separator: ", "))
+                    try await index.putTag(TagRecord(
+                        upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest,
+                        fetchedAt: now))
+                    return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
+                }
+                try await index.putTag(TagRecord(
+                    upstream: upstream.name, repository: repository.value, tag: tag.value, digest: known.digest,
+                    fetchedAt: now))
+                return ManifestResult(
+                    digest: known.digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .revalidated)
+            case 404:
+                try await index.deleteTag(upstream: upstream.name, repository: repository.value, tag: tag.value)
+                throw RegistryError.manifestUnknown(tag.value)
+            case let status where UpstreamFailure.allowsStale(status: status):
+                logger.warning(
+                    "serving stale tag", metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)",
+                    "tag": "\(tag)", "status": "\(status)"])
+                return stale
+            case let status:
+                throw UpstreamFailure.error(
+                    status: status, headers: response.headers.first(name: "retry-after"), upstream: upstream.name,
+                    notFound: .manifestUnknown(tag.value))
+            }
+        }
+
+        // Never seen (or its manifest is gone from disk): one GET by tag.
+        let f = try await fetchManifest(
+            upstream, repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "))
+        if accept.accepts(f.mediaType) {
+            try await index.putTag(TagRecord(
+                upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest, fetchedAt: now))
+            return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
+        }
+        let g = try await fetchManifest(upstream, repository, .tag(tag), accept: accept.upstreamAcceptValue)
+        return ManifestResult(digest: g.digest, mediaType: g.mediaType, bytes: g.bytes, outcome: .miss)
+    }
+
+    /// The manifest's type and bytes, if (upstream, repository) is linked to it and it is stored.
+    func cachedManifest(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
+        -> (mediaType: String, bytes: ByteBuffer)?
+    {
+        guard try await index.link(upstream: upstream.name, repository: repository.value, digest: digest) != nil,
+            let record = try await index.manifest(digest)
+        else { return nil }
+        if let bytes = memory.get(digest) { return (record.mediaType, bytes) }
+        guard let file = try await blobs.open(digest) else { return nil }
+        let bytes = try await file.read(at: 0, count: Int(min(record.size, Int64(Self.maxManifestSize))))
+        guard bytes.readableBytes == record.size else { return nil }
+        memory.put(digest, bytes, cost: bytes.readableBytes)
+        return (record.mediaType, bytes)
+    }
+
+    /// GETs a manifest upstream, verifies it, stores it and links it to the repository.
+    func fetchManifest(
+        _ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: String
+    ) async throws -> (digest: Digest, mediaType: String, bytes: ByteBuffer) {
+        let response: UpstreamResponse
+        do {
+            response = try await upstream.client.manifest(repository, reference, accept: accept, method: .GET)
+        } catch let e as UpstreamError {
+            throw UpstreamFailure.error(e)
+        }
+        guard response.status == 200 else {
+            await response.discard()
+            throw UpstreamFailure.error(
+                status: response.status, headers: response.headers.first(name: "retry-after"),
+                upstream: upstream.name, notFound: .manifestUnknown(reference.description))
+        }
+        if let length = response.contentLength, length > Self.maxManifestSize {
+            await response.discard()
+            throw RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")
+        }
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.collect(upTo: Self.maxManifestSize)
+        } catch {
+            throw RegistryError(.badGateway, "reading manifest from upstream \(upstream.name) failed", detail: "\(error)")
+        }
+        let digest: Digest
+        if case .digest(let wanted) = reference {
+            digest = wanted
+        } else {
+            digest = response.digestHeader ?? Digest.sha256(of: bytes.readableBytesView)
+        }
+        var hasher = DigestHasher(for: digest)
+        bytes.withUnsafeReadableBytes { hasher.update($0) }
+        guard hasher.finalize() == digest else {
+            logger.error(
+                "upstream manifest does not match its digest; not cached",
+                metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)", "reference": "\(reference)"])
+            throw RegistryError(.badGateway, "upstream \(upstream.name) sent a manifest that does not match its digest")
+        }
+        let mediaType = try Self.manifestMediaType(contentType: response.contentType, bytes: bytes)
+        try await storeSmall(bytes, as: digest)
+        try await index.putManifest(ManifestRecord(digest: digest, mediaType: mediaType, size: Int64(bytes.readableBytes)))
+        try await index.putLink(
+            upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes))
+        memory.put(digest, bytes, cost: bytes.readableBytes)
+        return (digest, mediaType, bytes)
+    }
+
+    /// The manifest's media type: the upstream's Content-Type, or the document's own `mediaType`.
+    static func manifestMediaType(contentType: String?, bytes: ByteBuffer) throws -> String {
+        if let contentType, contentType == MediaType.dockerSchema1 || contentType == MediaType.dockerSchema1Signed {
+            throw RegistryError(.unsupported, "schema 1 manifests are not supported")
+        }
+        if let contentType, MediaType.isManifest(contentType) { return contentType }
+        struct Probe: Decodable {
+            var mediaType: String?
+            var schemaVersion: Int?
+            var manifests: [Probe]?
+        }
+        let probe = try? JSONDecoder().decode(Probe.self, from: Data(bytes.readableBytesView))
+        if let t = probe?.mediaType, MediaType.isManifest(t) { return t }
+        if probe?.schemaVersion == 1 { throw RegistryError(.unsupported, "schema 1 manifests are not supported") }
+        if probe?.manifests != nil { return MediaType.ociIndex }
+        if let contentType, contentType.hasPrefix("application/"), contentType != "application/json",
+            contentType != "application/octet-stream"
+        {
+            return contentType  // an artifact type we don't know but can pass on
+        }
+        if probe?.schemaVersion == 2 { return MediaType.ociManifest }
+        throw RegistryError(.manifestInvalid, "upstream sent something that is not a manifest")
+    }
+
+    /// Stores a small, already verified piece of content under its digest.
+    func storeSmall(_ bytes: ByteBuffer, as digest: Digest) async throws {
+        if try await blobs.size(of: digest) == Int64(bytes.readableBytes) { return }
+        let file = try await blobs.makeTemporaryFile()
+        do {
+            try await file.write(bytes, at: 0)
+            try await blobs.commit(file, as: digest)
+        } catch {
+            await blobs.discard(file)
+            throw error
+        }
+    }
+}
+
+import Foundation
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

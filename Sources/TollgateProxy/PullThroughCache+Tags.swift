@@ -1,0 +1,57 @@
+import Foundation
+import NIOCore
+import RegistryCore
+import TollgateStorage
+import TollgateUpstream
+
+public struct TagListResult: Sendable {
+    public var tags: [String]
+    /// More tags follow this page (the client gets a `Link` to them).
+    public var hasMore: Bool
+    public var outcome: CacheOutcome
+}
+
+extension PullThroughCache {
+    /// One page of a repository's tags: upstream's list, or the cached tags when upstream fails.
+    public func tags(from upstream: Upstream, _ repository: RepositoryName, page: Pagination) async throws
+        -> TagListResult
+    {
+        var query: [String] = []
+        if let n = page.limit { query.append("n=\(n)") }
+        if let last = page.last {
+            query.append("last=" + (last.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        }
+        var failure: RegistryError
+        do {
+            let response = try await upstream.client.tags(repository, query: query.isEmpty ? nil : query.joined(separator: "&"))
+            if response.status == 200 {
+                struct TagList: Decodable { var tags: [String]? }
+                let body = try await response.collect(upTo: 16 << 20)
+                guard let list = try? JSONDecoder().decode(TagList.self, from: Data(body.readableBytesView)) else {
+                    throw RegistryError(.badGateway, "upstream \(upstream.name) sent an unreadable tag list")
+                }
+                let hasMore = response.headers["link"].contains { $0.contains("rel=\"next\"") }
+                // Upstream pages already; trim in case it ignored `n`.
+                let tags = list.tags ?? []
+                let limited = page.limit.map { Array(tags.prefix($0)) } ?? tags
+                return TagListResult(tags: limited, hasMore: hasMore || limited.count < tags.count, outcome: .pass)
+            }
+            await response.discard()
+            failure = UpstreamFailure.error(
+                status: response.status, headers: response.headers.first(name: "retry-after"),
+                upstream: upstream.name, notFound: .nameUnknown(repository.value))
+            guard UpstreamFailure.allowsStale(status: response.status) else { throw failure }
+        } catch let e as UpstreamError {
+            failure = UpstreamFailure.error(e)
+        }
+        let cached = try await index.store.tags(upstream: upstream.name, repository: repository.value)
+        guard !cached.isEmpty else { throw failure }
+        let (entries, hasMore) = page.page(of: cached)
+        return TagListResult(tags: entries, hasMore: hasMore, outcome: .stale)
+    }
+
+    /// Every (upstream, repository) that has content in the cache.
+    public func cachedRepositories() async throws -> [RepositoryKey] {
+        try await index.store.repositories()
+    }
+}

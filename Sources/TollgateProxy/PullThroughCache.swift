@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import NIOCore
+import RegistryCore
+import ServiceLifecycle
+import Synchronization
+import TollgateStorage
+import TollgateUpstream
+
+/// The pull-through cache: manifests, blobs and tags of every upstream, kept in a
+/// content-addressed `BlobStore` and indexed in a `MetadataStore`.
+///
+/// It is also the `Service` that owns running upstream downloads, so a download outlives the
+/// client that started it and is shared by everyone asking for the same blob meanwhile.
+public final class PullThroughCache: Service {
+    let blobs: any BlobStore
+    let index: ContentIndex
+    let logger: Logger
+    /// Blobs up to this size are kept in memory after first use.
+    let smallBlobLimit: Int
+    let memory: ByteLRU<Digest, ByteBuffer>
+    let fills = Mutex<[FillKey: BlobFill]>([:])
+    let clock: @Sendable () -> Double
+    private let jobs: AsyncStream<FillJob>
+    let jobQueue: AsyncStream<FillJob>.Continuation
+
+    /// Largest manifest accepted from upstream (distribution's own limit).
+    static let maxManifestSize = 4 << 20
+    /// Bytes read from disk per write to a client.
+    static let readChunk = 1 << 20
+
+    struct FillKey: Hashable, Sendable {
+        var upstream: String
+        var repository: RepositoryName
+        var digest: Digest
+    }
+
+    struct FillJob: Sendable {
+        var key: FillKey
+        var fill: BlobFill
+        var upstream: Upstream
+    }
+
+    public init(
+        blobs: any BlobStore, metadata: any MetadataStore, logger: Logger,
+        memoryBudget: Int = 64 << 20, smallBlobLimit: Int = 256 << 10,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.blobs = blobs
+        self.index = ContentIndex(store: metadata)
+        self.logger = logger
+        self.memory = ByteLRU(capacity: memoryBudget)
+        self.smallBlobLimit = smallBlobLimit
+        self.clock = clock
+        (jobs, jobQueue) = AsyncStream.makeStream(of: FillJob.self)
+    }
+
+    /// Runs upstream downloads until graceful shutdown; running ones are finished first.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs.cancelOnGracefulShutdown() {
+                group.addTask { await self.runFill(job) }
+            }
+        }
+    }
+
+    /// Number of upstream downloads running now.
+    public var activeFills: Int { fills.withLock { $0.count } }
+}

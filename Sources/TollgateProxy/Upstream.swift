@@ -1,0 +1,63 @@
+import RegistryCore
+import TollgateUpstream
+
+/// An upstream as the cache sees it: its client and how long a tag stays fresh.
+public struct Upstream: Sendable {
+    public let client: RegistryClient
+    /// Within this time a cached tag is served without asking upstream.
+    public let manifestTTL: Duration
+
+    public init(client: RegistryClient, manifestTTL: Duration) {
+        self.client = client
+        self.manifestTTL = manifestTTL
+    }
+
+    public var name: String { client.name }
+}
+
+/// How a response was produced, for the access log and the `X-Cache` header.
+public enum CacheOutcome: String, Sendable {
+    /// Served from the cache without asking upstream.
+    case hit
+    /// Fetched from upstream (possibly joining a fetch already running).
+    case miss
+    /// Upstream confirmed the cached tag (one HEAD), served from the cache.
+    case revalidated
+    /// Upstream failed; served the last known content.
+    case stale
+    /// Passed through from upstream without caching (tag lists, HEAD of an uncached blob).
+    case pass
+}
+
+/// Maps an upstream failure to the registry error a client sees.
+enum UpstreamFailure {
+    static func error(status: Int, headers retryAfter: String?, upstream: String, notFound: RegistryError)
+        -> RegistryError
+    {
+        switch status {
+        case 404:
+            return notFound
+        case 401, 403:
+            return RegistryError(.denied, "upstream \(upstream) denied access", detail: notFound.detail)
+        case 429:
+            return RegistryError(
+                .tooManyRequests, "upstream \(upstream) is rate limiting this mirror",
+                retryAfter: retryAfter.flatMap { Int($0) } ?? 60)
+        case 500...599:
+            return RegistryError(.badGateway, "upstream \(upstream) answered \(status)")
+        default:
+            return RegistryError(.badGateway, "upstream \(upstream) answered unexpected status \(status)")
+        }
+    }
+
+    static func error(_ e: UpstreamError) -> RegistryError {
+        switch e.kind {
+        case .unreachable: RegistryError(.unavailable, "upstream \(e.upstream) is unreachable", detail: e.message)
+        case .timeout: RegistryError(.gatewayTimeout, "upstream \(e.upstream) timed out", detail: e.message)
+        case .protocolError: RegistryError(.badGateway, "upstream \(e.upstream) failed", detail: e.message)
+        }
+    }
+
+    /// Failures after which the last known content is served instead (stale-if-error).
+    static func allowsStale(status: Int) -> Bool { status == 429 || (500...599).contains(status) }
+}

@@ -1,0 +1,400 @@
+import Foundation
+import Yams
+
+/// Everything `tollgate serve` is configured with (`tollgate.yaml`). See README for each key.
+public struct TollgateConfiguration: Sendable, Equatable {
+    public var listenHost = "0.0.0.0"
+    public var listenPort = 5000
+    /// Used in Link headers (and later the token realm). Default `http://<listen>`.
+    public var publicURL: String?
+    public var storage = Storage()
+    public var upstreams: [String: UpstreamSettings] = [:]
+    /// Upstream keys in the order they were written (for stable listings).
+    public var upstreamOrder: [String] = []
+    public var defaultUpstream = "docker.io"
+    public var log = Log()
+
+    public struct Storage: Sendable, Equatable {
+        public var path = "./data"
+        public var maxSize: Int64?
+        /// Bytes of small blobs and manifests kept in memory.
+        public var memoryCache: Int64 = 64 << 20
+    }
+
+    public struct UpstreamSettings: Sendable, Equatable {
+        public var url: String
+        public var aliases: [String] = []
+        public var username: String?
+        public var passwordFile: String?
+        public var manifestTTL: Duration = .seconds(300)
+        public var connectTimeout: Duration = .seconds(10)
+        public var firstByteTimeout: Duration = .seconds(30)
+        public var idleTimeout: Duration = .seconds(30)
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var level = "info"
+        public var format = "text"
+        /// One line per request.
+        public var access = true
+    }
+
+    public init() {}
+
+    /// The configuration `serve` runs with when there is no file: the well-known public registries.
+    public static var embeddedDefault: TollgateConfiguration {
+        var c = TollgateConfiguration()
+        let known: [(String, String)] = [
+            ("docker.io", "https://registry-1.docker.io"), ("ghcr.io", "https://ghcr.io"),
+            ("quay.io", "https://quay.io"), ("registry.k8s.io", "https://registry.k8s.io"),
+            ("gcr.io", "https://gcr.io"),
+        ]
+        for (name, url) in known {
+            c.upstreams[name] = UpstreamSettings(url: url)
+            c.upstreamOrder.append(name)
+        }
+        return c
+    }
+
+    public var listenDescription: String {
+        listenHost.contains(":") ? "[\(listenHost)]:\(listenPort)" : "\(listenHost):\(listenPort)"
+    }
+
+    /// Base URL clients reach the mirror at, without a trailing slash.
+    public var effectivePublicURL: String {
+        if let publicURL { return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
+        return "http://\(listenDescription)"
+    }
+}
+
+/// Problems found in a configuration, each with the key path it concerns.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+extension TollgateConfiguration {
+    /// Loads and validates a YAML file.
+    public static func load(path: String) throws -> TollgateConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(problems: ["\(path): cannot read: \(error.localizedDescription)"])
+        }
+        return try parse(yaml: text, baseDirectory: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Parses YAML text; relative file paths inside stay as written.
+    public static func parse(yaml: String, baseDirectory: String = ".") throws -> TollgateConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError(problems: ["YAML: \(error)"])
+        }
+        var reader = ConfigReader()
+        var config = TollgateConfiguration()
+        if let root {
+            reader.read(root, into: &config)
+        }
+        reader.validate(&config)
+        if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
+        return config
+    }
+}
+
+/// Walks the YAML tree, collecting every problem with its key path instead of stopping at the first.
+struct ConfigReader {
+    var problems: [String] = []
+
+    mutating func problem(_ path: String, _ text: String) { problems.append("\(path): \(text)") }
+
+    mutating func mapping(_ node: Node, _ path: String) -> [(String, Node)]? {
+        guard case .mapping(let m) = node else {
+            problem(path.isEmpty ? "(top level)" : path, "expected a mapping")
+            return nil
+        }
+        var out: [(String, Node)] = []
+        for (k, v) in m {
+            guard case .scalar(let s) = k else {
+                problem(path, "keys must be strings")
+                continue
+            }
+            out.append((s.string, v))
+        }
+        return out
+    }
+
+    mutating func string(_ node: Node, _ path: String) -> String? {
+        guard case .scalar(let s) = node else {
+            problem(path, "expected a string")
+            return nil
+        }
+        return s.string
+    }
+
+    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+        guard let s = string(node, path) else { return nil }
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            problem(path, "expected true or false")
+            return nil
+        }
+    }
+
+    mutating func int(_ node: Node, _ path: String) -> Int? {
+        guard let s = string(node, path) else { return nil }
+        guard let v = Int(s) else {
+            problem(path, "expected a whole number")
+            return nil
+        }
+        return v
+    }
+
+    mutating func stringList(_ node: Node, _ path: String) -> [String]? {
+        guard case .sequence(let seq) = node else {
+            problem(path, "expected a list")
+            return nil
+        }
+        return seq.enumerated().compactMap { i, n in string(n, "\(path)[\(i)]") }
+    }
+
+    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+        guard let s = string(node, path) else { return nil }
+        guard let d = ConfigValues.duration(s) else {
+            problem(path, "not a duration (examples: 30s, 5m, 6h, 7d)")
+            return nil
+        }
+        return d
+    }
+
+    mutating func size(_ node: Node, _ path: String) -> Int64? {
+        guard let s = string(node, path) else { return nil }
+        guard let v = ConfigValues.size(s) else {
+            problem(path, "not a size (examples: 500MB, 20GiB)")
+            return nil
+        }
+        return v
+    }
+
+    mutating func unknown(_ path: String, _ key: String) { problem(path.isEmpty ? key : "\(path).\(key)", "unknown key") }
+
+    mutating func read(_ root: Node, into c: inout TollgateConfiguration) {
+        guard let top = mapping(root, "") else { return }
+        var sawUpstreams = false
+        for (key, value) in top {
+            switch key {
+            case "listen":
+                guard let s = string(value, key) else { continue }
+                if let (host, port) = ConfigValues.hostPort(s) {
+                    c.listenHost = host
+                    c.listenPort = port
+                } else {
+                    problem(key, "expected host:port, e.g. 0.0.0.0:5000 or [::]:5000")
+                }
+            case "public_url":
+                guard let s = string(value, key) else { continue }
+                if ConfigValues.isHTTPURL(s) { c.publicURL = s } else { problem(key, "not an http(s) URL") }
+            case "tls":
+                // Accepted for forward compatibility; TLS termination is not built yet.
+                _ = mapping(value, key)
+                problem(key, "TLS is not supported by this version; terminate TLS in front of Tollgate")
+            case "storage":
+                readStorage(value, into: &c.storage)
+            case "upstreams":
+                sawUpstreams = true
+                readUpstreams(value, into: &c)
+            case "default_upstream":
+                if let s = string(value, key) { c.defaultUpstream = s }
+            case "log":
+                readLog(value, into: &c.log)
+            case "auth", "plans", "default_plan":
+                // Keys of later features: accepted and ignored by this version.
+                continue
+            default:
+                unknown("", key)
+            }
+        }
+        if !sawUpstreams {
+            let d = TollgateConfiguration.embeddedDefault
+            c.upstreams = d.upstreams
+            c.upstreamOrder = d.upstreamOrder
+        }
+    }
+
+    mutating func readStorage(_ node: Node, into s: inout TollgateConfiguration.Storage) {
+        guard let m = mapping(node, "storage") else { return }
+        for (key, value) in m {
+            let path = "storage.\(key)"
+            switch key {
+            case "path": if let v = string(value, path) { s.path = v }
+            case "max_size": if let v = size(value, path) { s.maxSize = v }
+            case "memory_cache": if let v = size(value, path) { s.memoryCache = v }
+            default: unknown("storage", key)
+            }
+        }
+    }
+
+    mutating func readLog(_ node: Node, into l: inout TollgateConfiguration.Log) {
+        guard let m = mapping(node, "log") else { return }
+        for (key, value) in m {
+            let path = "log.\(key)"
+            switch key {
+            case "level":
+                guard let v = string(value, path) else { continue }
+                if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) {
+                    l.level = v
+                } else {
+                    problem(path, "expected one of trace, debug, info, notice, warning, error, critical")
+                }
+            case "format":
+                guard let v = string(value, path) else { continue }
+                if v == "text" || v == "json" { l.format = v } else { problem(path, "expected text or json") }
+            case "access":
+                if let v = bool(value, path) { l.access = v }
+            default: unknown("log", key)
+            }
+        }
+    }
+
+    mutating func readUpstreams(_ node: Node, into c: inout TollgateConfiguration) {
+        guard let m = mapping(node, "upstreams") else { return }
+        for (name, value) in m {
+            let base = "upstreams.\(name)"
+            if !ConfigValues.isRegistryHostName(name) {
+                problem(base, "upstream key must be a registry host name such as docker.io or ghcr.io")
+                continue
+            }
+            guard let fields = mapping(value, base) else { continue }
+            var u = TollgateConfiguration.UpstreamSettings(url: "")
+            for (key, v) in fields {
+                let path = "\(base).\(key)"
+                switch key {
+                case "url":
+                    guard let s = string(v, path) else { continue }
+                    if ConfigValues.isHTTPURL(s) { u.url = s } else { problem(path, "not a URL") }
+                case "aliases":
+                    guard let list = stringList(v, path) else { continue }
+                    for (i, a) in list.enumerated() where !ConfigValues.isHostName(a) {
+                        problem("\(path)[\(i)]", "not a host name")
+                    }
+                    u.aliases = list.map { $0.lowercased() }
+                case "username": u.username = string(v, path)
+                case "password_file": u.passwordFile = string(v, path)
+                case "manifest_ttl": if let d = duration(v, path) { u.manifestTTL = d }
+                case "connect_timeout": if let d = duration(v, path) { u.connectTimeout = d }
+                case "first_byte_timeout": if let d = duration(v, path) { u.firstByteTimeout = d }
+                case "idle_timeout": if let d = duration(v, path) { u.idleTimeout = d }
+                default: unknown(base, key)
+                }
+            }
+            if u.url.isEmpty, !problems.contains(where: { $0.hasPrefix("\(base).url") }) {
+                problem("\(base).url", "required")
+            }
+            if (u.username == nil) != (u.passwordFile == nil) {
+                problem(base, "username and password_file go together")
+            }
+            c.upstreams[name] = u
+            c.upstreamOrder.append(name)
+        }
+    }
+
+    mutating func validate(_ c: inout TollgateConfiguration) {
+        if c.upstreams[c.defaultUpstream] == nil {
+            problem("default_upstream", "\"\(c.defaultUpstream)\" is not a configured upstream")
+        }
+        var seen: [String: String] = [:]
+        for name in c.upstreamOrder {
+            for alias in c.upstreams[name]?.aliases ?? [] {
+                if let other = seen[alias] {
+                    problem("upstreams.\(name).aliases", "\(alias) is already an alias of \(other)")
+                }
+                seen[alias] = name
+            }
+        }
+        if c.storage.path.isEmpty { problem("storage.path", "must not be empty") }
+    }
+}
+
+/// Parsers for the value syntaxes the configuration uses.
+public enum ConfigValues {
+    /// `30s`, `5m`, `6h`, `7d`, `500ms`.
+    public static func duration(_ s: String) -> Duration? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)]
+        for (unit, factor) in units where t.hasSuffix(unit) {
+            let number = t.dropLast(unit.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number),
+                v >= 0, v * factor < 10 * 365 * 86400
+            else { continue }
+            return .milliseconds(Int64((v * factor * 1000).rounded()))
+        }
+        return nil
+    }
+
+    /// `500MB`, `20GiB`, `1024` (bytes).
+    public static func size(_ s: String) -> Int64? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [
+            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
+            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824),
+            ("B", 1), ("", 1),
+        ]
+        for (unit, factor) in units where t.hasSuffix(unit) {
+            let number = t.dropLast(unit.count).trimmingCharacters(in: .whitespaces)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number),
+                v >= 0, v * factor < 9e18
+            else { continue }
+            return Int64(v * factor)
+        }
+        return nil
+    }
+
+    public static func hostPort(_ s: String) -> (String, Int)? {
+        var host: Substring
+        let portText: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]") else { return nil }
+            host = s[s.index(after: s.startIndex)..<close]
+            let rest = s[s.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { return nil }
+            host = s[..<colon]
+            portText = s[s.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (String(host), port)
+    }
+
+    public static func isHTTPURL(_ s: String) -> Bool {
+        guard let u = URL(string: s), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = u.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    /// A DNS name, optionally with a port.
+    public static func isHostName(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= 253 else { return false }
+        var name = Substring(s)
+        if let colon = name.lastIndex(of: ":") {
+            guard let p = Int(name[name.index(after: colon)...]), (1...65535).contains(p) else { return false }
+            name = name[..<colon]
+        }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
+    /// An upstream key: a host name that is also a valid repository path component (for prefix routing).
+    public static func isRegistryHostName(_ s: String) -> Bool {
+        isHostName(s) && s == s.lowercased() && !s.contains(":")
+    }
+}

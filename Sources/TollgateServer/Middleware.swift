@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RegistryCore
+import Synchronization
+
+extension HTTPField.Name {
+    static let distributionAPIVersion = Self("Docker-Distribution-API-Version")!
+    static let dockerContentDigest = Self("Docker-Content-Digest")!
+    static let xCache = Self("X-Cache")!
+    static let warning = Self("Warning")!
+    static let link = Self("Link")!
+}
+
+/// Turns every error into the registry's JSON error response, in one place.
+struct RegistryErrorMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as RegistryError {
+            return Self.response(error, head: request.method == .head)
+        } catch let error as HTTPError {
+            // Router-level answers (no route matched, method not allowed).
+            let code: RegistryError.Code =
+                switch error.status.code {
+                case 404: .nameUnknown
+                case 405: .unsupported
+                default: .unknown
+                }
+            var r = Self.response(RegistryError(code, error.body ?? error.status.reasonPhrase), head: request.method == .head)
+            r.status = error.status
+            return r
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            return Self.response(RegistryError(.unknown, "internal error"), head: request.method == .head)
+        }
+    }
+
+    static func response(_ error: RegistryError, head: Bool) -> Response {
+        let body = ByteBuffer(string: error.jsonBody)
+        var headers: HTTPFields = [
+            .contentType: "application/json; charset=utf-8",
+            .contentLength: String(body.readableBytes),
+            .distributionAPIVersion: "registry/2.0",
+        ]
+        if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
+        return Response(
+            status: HTTPResponse.Status(code: error.httpStatus), headers: headers,
+            body: head ? ResponseBody() : ResponseBody(byteBuffer: body))
+    }
+}
+
+/// One line per request: method, path, status, bytes, duration, upstream, cache outcome.
+/// Streamed bodies are counted as they are written; the line is logged when the body ends.
+struct AccessLogMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+    let logger: Logger
+    let enabled: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        response.headers[.distributionAPIVersion] = "registry/2.0"
+        guard enabled else { return response }
+        let method = request.method.rawValue
+        let target = request.uri.description
+        let status = response.status.code
+        let notes = context.notes
+        let logger = self.logger
+        @Sendable func log(bytes: Int64, outcome: String) {
+            let ms = (ContinuousClock.now - start).milliseconds
+            logger.info(
+                "access method=\(method) path=\(target) status=\(status) bytes=\(bytes) duration_ms=\(ms) upstream=\(notes.upstream) cache=\(outcome)"
+            )
+        }
+        if request.method == .head {
+            log(bytes: 0, outcome: notes.cache)
+            return response
+        }
+        if let length = response.body.contentLength, !notes.isStreaming {
+            log(bytes: Int64(length), outcome: notes.cache)
+            return response
+        }
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            let counter = ByteCounter()
+            do {
+                try await body.write(
+                    writer.map { buffer in
+                        counter.add(buffer.readableBytes)
+                        return buffer
+                    })
+                log(bytes: counter.total, outcome: notes.cache)
+            } catch {
+                log(bytes: counter.total, outcome: notes.cache + ",aborted")
+                throw error
+            }
+        }
+        return response
+    }
+}
+
+extension Duration {
+    var milliseconds: String {
+        let c = components
+        let ms = Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+        return String(format: "%.2f", ms)
+    }
+}
+
+final class ByteCounter: Sendable {
+    private let value = Atomic<Int64>(0)
+    func add(_ n: Int) { value.add(Int64(n), ordering: .relaxed) }
+    var total: Int64 { value.load(ordering: .relaxed) }
+}

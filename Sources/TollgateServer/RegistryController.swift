@@ -1,0 +1,190 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RegistryCore
+import TollgateProxy
+import TollgateStorage
+
+/// The `/v2/` pull API: parses and validates the request, routes it to an upstream, asks the
+/// cache, and turns the answer into a response.
+struct RegistryController: Sendable {
+    let cache: PullThroughCache
+    let upstreams: [String: Upstream]
+    let router: UpstreamRouter
+
+    func addRoutes(to r: Router<TollgateContext>) {
+        for path in ["/v2", "/v2/**"] {
+            for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
+                r.on(RouterPath(path), method: method) { request, context in
+                    try await self.handle(request, context: context)
+                }
+            }
+        }
+    }
+
+    func handle(_ request: Request, context: TollgateContext) async throws -> Response {
+        guard let endpoint = try RegistryPath.parse(request.uri.path) else {
+            throw RegistryError(.nameUnknown, "not a registry API path")
+        }
+        guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
+        let head = request.method == .head
+        switch endpoint {
+        case .base:
+            return Self.json("{}", head: head)
+        case .catalog:
+            return try await catalog(request, head: head)
+        case .upload:
+            throw RegistryError.unsupported
+        case .referrers(let name, _):
+            throw RegistryError(.nameUnknown, "the referrers API is not offered by this mirror", detail: name.value)
+        case .manifest(let name, let reference):
+            let (upstream, route) = try resolve(name, request, context)
+            let accept = AcceptList(headerValues: request.headers[values: .accept])
+            let result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
+            context.notes.record(cache: result.outcome.rawValue)
+            let etag = "\"\(result.digest)\""
+            var headers: HTTPFields = [
+                .contentType: result.mediaType,
+                .contentLength: String(result.bytes.readableBytes),
+                .dockerContentDigest: result.digest.description,
+                .eTag: etag,
+                .xCache: result.outcome.rawValue,
+            ]
+            if let warning = result.warning { headers[.warning] = "299 - \(JSONString.quote(warning))" }
+            if request.headers[values: .ifNoneMatch].contains(where: { $0.contains(etag) }) {
+                return Response(status: .notModified, headers: headers)
+            }
+            return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.bytes))
+        case .blob(let name, let digest):
+            let (upstream, route) = try resolve(name, request, context)
+            let result = try await cache.blob(from: upstream, route.repository, digest, head: head)
+            context.notes.record(cache: result.outcome.rawValue)
+            return blobResponse(result, rangeHeader: request.headers[.range], head: head, context: context)
+        case .tags(let name):
+            let (upstream, route) = try resolve(name, request, context)
+            let q = request.uri.queryParameters
+            let page = try Pagination(n: q["n"].map(String.init), last: q["last"].map(String.init))
+            let result = try await cache.tags(from: upstream, route.repository, page: page)
+            context.notes.record(cache: result.outcome.rawValue)
+            var headers: HTTPFields = [.xCache: result.outcome.rawValue]
+            if result.hasMore, let last = result.tags.last {
+                headers[.link] = Self.nextLink(
+                    path: "/v2/\(name)/tags/list", n: page.limit ?? result.tags.count, last: last,
+                    ns: q["ns"].map(String.init))
+            }
+            let body = "{\"name\":\(JSONString.quote(name.value)),\"tags\":[\(result.tags.map(JSONString.quote).joined(separator: ","))]}"
+            return Self.json(body, head: head, headers: headers)
+        }
+    }
+
+    /// The upstream and repository for a name, or NAME_UNKNOWN.
+    private func resolve(_ name: RepositoryName, _ request: Request, _ context: TollgateContext) throws(RegistryError)
+        -> (Upstream, UpstreamRouter.Route)
+    {
+        let ns = request.uri.queryParameters["ns"].map(String.init)
+        let route = try router.route(name: name, namespace: ns, host: request.head.authority)
+        guard let upstream = upstreams[route.upstream] else {
+            throw RegistryError(.nameUnknown, "upstream \(route.upstream) is not configured")
+        }
+        context.notes.record(upstream: route.upstream)
+        return (upstream, route)
+    }
+
+    private func blobResponse(_ result: BlobResult, rangeHeader: String?, head: Bool, context: TollgateContext)
+        -> Response
+    {
+        var headers: HTTPFields = [
+            .contentType: "application/octet-stream",
+            .dockerContentDigest: result.digest.description,
+            .eTag: "\"\(result.digest)\"",
+            .xCache: result.outcome.rawValue,
+        ]
+        guard let size = result.size else {
+            // Upstream sent no length: stream chunked, whole blob.
+            context.notes.record(streaming: true)
+            let cache = self.cache
+            let body = result.body
+            return Response(
+                status: .ok, headers: headers,
+                body: head ? ResponseBody() : ResponseBody { writer in
+                    try await cache.stream(body, range: nil) { try await writer.write($0) }
+                    try await writer.finish(nil)
+                })
+        }
+        headers[.acceptRanges] = "bytes"
+        var status = HTTPResponse.Status.ok
+        var range: ByteRange?
+        if !head {
+            switch ByteRange.resolve(rangeHeader, size: size) {
+            case .whole:
+                break
+            case .partial(let r):
+                range = r
+                status = .partialContent
+                headers[.contentRange] = r.contentRange(size: size)
+            case .unsatisfiable:
+                var response = RegistryErrorMiddleware.response(
+                    RegistryError(.rangeInvalid, "requested range not satisfiable", detail: rangeHeader), head: false)
+                response.headers[.contentRange] = "bytes */\(size)"
+                return response
+            }
+        }
+        let length = range?.count ?? size
+        headers[.contentLength] = String(length)
+        if head { return Response(status: status, headers: headers) }
+        if case .memory(let bytes) = result.body {
+            let slice = range.flatMap { bytes.getSlice(at: Int($0.start), length: Int($0.count)) } ?? bytes
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: slice))
+        }
+        context.notes.record(streaming: true)
+        let cache = self.cache
+        let body = result.body
+        let sendRange = range
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(contentLength: Int(length)) { writer in
+                try await cache.stream(body, range: sendRange) { try await writer.write($0) }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// `/v2/_catalog`: the repositories that have content in the cache, as pullable names
+    /// (`<upstream>/<repository>`).
+    private func catalog(_ request: Request, head: Bool) async throws -> Response {
+        let q = request.uri.queryParameters
+        let page = try Pagination(n: q["n"].map(String.init), last: q["last"].map(String.init))
+        let names = try await cache.cachedRepositories().map { "\($0.upstream)/\($0.repository)" }.sorted()
+        let (entries, hasMore) = page.page(of: names)
+        var headers: HTTPFields = [:]
+        if hasMore, let last = entries.last {
+            headers[.link] = Self.nextLink(path: "/v2/_catalog", n: page.limit ?? entries.count, last: last, ns: nil)
+        }
+        let body = "{\"repositories\":[\(entries.map(JSONString.quote).joined(separator: ","))]}"
+        return Self.json(body, head: head, headers: headers)
+    }
+
+    /// A `Link` to the next page, on the mirror itself (relative, as distribution does).
+    static func nextLink(path: String, n: Int, last: String, ns: String?) -> String {
+        let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "" }
+        var query = "n=\(n)&last=\(enc(last))"
+        if let ns { query += "&ns=\(enc(ns))" }
+        return "<\(path)?\(query)>; rel=\"next\""
+    }
+
+    static func json(_ text: String, head: Bool, headers extra: HTTPFields = [:]) -> Response {
+        let body = ByteBuffer(string: text)
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)]
+        headers.append(contentsOf: extra)
+        return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: body))
+    }
+}
+
+extension CharacterSet {
+    static let urlQueryValueAllowed: CharacterSet = {
+        var s = CharacterSet.alphanumerics
+        s.insert(charactersIn: "-._~")
+        return s
+    }()
+}

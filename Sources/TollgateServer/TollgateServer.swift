@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import Logging
+import RegistryCore
+import ServiceLifecycle
+import TollgateProxy
+import TollgateStorage
+import TollgateUpstream
+
+/// Builds and runs the Tollgate HTTP application from a configuration.
+public enum TollgateServer {
+    /// Everything a running server is made of, so tests can build it without serving.
+    public struct Parts {
+        public let router: Router<TollgateContext>
+        public let cache: PullThroughCache
+        public let clients: [RegistryClient]
+    }
+
+    public static func makeParts(_ config: TollgateConfiguration, logger: Logger) throws -> Parts {
+        let blobs = try FileBlobStore(root: config.storage.path)
+        let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
+        let cache = PullThroughCache(
+            blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache))
+        var upstreams: [String: Upstream] = [:]
+        var clients: [RegistryClient] = []
+        for name in config.upstreamOrder {
+            guard let u = config.upstreams[name] else { continue }
+            var credentials: UpstreamConfiguration.Credentials?
+            if let user = u.username, let file = u.passwordFile {
+                credentials = .init(username: user, password: try readSecret(file, key: "upstreams.\(name).password_file"))
+            }
+            let client = RegistryClient(
+                configuration: UpstreamConfiguration(
+                    name: name, url: u.url, credentials: credentials,
+                    connectTimeout: u.connectTimeout.seconds, firstByteTimeout: u.firstByteTimeout.seconds,
+                    idleTimeout: u.idleTimeout.seconds),
+                logger: logger)
+            clients.append(client)
+            upstreams[name] = Upstream(client: client, manifestTTL: u.manifestTTL)
+        }
+        let router = Router(context: TollgateContext.self)
+        router.add(middleware: AccessLogMiddleware(logger: Logger(label: "tollgate.access"), enabled: config.log.access))
+        router.add(middleware: RegistryErrorMiddleware())
+        router.get("/healthz") { _, _ in "ok\n" }
+        RegistryController(cache: cache, upstreams: upstreams, router: UpstreamRouter(config)).addRoutes(to: router)
+        return Parts(router: router, cache: cache, clients: clients)
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
+    public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
+        let parts = try makeParts(config, logger: logger)
+        let app = Application(
+            router: parts.router,
+            configuration: .init(
+                address: .hostname(config.listenHost, port: config.listenPort), serverName: "Tollgate"),
+            services: [parts.cache, UpstreamClientsService(clients: parts.clients)],
+            logger: logger)
+        logger.info(
+            "tollgate serving",
+            metadata: [
+                "listen": "\(config.listenDescription)", "storage": "\(config.storage.path)",
+                "upstreams": "\(config.upstreamOrder.joined(separator: ","))",
+                "default_upstream": "\(config.defaultUpstream)",
+            ])
+        try await app.runService()
+    }
+
+    /// Reads a secret file: its first line, without the line break.
+    static func readSecret(_ path: String, key: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(problems: ["\(key): cannot read \(path)"])
+        }
+        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let secret = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        guard !secret.isEmpty else { throw ConfigurationError(problems: ["\(key): \(path) is empty"]) }
+        return secret
+    }
+}
+
+/// Closes the upstream connection pools when the server shuts down.
+struct UpstreamClientsService: Service {
+    let clients: [RegistryClient]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for client in clients { try? await client.shutdown() }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+
+/// An open file descriptor, closed when the last reference goes away. Reads and writes are
+/// positional (`pread`/`pwrite`), so several readers can share one descriptor, and they run on
+/// NIO's blocking-I/O thread pool, never on an event loop or the cooperative pool.
+public final class BlobFile: Sendable {
+    public let fd: Int32
+    public let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// Reads up to `count` bytes at `offset`; fewer only at end of file.
+    public func read(at offset: Int64, count: Int, allocator: ByteBufferAllocator = .init()) async throws -> ByteBuffer {
+        let fd = self.fd
+        return try await StorageIO.run {
+            var buffer = allocator.buffer(capacity: count)
+            var done = 0
+            while done < count {
+                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { ptr in
+                    pread(fd, ptr.baseAddress, count - done, off_t(offset) + off_t(done))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StorageError.io("read", errno: errno)
+                }
+                if n == 0 { break }
+                done += n
+            }
+            return buffer
+        }
+    }
+
+    /// Writes all of `buffer` at `offset`.
+    public func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+        let fd = self.fd
+        try await StorageIO.run {
+            try buffer.withUnsafeReadableBytes { ptr in
+                var done = 0
+                while done < ptr.count {
+                    let n = pwrite(fd, ptr.baseAddress! + done, ptr.count - done, off_t(offset) + off_t(done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw StorageError.io("write", errno: errno)
+                    }
+                    done += n
+                }
+            }
+        }
+    }
+
+    public func sync() async throws {
+        let fd = self.fd
+        try await StorageIO.run {
+            guard fsync(fd) == 0 else { throw StorageError.io("fsync", errno: errno) }
+        }
+    }
+
+    public func size() async throws -> Int64 {
+        let fd = self.fd
+        return try await StorageIO.run {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw StorageError.io("fstat", errno: errno) }
+            return Int64(st.st_size)
+        }
+    }
+}
+
+/// Errors from the storage layer.
+public struct StorageError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public let errno: Int32?
+
+    public static func io(_ op: String, errno e: Int32, path: String? = nil) -> StorageError {
+        let what = path.map { " \($0)" } ?? ""
+        return StorageError(description: "\(op)\(what): \(String(cString: strerror(e)))", errno: e)
+    }
+
+    public init(description: String, errno: Int32? = nil) {
+        self.description = description
+        self.errno = errno
+    }
+}
+
+/// Runs blocking file-system calls on NIO's shared thread pool.
+enum StorageIO {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}

@@ -1,0 +1,77 @@
+import RegistryCore
+
+/// A tag as last seen upstream.
+public struct TagRecord: Sendable, Equatable {
+    public var upstream: String
+    public var repository: String
+    public var tag: String
+    public var digest: Digest
+    /// Seconds since 1970 when the upstream last confirmed this tag.
+    public var fetchedAt: Double
+
+    public init(upstream: String, repository: String, tag: String, digest: Digest, fetchedAt: Double) {
+        self.upstream = upstream
+        self.repository = repository
+        self.tag = tag
+        self.digest = digest
+        self.fetchedAt = fetchedAt
+    }
+}
+
+/// What is known about a stored manifest (its bytes are a blob).
+public struct ManifestRecord: Sendable, Equatable {
+    public var digest: Digest
+    public var mediaType: String
+    public var size: Int64
+
+    public init(digest: Digest, mediaType: String, size: Int64) {
+        self.digest = digest
+        self.mediaType = mediaType
+        self.size = size
+    }
+}
+
+/// Proof that content with `digest` belongs to (upstream, repository): it was fetched from, or
+/// confirmed by, that repository upstream. Content is served for a repository only through a link.
+public struct LinkRecord: Sendable, Equatable, Hashable {
+    public var upstream: String
+    public var repository: String
+    public var digest: Digest
+    public var size: Int64
+
+    public init(upstream: String, repository: String, digest: Digest, size: Int64) {
+        self.upstream = upstream
+        self.repository = repository
+        self.digest = digest
+        self.size = size
+    }
+}
+
+public struct RepositoryKey: Sendable, Hashable, Comparable {
+    public var upstream: String
+    public var repository: String
+    public init(upstream: String, repository: String) {
+        self.upstream = upstream
+        self.repository = repository
+    }
+    public static func < (a: Self, b: Self) -> Bool {
+        (a.upstream, a.repository) < (b.upstream, b.repository)
+    }
+}
+
+/// The index of what the cache holds: tags, manifests, repository↔content links.
+public protocol MetadataStore: Sendable {
+    func tag(upstream: String, repository: String, tag: String) async throws -> TagRecord?
+    func putTag(_ record: TagRecord) async throws
+    func deleteTag(upstream: String, repository: String, tag: String) async throws
+    func tags(upstream: String, repository: String) async throws -> [String]
+
+    func manifest(_ digest: Digest) async throws -> ManifestRecord?
+    func putManifest(_ record: ManifestRecord) async throws
+
+    func link(upstream: String, repository: String, digest: Digest) async throws -> LinkRecord?
+    func putLink(_ record: LinkRecord) async throws
+
+    /// Every (upstream, repository) with cached content, sorted.
+    func repositories() async throws -> [RepositoryKey]
+}

@@ -1,0 +1,237 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import Synchronization
+
+/// A response from an upstream registry whose body is still to be read (or discarded).
+public struct UpstreamResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: HTTPClientResponse.Body
+
+    public var contentLength: Int64? { headers.first(name: "content-length").flatMap { Int64($0) } }
+    public var digestHeader: Digest? {
+        headers.first(name: "docker-content-digest").flatMap { try? Digest(parsing: $0) }
+    }
+    public var contentType: String? { headers.first(name: "content-type").map { MediaType.essence($0) } }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        try await body.collect(upTo: limit)
+    }
+
+    /// Reads and drops the body so the connection can be reused.
+    public func discard() async {
+        do {
+            for try await _ in body {}
+        } catch {}
+    }
+}
+
+/// The client for one upstream registry: auth challenges (anonymous or configured Bearer token
+/// dance, Basic), token caching per scope, blob redirects to other hosts (never carrying
+/// `Authorization` there), timeouts and one retry of connection failures.
+public final class RegistryClient: Sendable {
+    public let configuration: UpstreamConfiguration
+    private let http: HTTPClient
+    private let logger: Logger
+    private let tokens = TokenCache()
+    /// Set once the upstream has answered with a Basic challenge.
+    private let usesBasic = Atomic<Bool>(false)
+
+    /// Creates the client with its own connection pool; call `shutdown()` when done.
+    public init(configuration: UpstreamConfiguration, logger: Logger) {
+        self.configuration = configuration
+        var http = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .milliseconds(Int64(configuration.connectTimeout * 1000)),
+                read: .milliseconds(Int64(configuration.idleTimeout * 1000))),
+            decompression: .disabled)
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        var logger = logger
+        logger[metadataKey: "upstream"] = .string(configuration.name)
+        self.logger = logger
+    }
+
+    public var name: String { configuration.name }
+
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    // MARK: - Registry operations
+
+    public func manifest(
+        _ repository: RepositoryName, _ reference: Reference, accept: String, method: HTTPMethod
+    ) async throws -> UpstreamResponse {
+        try await send(
+            method, path: "/v2/\(repository)/manifests/\(reference)", scope: Self.pullScope(repository),
+            headers: [("Accept", accept)])
+    }
+
+    /// GET follows redirects (e.g. Docker Hub's CDN) itself.
+    public func blob(_ repository: RepositoryName, _ digest: Digest, method: HTTPMethod, range: String? = nil)
+        async throws -> UpstreamResponse
+    {
+        var headers: [(String, String)] = []
+        if let range { headers.append(("Range", range)) }
+        return try await send(
+            method, path: "/v2/\(repository)/blobs/\(digest)", scope: Self.pullScope(repository), headers: headers)
+    }
+
+    public func tags(_ repository: RepositoryName, query: String?) async throws -> UpstreamResponse {
+        let q = query.map { "?" + $0 } ?? ""
+        return try await send(.GET, path: "/v2/\(repository)/tags/list\(q)", scope: Self.pullScope(repository))
+    }
+
+    static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull" }
+
+    // MARK: - Request flow
+
+    func send(
+        _ method: HTTPMethod, path: String, scope: String, headers extra: [(String, String)] = []
+    ) async throws -> UpstreamResponse {
+        var url = configuration.url + path
+        var authorization = currentAuthorization(scope: scope)
+        var challenged = false
+        var redirects = 0
+        while true {
+            let response = try await execute(method, url: url, headers: extra, authorization: authorization)
+            switch response.status {
+            case 401 where !challenged:
+                challenged = true
+                let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
+                await response.discard()
+                guard let auth = try await authorize(challengeHeader: header, scope: scope) else {
+                    return try await execute(method, url: url, headers: extra, authorization: nil)
+                }
+                authorization = auth
+            case 301, 302, 303, 307, 308:
+                guard redirects < 5, let location = response.headers.first(name: "location"),
+                    let next = URL(string: location, relativeTo: URL(string: url))?.absoluteURL,
+                    let scheme = next.scheme, scheme == "https" || scheme == "http"
+                else {
+                    await response.discard()
+                    throw UpstreamError(.protocolError, upstream: name, "bad redirect from \(path)")
+                }
+                await response.discard()
+                redirects += 1
+                // Credentials stay with the registry host; a CDN gets a signed URL and nothing else.
+                if next.host != URL(string: url)?.host || next.port != URL(string: url)?.port {
+                    authorization = nil
+                }
+                url = next.absoluteString
+            default:
+                return response
+            }
+        }
+    }
+
+    private func currentAuthorization(scope: String) -> String? {
+        if let token = tokens.token(for: scope) { return "Bearer \(token)" }
+        if usesBasic.load(ordering: .relaxed), let c = configuration.credentials { return Self.basic(c) }
+        return nil
+    }
+
+    static func basic(_ c: UpstreamConfiguration.Credentials) -> String {
+        "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString()
+    }
+
+    /// Answers a 401's challenge: a Bearer token from the realm, or Basic credentials.
+    private func authorize(challengeHeader: String, scope: String) async throws -> String? {
+        let challenges = AuthChallenge.parse(challengeHeader)
+        if let bearer = challenges.first(where: \.isBearer), let realm = bearer.realm {
+            let token = try await fetchToken(realm: realm, service: bearer.service, scope: bearer.scope ?? scope)
+            tokens.store(token.value, for: scope, lifetime: token.lifetime)
+            return "Bearer \(token.value)"
+        }
+        if challenges.contains(where: \.isBasic), let c = configuration.credentials {
+            usesBasic.store(true, ordering: .relaxed)
+            return Self.basic(c)
+        }
+        return nil
+    }
+
+    private struct TokenResponse: Decodable {
+        var token: String?
+        var access_token: String?
+        var expires_in: Int?
+    }
+
+    private func fetchToken(realm: String, service: String?, scope: String) async throws -> (
+        value: String, lifetime: Duration
+    ) {
+        guard var components = URLComponents(string: realm), let scheme = components.scheme,
+            scheme == "https" || scheme == "http"
+        else { throw UpstreamError(.protocolError, upstream: name, "token realm is not an http(s) URL") }
+        var items = components.queryItems ?? []
+        if let service { items.append(URLQueryItem(name: "service", value: service)) }
+        for s in scope.split(separator: " ") { items.append(URLQueryItem(name: "scope", value: String(s))) }
+        if let c = configuration.credentials { items.append(URLQueryItem(name: "account", value: c.username)) }
+        components.queryItems = items
+        guard let url = components.url?.absoluteString else {
+            throw UpstreamError(.protocolError, upstream: name, "bad token realm")
+        }
+        let response = try await execute(
+            .GET, url: url, headers: [], authorization: configuration.credentials.map(Self.basic))
+        guard response.status == 200 else {
+            await response.discard()
+            if response.status == 401 {
+                throw UpstreamError(.protocolError, upstream: name, "token server refused the configured credentials")
+            }
+            throw UpstreamError(.protocolError, upstream: name, "token server answered \(response.status)")
+        }
+        let body = try await response.collect(upTo: 1 << 20)
+        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body.readableBytesView)),
+            let token = decoded.token ?? decoded.access_token, !token.isEmpty
+        else { throw UpstreamError(.protocolError, upstream: name, "token server sent no token") }
+        // The spec: default 60 s, never trust less than that.
+        return (token, .seconds(max(60, decoded.expires_in ?? 60)))
+    }
+
+    /// One HTTP exchange, retried once when the connection could not be made or broke before
+    /// a response head (every request we send is idempotent).
+    private func execute(
+        _ method: HTTPMethod, url: String, headers: [(String, String)], authorization: String?
+    ) async throws -> UpstreamResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: "tollgate/0.1")
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let response = try await http.execute(
+                    request, timeout: .milliseconds(Int64(configuration.firstByteTimeout * 1000)), logger: logger)
+                return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: response.body)
+            } catch {
+                let mapped = Self.classify(error, upstream: name)
+                if attempt == 1, mapped.kind == .unreachable {
+                    logger.debug("retrying after connection failure", metadata: ["error": "\(error)"])
+                    continue
+                }
+                throw mapped
+            }
+        }
+    }
+
+    static func classify(_ error: any Error, upstream: String) -> UpstreamError {
+        if let e = error as? UpstreamError { return e }
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return UpstreamError(.timeout, upstream: upstream, "timed out (\(e))")
+            default:
+                return UpstreamError(.unreachable, upstream: upstream, "\(e)")
+            }
+        }
+        return UpstreamError(.unreachable, upstream: upstream, "\(error)")
+    }
+}
