@@ -87,13 +87,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fakes for unit tests (a small in-memory upstream registry).
+        .target(
+            name: "TollgateTestSupport",
+            dependencies: [
+                "RegistryCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateStorageTests", dependencies: ["TollgateStorage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",
             dependencies: [
-                "TollgateUpstream",
+                "TollgateUpstream", "TollgateTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -101,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "TollgateProxyTests",
             dependencies: [
-                "TollgateProxy",
+                "TollgateProxy", "TollgateTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -109,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "TollgateServerTests",
             dependencies: [
-                "TollgateServer",
+                "TollgateServer", "TollgateTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

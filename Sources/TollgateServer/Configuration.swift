@@ -13,6 +13,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public var upstreamOrder: [String] = []
     public var defaultUpstream = "docker.io"
     public var log = Log()
+    /// Keys of features this version doesn't have yet, present in the file (logged at start).
+    public var ignoredKeys: [String] = []
 
     public struct Storage: Sendable, Equatable {
         public var path = "./data"
@@ -213,7 +215,7 @@ struct ConfigReader {
                 readLog(value, into: &c.log)
             case "auth", "plans", "default_plan":
                 // Keys of later features: accepted and ignored by this version.
-                continue
+                c.ignoredKeys.append(key)
             default:
                 unknown("", key)
             }

@@ -55,6 +55,11 @@ public enum TollgateServer {
                 address: .hostname(config.listenHost, port: config.listenPort), serverName: "Tollgate"),
             services: [parts.cache, UpstreamClientsService(clients: parts.clients)],
             logger: logger)
+        if !config.ignoredKeys.isEmpty {
+            logger.warning(
+                "configuration keys not supported by this version are ignored; anyone who can reach the port can pull",
+                metadata: ["keys": "\(config.ignoredKeys.joined(separator: ","))"])
+        }
         logger.info(
             "tollgate serving",
             metadata: [

@@ -52,6 +52,9 @@ public final class RegistryClient: Sendable {
                 read: .milliseconds(Int64(configuration.idleTimeout * 1000))),
             decompression: .disabled)
         http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        // Fail fast when the upstream is down (we retry once ourselves): stale-if-error must not
+        // wait out the whole connect timeout.
+        http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
         var logger = logger
         logger[metadataKey: "upstream"] = .string(configuration.name)

@@ -1,0 +1,176 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RegistryCore
+import Testing
+import TollgateTestSupport
+
+@testable import TollgateServer
+
+struct ConfigurationTests {
+    @Test func fullExampleParses() throws {
+        let c = try TollgateConfiguration.parse(
+            yaml: """
+                listen: "127.0.0.1:5001"
+                public_url: https://mirror.example
+                storage: {path: /tmp/x, max_size: 50GiB}
+                upstreams:
+                  docker.io:
+                    url: https://registry-1.docker.io
+                    aliases: [docker.mirror.example]
+                    manifest_ttl: 10m
+                  ghcr.io: {url: "https://ghcr.io"}
+                default_upstream: docker.io
+                auth: {anonymous: false}
+                log: {level: debug, format: json}
+                """)
+        #expect(c.listenHost == "127.0.0.1")
+        #expect(c.listenPort == 5001)
+        #expect(c.storage.maxSize == 50 << 30)
+        #expect(c.upstreams["docker.io"]?.manifestTTL == .seconds(600))
+        #expect(c.upstreams["docker.io"]?.aliases == ["docker.mirror.example"])
+        #expect(c.upstreamOrder == ["docker.io", "ghcr.io"])
+        #expect(c.effectivePublicURL == "https://mirror.example")
+    }
+
+    @Test func problemsNameTheirKeyPath() {
+        do {
+            _ = try TollgateConfiguration.parse(
+                yaml: """
+                    listen: nonsense
+                    storage: {path: /x, colour: blue}
+                    upstreams:
+                      ghcr.io: {url: "not a url", manifest_ttl: forever}
+                      Bad_Key: {url: "https://x"}
+                    default_upstream: quay.io
+                    surprise: 1
+                    """)
+            Issue.record("accepted")
+        } catch let e as ConfigurationError {
+            let text = e.problems.joined(separator: "\n")
+            for needle in [
+                "listen:", "storage.colour: unknown key", "upstreams.ghcr.io.url: not a URL",
+                "upstreams.ghcr.io.manifest_ttl: not a duration", "upstreams.Bad_Key:", "default_upstream:",
+                "surprise: unknown key",
+            ] {
+                #expect(text.contains(needle), "missing \(needle) in \(text)")
+            }
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func embeddedDefaultHasTheWellKnownRegistries() {
+        let c = TollgateConfiguration.embeddedDefault
+        #expect(c.upstreams["docker.io"]?.url == "https://registry-1.docker.io")
+        #expect(Set(c.upstreams.keys) == ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "gcr.io"])
+        #expect(c.listenPort == 5000)
+    }
+
+    @Test(arguments: [("30s", 30.0), ("5m", 300), ("6h", 21600), ("7d", 604_800), ("500ms", 0.5)])
+    func durations(_ s: String, _ seconds: Double) {
+        #expect(ConfigValues.duration(s) == .milliseconds(Int64(seconds * 1000)))
+    }
+
+    @Test(arguments: [("500MB", Int64(500_000_000)), ("20GiB", 20 << 30), ("1024", 1024), ("1.5KiB", 1536)])
+    func sizes(_ s: String, _ bytes: Int64) {
+        #expect(ConfigValues.size(s) == bytes)
+    }
+
+    @Test(arguments: ["", "5x", "-1s", "m"])
+    func badDurations(_ s: String) { #expect(ConfigValues.duration(s) == nil) }
+}
+
+struct UpstreamRouterTests {
+    let router = UpstreamRouter(
+        upstreams: ["docker.io", "ghcr.io", "quay.io"], aliases: ["ghcr.mirror.example": "ghcr.io"],
+        defaultUpstream: "docker.io")
+
+    func route(_ name: String, ns: String? = nil, host: String? = nil) throws -> UpstreamRouter.Route {
+        try router.route(name: try RepositoryName(parsing: name), namespace: ns, host: host)
+    }
+
+    @Test func modesInOrder() throws {
+        #expect(try route("org/tool", ns: "ghcr.io", host: "docker.mirror") == .init(upstream: "ghcr.io", repository: try .init(parsing: "org/tool"), mode: .namespace))
+        #expect(try route("org/tool", host: "ghcr.mirror.example:5000").upstream == "ghcr.io")
+        #expect(try route("org/tool", host: "ghcr.mirror.example:5000").mode == .alias)
+        #expect(try route("ghcr.io/org/tool") == .init(upstream: "ghcr.io", repository: try .init(parsing: "org/tool"), mode: .prefix))
+        #expect(try route("org/tool") == .init(upstream: "docker.io", repository: try .init(parsing: "org/tool"), mode: .default))
+    }
+
+    @Test func dockerHubOfficialImagesGetLibrary() throws {
+        #expect(try route("alpine").repository.value == "library/alpine")
+        #expect(try route("docker.io/alpine").repository.value == "library/alpine")
+        #expect(try route("alpine", ns: "docker.io").repository.value == "library/alpine")
+        #expect(try route("alpine", ns: "index.docker.io").upstream == "docker.io")
+        #expect(try route("ghcr.io/alpine").repository.value == "alpine")
+    }
+
+    @Test func unknownNamespaceIsRefused() {
+        #expect(throws: RegistryError.self) { try route("x/y", ns: "evil.example") }
+        // An unknown first component is just part of the name on the default upstream.
+        #expect((try? route("evil.example/x"))?.upstream == "docker.io")
+    }
+}
+
+struct HTTPTests {
+    /// Runs `test` against the router of a server whose only upstream is unreachable.
+    func withApp(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        var config = TollgateConfiguration()
+        config.storage.path = NSTemporaryDirectory() + "tollgate-http-\(UUID().uuidString)"
+        config.upstreams = ["docker.io": .init(url: "http://127.0.0.1:1")]
+        config.upstreamOrder = ["docker.io"]
+        config.log.access = false
+        let parts = try TollgateServer.makeParts(config, logger: Logger(label: "test"))
+        let outcome: Result<Void, any Error>
+        do {
+            try await Application(router: parts.router).test(.router, test)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        for c in parts.clients { try await c.shutdown() }
+        try? FileManager.default.removeItem(atPath: config.storage.path)
+        try outcome.get()
+    }
+
+    @Test func versionCheck() async throws {
+        try await withApp { client in
+            try await client.execute(uri: "/v2/", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[HTTPField.Name("Docker-Distribution-API-Version")!] == "registry/2.0")
+                #expect(String(buffer: r.body) == "{}")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("/v2/../etc/passwd/manifests/x", HTTPRequest.Method.get, 400, "NAME_INVALID"),
+        ("/v2/%2e%2e/x/manifests/latest", .get, 400, "NAME_INVALID"),
+        ("/v2/UPPER/manifests/latest", .get, 400, "NAME_INVALID"),
+        ("/v2/\(String(repeating: "a", count: 300))/manifests/latest", .get, 400, "NAME_INVALID"),
+        ("/v2/library/alpine/blobs/sha256:xyz", .get, 400, "DIGEST_INVALID"),
+        ("/v2/library/alpine/manifests/sha256:abc", .head, 400, "DIGEST_INVALID"),
+        ("/v2/library/alpine/manifests/bad!tag", .get, 400, "TAG_INVALID"),
+        ("/v2/library/alpine/blobs/uploads/", .post, 405, "UNSUPPORTED"),
+        ("/v2/library/alpine/manifests/latest", .put, 405, "UNSUPPORTED"),
+        ("/v2/library/alpine/manifests/latest", .delete, 405, "UNSUPPORTED"),
+        ("/v2/library/alpine/blobs/uploads/x", .patch, 405, "UNSUPPORTED"),
+        ("/v2/library/alpine/tags/list?n=-4", .get, 400, "PAGINATION_NUMBER_INVALID"),
+        ("/v2/x/y/manifests/latest?ns=evil.example", .get, 404, "NAME_UNKNOWN"),
+        ("/v2/library/alpine/manifests/latest", .get, 503, "UNAVAILABLE"),
+    ])
+    func badInputGetsJSONErrors(_ uri: String, _ method: HTTPRequest.Method, _ status: Int, _ code: String) async throws {
+        try await withApp { client in
+            try await client.execute(uri: uri, method: method) { r in
+                #expect(r.status.code == status, "\(method) \(uri)")
+                if method != .head {
+                    let body = String(buffer: r.body)
+                    #expect(body.contains("\"code\":\"\(code)\""), "\(uri): \(body)")
+                }
+            }
+        }
+    }
+}

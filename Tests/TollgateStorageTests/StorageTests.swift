@@ -1,0 +1,65 @@
+import Foundation
+import NIOCore
+import RegistryCore
+import Testing
+
+@testable import TollgateStorage
+
+struct StorageTests {
+    func tempDir() -> String { NSTemporaryDirectory() + "tollgate-storage-\(UUID().uuidString)" }
+
+    @Test func writeCommitOpen() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try FileBlobStore(root: dir)
+        let bytes = Array("hello blob".utf8)
+        let digest = Digest.sha256(of: bytes)
+        #expect(try await store.open(digest) == nil)
+        let tmp = try await store.makeTemporaryFile()
+        try await tmp.write(ByteBuffer(bytes: bytes), at: 0)
+        try await store.commit(tmp, as: digest)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
+        let file = try #require(try await store.open(digest))
+        #expect(try await file.size() == Int64(bytes.count))
+        #expect(Array(try await file.read(at: 6, count: 4).readableBytesView) == Array("blob".utf8))
+        #expect(try await store.size(of: digest) == Int64(bytes.count))
+    }
+
+    @Test func leftoverTemporaryFilesAreRemovedAtStart() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try FileBlobStore(root: dir)
+        let tmp = try await store.makeTemporaryFile()
+        try await tmp.write(ByteBuffer(string: "partial"), at: 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").count == 1)
+        _ = try FileBlobStore(root: dir)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
+    }
+
+    @Test func metadataRoundTrips() async throws {
+        let dir = tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = Digest.sha256(of: [1])
+        do {
+            let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+            try await m.putTag(TagRecord(upstream: "docker.io", repository: "library/a", tag: "1", digest: d, fetchedAt: 5))
+            try await m.putTag(TagRecord(upstream: "docker.io", repository: "library/a", tag: "0", digest: d, fetchedAt: 6))
+            try await m.putManifest(ManifestRecord(digest: d, mediaType: "x/y", size: 1))
+            try await m.putLink(LinkRecord(upstream: "docker.io", repository: "library/a", digest: d, size: 1))
+            try await m.putLink(LinkRecord(upstream: "ghcr.io", repository: "library/a", digest: d, size: 1))
+        }
+        // Durable across a reopen.
+        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1")?.fetchedAt == 5)
+        #expect(try await m.tag(upstream: "ghcr.io", repository: "library/a", tag: "1") == nil)
+        #expect(try await m.tags(upstream: "docker.io", repository: "library/a") == ["0", "1"])
+        #expect(try await m.manifest(d)?.mediaType == "x/y")
+        #expect(try await m.link(upstream: "docker.io", repository: "library/a", digest: d)?.size == 1)
+        #expect(try await m.link(upstream: "docker.io", repository: "library/b", digest: d) == nil)
+        #expect(try await m.repositories().map(\.upstream) == ["docker.io", "ghcr.io"])
+        try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1")
+        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1") == nil)
+    }
+}
