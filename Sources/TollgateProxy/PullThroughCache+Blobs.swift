@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import NIOCore
 import RegistryCore
@@ -111,6 +112,7 @@ extension PullThroughCache {
         logger[metadataKey: "upstream"] = "\(key.upstream)"
         logger[metadataKey: "digest"] = "\(key.digest)"
         var file: BlobFile?
+        let started = ContinuousClock.now
         do {
             let response: UpstreamResponse
             do {
@@ -129,58 +131,13 @@ extension PullThroughCache {
             file = temp
             fill.begin(file: temp, size: expected)
 
-            var hasher = DigestHasher(for: key.digest)
-            var written: Int64 = 0
-            var pending = ByteBuffer()
-            let flushSize = 256 << 10
-            do {
-                for try await chunk in response.body {
-                    chunk.withUnsafeReadableBytes { hasher.update($0) }
-                    if let expected, written + Int64(pending.readableBytes + chunk.readableBytes) > expected {
-                        throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
-                    }
-                    if pending.readableBytes == 0, chunk.readableBytes >= flushSize {
-                        try await temp.write(chunk, at: written)
-                        written += Int64(chunk.readableBytes)
-                        fill.progress(written: written)
-                        continue
-                    }
-                    var c = chunk
-                    pending.writeBuffer(&c)
-                    if pending.readableBytes >= flushSize {
-                        try await temp.write(pending, at: written)
-                        written += Int64(pending.readableBytes)
-                        pending.clear()
-                        fill.progress(written: written)
-                    }
-                }
-            } catch let e as RegistryError {
-                throw e
-            } catch let e as UpstreamError {
-                throw UpstreamFailure.error(e)
-            } catch {
-                throw RegistryError(.badGateway, "download from upstream \(key.upstream) broke off", detail: "\(error)")
-            }
-            if pending.readableBytes > 0 {
-                try await temp.write(pending, at: written)
-                written += Int64(pending.readableBytes)
-                fill.progress(written: written)
-            }
-            if let expected, written != expected {
-                throw RegistryError(
-                    .badGateway, "upstream \(key.upstream) sent \(written) of \(expected) announced bytes")
-            }
-            guard hasher.finalize() == key.digest else {
-                logger.error("upstream blob does not match its digest; not cached", metadata: ["bytes": "\(written)"])
-                throw RegistryError(
-                    .badGateway, "upstream \(key.upstream) sent content that does not match digest \(key.digest)")
-            }
+            let written = try await receive(response.body, into: temp, fill: fill, expected: expected, key: key)
             try await blobs.commit(temp, as: key.digest)
             file = nil
             try await index.putLink(
                 upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written)
             fill.commit(file: temp, size: written)
-            logger.debug("blob cached", metadata: ["bytes": "\(written)"])
+            logger.debug("blob cached", metadata: ["bytes": "\(written)", "duration": "\(ContinuousClock.now - started)"])
         } catch {
             if let file { await blobs.discard(file) }
             if !(error is RegistryError) || (error as? RegistryError)?.code != .blobUnknown {
@@ -189,6 +146,67 @@ extension PullThroughCache {
             fill.fail(error)
         }
         _ = fills.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// Reads the upstream body on its own task and writes it to `file` on this one, hashing as it
+    /// goes; returns the byte count after checking it against the digest.
+    private func receive(
+        _ body: HTTPClientResponse.Body, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey
+    ) async throws -> Int64 {
+        let pipe = ChunkPipe(limit: 4 << 20)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await chunk in body {
+                        guard await pipe.push(chunk) else { return }
+                    }
+                    pipe.finish(nil)
+                } catch {
+                    pipe.finish(error)
+                }
+            }
+            defer { pipe.close() }
+            var hasher = DigestHasher(for: key.digest)
+            var written: Int64 = 0
+            do {
+                while let chunks = try await pipe.take() {
+                    var batch: ByteBuffer
+                    if chunks.count == 1 {
+                        batch = chunks[0]
+                    } else {
+                        batch = ByteBuffer()
+                        batch.reserveCapacity(chunks.reduce(0) { $0 + $1.readableBytes })
+                        for var c in chunks { batch.writeBuffer(&c) }
+                    }
+                    if let expected, written + Int64(batch.readableBytes) > expected {
+                        throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
+                    }
+                    batch.withUnsafeReadableBytes { hasher.update($0) }
+                    try await file.write(batch, at: written)
+                    written += Int64(batch.readableBytes)
+                    fill.progress(written: written)
+                }
+            } catch let e as RegistryError {
+                throw e
+            } catch let e as UpstreamError {
+                throw UpstreamFailure.error(e)
+            } catch let e as StorageError {
+                throw e
+            } catch {
+                throw RegistryError(.badGateway, "download from upstream \(key.upstream) broke off", detail: "\(error)")
+            }
+            if let expected, written != expected {
+                throw RegistryError(.badGateway, "upstream \(key.upstream) sent \(written) of \(expected) announced bytes")
+            }
+            guard hasher.finalize() == key.digest else {
+                logger.error(
+                    "upstream blob does not match its digest; not cached",
+                    metadata: ["upstream": "\(key.upstream)", "digest": "\(key.digest)", "bytes": "\(written)"])
+                throw RegistryError(
+                    .badGateway, "upstream \(key.upstream) sent content that does not match digest \(key.digest)")
+            }
+            return written
+        }
     }
 
     /// Sends `range` (nil: everything) of a blob through `write`, in chunks, as bytes become

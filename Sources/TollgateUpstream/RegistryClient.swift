@@ -41,6 +41,11 @@ public final class RegistryClient: Sendable {
     private let tokens = TokenCache()
     /// Set once the upstream has answered with a Basic challenge.
     private let usesBasic = Atomic<Bool>(false)
+    /// The upstream's Bearer challenge (realm, service), learned once: with it a token for a new
+    /// scope is fetched before the request instead of after a 401 round trip.
+    private let bearer = Mutex<(realm: String, service: String?)?>(nil)
+    /// Whether `/v2/` has been asked how this upstream authenticates.
+    private let pinged = Atomic<Bool>(false)
 
     /// Creates the client with its own connection pool; call `shutdown()` when done.
     public init(configuration: UpstreamConfiguration, logger: Logger) {
@@ -100,7 +105,7 @@ public final class RegistryClient: Sendable {
         _ method: HTTPMethod, path: String, scope: String, headers extra: [(String, String)] = []
     ) async throws -> UpstreamResponse {
         var url = configuration.url + path
-        var authorization = currentAuthorization(scope: scope)
+        var authorization = try await authorizationBeforeSending(scope: scope)
         var challenged = false
         var redirects = 0
         while true {
@@ -135,6 +140,35 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// A cached token or Basic credentials; or, when the upstream is known to use Bearer tokens, a
+    /// fresh token for this scope. The first request to an upstream pings `/v2/` to learn that.
+    private func authorizationBeforeSending(scope: String) async throws -> String? {
+        if let auth = currentAuthorization(scope: scope) { return auth }
+        if !pinged.exchange(true, ordering: .relaxed) {
+            if let response = try? await execute(.GET, url: configuration.url + "/v2/", headers: [], authorization: nil) {
+                let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
+                await response.discard()
+                if response.status == 401 { learn(AuthChallenge.parse(header)) }
+            } else {
+                pinged.store(false, ordering: .relaxed)  // unreachable now: ask again next time
+            }
+        }
+        guard let known = bearer.withLock({ $0 }) else {
+            return usesBasic.load(ordering: .relaxed) ? configuration.credentials.map(Self.basic) : nil
+        }
+        let token = try await fetchToken(realm: known.realm, service: known.service, scope: scope)
+        tokens.store(token.value, for: scope, lifetime: token.lifetime)
+        return "Bearer \(token.value)"
+    }
+
+    private func learn(_ challenges: [AuthChallenge]) {
+        if let b = challenges.first(where: \.isBearer), let realm = b.realm {
+            bearer.withLock { $0 = (realm, b.service) }
+        } else if challenges.contains(where: \.isBasic), configuration.credentials != nil {
+            usesBasic.store(true, ordering: .relaxed)
+        }
+    }
+
     private func currentAuthorization(scope: String) -> String? {
         if let token = tokens.token(for: scope) { return "Bearer \(token)" }
         if usesBasic.load(ordering: .relaxed), let c = configuration.credentials { return Self.basic(c) }
@@ -148,6 +182,7 @@ public final class RegistryClient: Sendable {
     /// Answers a 401's challenge: a Bearer token from the realm, or Basic credentials.
     private func authorize(challengeHeader: String, scope: String) async throws -> String? {
         let challenges = AuthChallenge.parse(challengeHeader)
+        learn(challenges)
         if let bearer = challenges.first(where: \.isBearer), let realm = bearer.realm {
             let token = try await fetchToken(realm: realm, service: bearer.service, scope: bearer.scope ?? scope)
             tokens.store(token.value, for: scope, lifetime: token.lifetime)
