@@ -76,18 +76,10 @@ extension PullThroughCache {
     private func upstreamHead(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
         -> (size: Int64?, Void)
     {
-        let response: UpstreamResponse
-        do {
-            response = try await upstream.client.blob(repository, digest, method: .HEAD)
-        } catch let e as UpstreamError {
-            throw UpstreamFailure.error(e)
-        }
+        let response = try await UpstreamFailure.sendExpectingOK(
+            upstream: upstream.name, notFound: .blobUnknown(digest.description)
+        ) { try await upstream.client.blob(repository, digest, method: .HEAD) }
         await response.discard()
-        guard response.status == 200 else {
-            throw UpstreamFailure.error(
-                status: response.status, headers: response.headers.first(name: "retry-after"),
-                upstream: upstream.name, notFound: .blobUnknown(digest.description))
-        }
         return (response.contentLength, ())
     }
 
@@ -100,7 +92,10 @@ extension PullThroughCache {
             return (fill, true)
         }
         _ = fill.join()
-        if isNew { jobQueue.yield(FillJob(key: key, fill: fill, upstream: upstream)) }
+        if isNew, case .terminated = jobQueue.yield(FillJob(key: key, fill: fill, upstream: upstream)) {
+            fill.fail(RegistryError(.unavailable, "the mirror is shutting down"))
+            _ = fills.withLock { $0.removeValue(forKey: key) }
+        }
         return fill
     }
 
@@ -114,18 +109,9 @@ extension PullThroughCache {
         var file: BlobFile?
         let started = ContinuousClock.now
         do {
-            let response: UpstreamResponse
-            do {
-                response = try await job.upstream.client.blob(key.repository, key.digest, method: .GET)
-            } catch let e as UpstreamError {
-                throw UpstreamFailure.error(e)
-            }
-            guard response.status == 200 else {
-                await response.discard()
-                throw UpstreamFailure.error(
-                    status: response.status, headers: response.headers.first(name: "retry-after"),
-                    upstream: key.upstream, notFound: .blobUnknown(key.digest.description))
-            }
+            let response = try await UpstreamFailure.sendExpectingOK(
+                upstream: key.upstream, notFound: .blobUnknown(key.digest.description)
+            ) { try await job.upstream.client.blob(key.repository, key.digest, method: .GET) }
             let expected = response.contentLength
             let temp = try await blobs.makeTemporaryFile()
             file = temp

@@ -89,10 +89,8 @@ extension PullThroughCache {
                     "serving stale tag", metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)",
                     "tag": "\(tag)", "status": "\(status)"])
                 return stale
-            case let status:
-                throw UpstreamFailure.error(
-                    status: status, headers: response.headers.first(name: "retry-after"), upstream: upstream.name,
-                    notFound: .manifestUnknown(tag.value))
+            default:
+                throw UpstreamFailure.error(response, upstream: upstream.name, notFound: .manifestUnknown(tag.value))
             }
         }
 
@@ -127,18 +125,9 @@ extension PullThroughCache {
     func fetchManifest(
         _ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: String
     ) async throws -> (digest: Digest, mediaType: String, bytes: ByteBuffer) {
-        let response: UpstreamResponse
-        do {
-            response = try await upstream.client.manifest(repository, reference, accept: accept, method: .GET)
-        } catch let e as UpstreamError {
-            throw UpstreamFailure.error(e)
-        }
-        guard response.status == 200 else {
-            await response.discard()
-            throw UpstreamFailure.error(
-                status: response.status, headers: response.headers.first(name: "retry-after"),
-                upstream: upstream.name, notFound: .manifestUnknown(reference.description))
-        }
+        let response = try await UpstreamFailure.sendExpectingOK(
+            upstream: upstream.name, notFound: .manifestUnknown(reference.description)
+        ) { try await upstream.client.manifest(repository, reference, accept: accept, method: .GET) }
         if let length = response.contentLength, length > Self.maxManifestSize {
             await response.discard()
             throw RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")

@@ -37,9 +37,7 @@ extension PullThroughCache {
                 return TagListResult(tags: limited, hasMore: hasMore || limited.count < tags.count, outcome: .pass)
             }
             await response.discard()
-            failure = UpstreamFailure.error(
-                status: response.status, headers: response.headers.first(name: "retry-after"),
-                upstream: upstream.name, notFound: .nameUnknown(repository.value))
+            failure = UpstreamFailure.error(response, upstream: upstream.name, notFound: .nameUnknown(repository.value))
             guard UpstreamFailure.allowsStale(status: response.status) else { throw failure }
         } catch let e as UpstreamError {
             failure = UpstreamFailure.error(e)

@@ -55,12 +55,17 @@ public final class PullThroughCache: Service {
         (jobs, jobQueue) = AsyncStream.makeStream(of: FillJob.self)
     }
 
-    /// Runs upstream downloads until graceful shutdown; running ones are finished first.
+    /// Runs upstream downloads until graceful shutdown; queued and running ones are finished
+    /// first, and downloads asked for after that fail at once with 503.
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            for await job in jobs.cancelOnGracefulShutdown() {
-                group.addTask { await self.runFill(job) }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await job in jobs {
+                    group.addTask { await self.runFill(job) }
+                }
             }
+        } onGracefulShutdown: {
+            self.jobQueue.finish()
         }
     }
 

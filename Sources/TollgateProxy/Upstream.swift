@@ -50,6 +50,32 @@ enum UpstreamFailure {
         }
     }
 
+    static func error(_ response: UpstreamResponse, upstream: String, notFound: RegistryError) -> RegistryError {
+        error(status: response.status, headers: response.headers.first(name: "retry-after"), upstream: upstream, notFound: notFound)
+    }
+
+    /// Sends an upstream request; a transport failure becomes the registry error clients see.
+    static func send(_ request: () async throws -> UpstreamResponse) async throws -> UpstreamResponse {
+        do {
+            return try await request()
+        } catch let e as UpstreamError {
+            throw error(e)
+        }
+    }
+
+    /// Sends an upstream request that must answer 200; anything else is discarded and thrown
+    /// as the matching registry error.
+    static func sendExpectingOK(
+        upstream: String, notFound: RegistryError, _ request: () async throws -> UpstreamResponse
+    ) async throws -> UpstreamResponse {
+        let response = try await send(request)
+        guard response.status == 200 else {
+            await response.discard()
+            throw error(response, upstream: upstream, notFound: notFound)
+        }
+        return response
+    }
+
     static func error(_ e: UpstreamError) -> RegistryError {
         switch e.kind {
         case .unreachable: RegistryError(.unavailable, "upstream \(e.upstream) is unreachable", detail: e.message)
