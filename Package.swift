@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

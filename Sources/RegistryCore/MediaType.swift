@@ -47,13 +47,6 @@ public struct AcceptList: Sendable, Equatable {
         }
         return false
     }
-
-    /// What to ask upstream for: the client's own list when it names manifest types, otherwise all four.
-    public var upstreamAcceptValue: String {
-        let known = types.filter { MediaType.isManifest($0) }
-        if acceptsAnything || known.isEmpty { return MediaType.allManifests.joined(separator: ", ") }
-        return known.joined(separator: ", ")
-    }
 }
 
 extension StringProtocol {

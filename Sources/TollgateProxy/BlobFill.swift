@@ -5,7 +5,7 @@ import TollgateStorage
 
 /// One upstream download of one blob into a temporary file, shared by every client that asks
 /// for it while it runs (single-flight). Clients read the file behind the writer; the last byte
-/// is held back until the whole content has been verified against its digest and committed, so
+/// is held back until the whole content has been verified against its digest, so
 /// no client ever receives a complete response whose bytes don't match.
 public final class BlobFill: Sendable {
     public let digest: Digest
@@ -15,7 +15,8 @@ public final class BlobFill: Sendable {
         case starting
         /// Bytes are arriving; `size` is the upstream's Content-Length (nil: unknown until the end).
         case streaming(file: BlobFile, size: Int64?)
-        case committed(file: BlobFile, size: Int64)
+        /// Every byte arrived and matched the digest (the file may still be being made durable).
+        case complete(file: BlobFile, size: Int64)
         case failed(any Error)
     }
 
@@ -37,13 +38,21 @@ public final class BlobFill: Sendable {
 
     func begin(file: BlobFile, size: Int64?) { update { $0.phase = .streaming(file: file, size: size) } }
     func progress(written: Int64) { update { $0.written = written } }
-    func commit(file: BlobFile, size: Int64) {
+    /// All bytes arrived and match the digest.
+    func complete(file: BlobFile, size: Int64) {
         update {
             $0.written = size
-            $0.phase = .committed(file: file, size: size)
+            $0.phase = .complete(file: file, size: size)
         }
     }
-    func fail(_ error: any Error) { update { $0.phase = .failed(error) } }
+    /// The download failed. After `complete` this changes nothing for readers: their bytes are
+    /// verified, only making the file durable went wrong.
+    func fail(_ error: any Error) {
+        update { s in
+            if case .complete = s.phase { return }
+            s.phase = .failed(error)
+        }
+    }
 
     private func update(_ change: (inout State) -> Void) {
         let waiters = state.withLock { s in
@@ -97,7 +106,7 @@ public final class BlobFill: Sendable {
             return nil
         case .failed(let e):
             return .failed(e)
-        case .committed(let file, let size):
+        case .complete(let file, let size):
             return .readable(file: file, readableEnd: size, size: size, complete: true)
         case .streaming(let file, let size):
             // Hold back the last byte until the content is verified; with an unknown size,

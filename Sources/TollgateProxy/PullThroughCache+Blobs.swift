@@ -118,11 +118,12 @@ extension PullThroughCache {
             fill.begin(file: temp, size: expected)
 
             let written = try await receive(response.body, into: temp, fill: fill, expected: expected, key: key)
+            // Verified: readers may have the last byte now, while the file is made durable.
+            fill.complete(file: temp, size: written)
             try await blobs.commit(temp, as: key.digest)
             file = nil
             try await index.putLink(
                 upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written)
-            fill.commit(file: temp, size: written)
             logger.debug("blob cached", metadata: ["bytes": "\(written)", "duration": "\(ContinuousClock.now - started)"])
         } catch {
             if let file { await blobs.discard(file) }
@@ -232,16 +233,26 @@ extension PullThroughCache {
         }
     }
 
-    /// Copies bytes `[from, to)` of `file`, reading the next chunk while the last one is written.
+    /// Copies bytes `[from, to)` of `file` in chunks. Two buffers take turns: by the time one is
+    /// read into again the socket has usually let go of it, so its storage is reused instead of
+    /// allocating (and fragmenting the heap with) a fresh megabyte per chunk.
     private func copy(_ file: BlobFile, from: Int64, to: Int64, write: (ByteBuffer) async throws -> Void) async throws {
         var offset = from
+        let chunkSize = Int(min(Int64(Self.readChunk), to - from))
+        var buffers = [ByteBuffer(), ByteBuffer()]
+        var turn = 0
         while offset < to {
-            let count = Int(min(Int64(Self.readChunk), to - offset))
-            let chunk = try await file.read(at: offset, count: count)
+            let count = Int(min(Int64(chunkSize), to - offset))
+            var spare = ByteBuffer()
+            swap(&spare, &buffers[turn])
+            if spare.capacity < count { spare = ByteBufferAllocator().buffer(capacity: chunkSize) }
+            let chunk = try await file.read(at: offset, count: count, into: consume spare)
             guard chunk.readableBytes == count else {
                 throw RegistryError(.unknown, "stored blob is shorter than expected")
             }
             try await write(chunk)
+            buffers[turn] = chunk
+            turn ^= 1
             offset += Int64(count)
         }
     }

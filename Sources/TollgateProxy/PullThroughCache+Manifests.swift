@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RegistryCore
 import TollgateStorage
@@ -13,38 +14,93 @@ public struct ManifestResult: Sendable {
     public var warning: String?
 }
 
+struct FetchedManifest: Sendable {
+    var digest: Digest
+    var mediaType: String
+    var bytes: ByteBuffer
+}
+
+struct ManifestKey: Hashable, Sendable {
+    var upstream: String
+    var repository: RepositoryName
+    var reference: Reference
+}
+
+/// Reading an image index (or Docker manifest list).
+enum ImageIndex {
+    /// The child a single-manifest client gets for a list: linux/amd64, as distribution picks it.
+    static func defaultPlatformChild(of bytes: ByteBuffer) -> Digest? {
+        struct Index: Decodable {
+            struct Entry: Decodable {
+                struct Platform: Decodable {
+                    var os: String?
+                    var architecture: String?
+                }
+                var digest: String
+                var platform: Platform?
+            }
+            var manifests: [Entry]
+        }
+        guard let index = try? JSONDecoder().decode(Index.self, from: Data(bytes.readableBytesView)) else { return nil }
+        let entry =
+            index.manifests.first { $0.platform?.os == "linux" && $0.platform?.architecture == "amd64" }
+            ?? index.manifests.first
+        return entry.flatMap { try? Digest(parsing: $0.digest) }
+    }
+}
+
 extension PullThroughCache {
-    /// A manifest by tag or digest. `accept` is what the client accepts.
+    /// A manifest by tag or digest. `accept` is what the client accepts: a tag whose manifest
+    /// type isn't in it resolves, as distribution does, to the linux/amd64 child of a list, or
+    /// to MANIFEST_UNKNOWN. A digest names exact bytes and is served whatever its type.
     public func manifest(
         from upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: AcceptList
     ) async throws -> ManifestResult {
         switch reference {
         case .digest(let digest):
-            if let cached = try await cachedManifest(upstream, repository, digest) {
-                return ManifestResult(
-                    digest: digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
-            }
-            let fetched = try await fetchManifest(upstream, repository, reference, accept: accept.upstreamAcceptValue)
-            return ManifestResult(digest: digest, mediaType: fetched.mediaType, bytes: fetched.bytes, outcome: .miss)
+            return try await manifestByDigest(upstream, repository, digest)
         case .tag(let tag):
-            return try await manifestByTag(upstream, repository, tag, accept: accept)
+            let result = try await manifestByTag(upstream, repository, tag)
+            return try await negotiate(result, upstream, repository, accept: accept)
         }
     }
 
-    private func manifestByTag(
-        _ upstream: Upstream, _ repository: RepositoryName, _ tag: Tag, accept: AcceptList
+    private func manifestByDigest(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
+        -> ManifestResult
+    {
+        if let cached = try await cachedManifest(upstream, repository, digest) {
+            return ManifestResult(digest: digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
+        }
+        let fetched = try await fetchManifest(upstream, repository, .digest(digest))
+        return ManifestResult(digest: digest, mediaType: fetched.mediaType, bytes: fetched.bytes, outcome: .miss)
+    }
+
+    /// Fits a tag's manifest to the client's Accept.
+    private func negotiate(
+        _ result: ManifestResult, _ upstream: Upstream, _ repository: RepositoryName, accept: AcceptList
     ) async throws -> ManifestResult {
+        if accept.accepts(result.mediaType) { return result }
+        if result.mediaType == MediaType.dockerManifestList || result.mediaType == MediaType.ociIndex,
+            let child = ImageIndex.defaultPlatformChild(of: result.bytes)
+        {
+            var picked = try await manifestByDigest(upstream, repository, child)
+            if accept.accepts(picked.mediaType) {
+                picked.outcome = result.outcome
+                picked.warning = result.warning
+                return picked
+            }
+        }
+        throw RegistryError(
+            .manifestUnknown, "manifest unknown: its type \(result.mediaType) is not in the request's Accept header")
+    }
+
+    private func manifestByTag(_ upstream: Upstream, _ repository: RepositoryName, _ tag: Tag) async throws
+        -> ManifestResult
+    {
         let now = clock()
         let known = try await index.tag(upstream: upstream.name, repository: repository.value, tag: tag.value)
         let cached: (mediaType: String, bytes: ByteBuffer)? =
             if let known { try await cachedManifest(upstream, repository, known.digest) } else { nil }
-
-        // A client that can't take the tag's (multi-arch, OCI) type: ask upstream with its own
-        // Accept; the answer is cached by digest, the tag keeps its full-Accept digest.
-        if let cached, !accept.accepts(cached.mediaType) {
-            let f = try await fetchManifest(upstream, repository, .tag(tag), accept: accept.upstreamAcceptValue)
-            return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
-        }
 
         if let known, let cached {
             if now - known.fetchedAt < upstream.manifestTTL.seconds {
@@ -69,8 +125,7 @@ extension PullThroughCache {
             case 200:
                 if let current = response.digestHeader, current != known.digest {
                     // The tag moved: fetch the new manifest (by digest when we know it).
-                    let f = try await fetchManifest(
-                        upstream, repository, .digest(current), accept: MediaType.allManifests.joined(separator: ", "))
+                    let f = try await fetchManifest(upstream, repository, .digest(current))
                     try await index.putTag(TagRecord(
                         upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest,
                         fetchedAt: now))
@@ -95,15 +150,10 @@ extension PullThroughCache {
         }
 
         // Never seen (or its manifest is gone from disk): one GET by tag.
-        let f = try await fetchManifest(
-            upstream, repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "))
-        if accept.accepts(f.mediaType) {
-            try await index.putTag(TagRecord(
-                upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest, fetchedAt: now))
-            return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
-        }
-        let g = try await fetchManifest(upstream, repository, .tag(tag), accept: accept.upstreamAcceptValue)
-        return ManifestResult(digest: g.digest, mediaType: g.mediaType, bytes: g.bytes, outcome: .miss)
+        let f = try await fetchManifest(upstream, repository, .tag(tag))
+        try await index.putTag(TagRecord(
+            upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest, fetchedAt: now))
+        return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
     }
 
     /// The manifest's type and bytes, if (upstream, repository) is linked to it and it is stored.
@@ -121,13 +171,28 @@ extension PullThroughCache {
         return (record.mediaType, bytes)
     }
 
-    /// GETs a manifest upstream, verifies it, stores it and links it to the repository.
-    func fetchManifest(
-        _ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: String
-    ) async throws -> (digest: Digest, mediaType: String, bytes: ByteBuffer) {
+    /// GETs a manifest upstream (asking for all four manifest types, so no registry converts it
+    /// to schema 1), verifies it, stores it and links it to the repository. Concurrent requests
+    /// for the same reference share one upstream GET (each counts against Docker Hub's limit).
+    func fetchManifest(_ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference) async throws
+        -> FetchedManifest
+    {
+        try await manifestFetches.run(
+            ManifestKey(upstream: upstream.name, repository: repository, reference: reference)
+        ) {
+            try await fetchManifestOnce(upstream, repository, reference)
+        }
+    }
+
+    private func fetchManifestOnce(_ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference)
+        async throws -> FetchedManifest
+    {
         let response = try await UpstreamFailure.sendExpectingOK(
             upstream: upstream.name, notFound: .manifestUnknown(reference.description)
-        ) { try await upstream.client.manifest(repository, reference, accept: accept, method: .GET) }
+        ) {
+            try await upstream.client.manifest(
+                repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .GET)
+        }
         if let length = response.contentLength, length > Self.maxManifestSize {
             await response.discard()
             throw RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")
@@ -158,7 +223,7 @@ extension PullThroughCache {
         try await index.putLink(
             upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes))
         memory.put(digest, bytes, cost: bytes.readableBytes)
-        return (digest, mediaType, bytes)
+        return FetchedManifest(digest: digest, mediaType: mediaType, bytes: bytes)
     }
 
     /// The manifest's media type: the upstream's Content-Type, or the document's own `mediaType`.
@@ -199,7 +264,6 @@ extension PullThroughCache {
     }
 }
 
-import Foundation
 
 extension Duration {
     var seconds: Double {

@@ -30,11 +30,11 @@ extension PullThroughCache {
                 guard let list = try? JSONDecoder().decode(TagList.self, from: Data(body.readableBytesView)) else {
                     throw RegistryError(.badGateway, "upstream \(upstream.name) sent an unreadable tag list")
                 }
-                let hasMore = response.headers["link"].contains { $0.contains("rel=\"next\"") }
-                // Upstream pages already; trim in case it ignored `n`.
-                let tags = list.tags ?? []
-                let limited = page.limit.map { Array(tags.prefix($0)) } ?? tags
-                return TagListResult(tags: limited, hasMore: hasMore || limited.count < tags.count, outcome: .pass)
+                let upstreamHasMore = response.headers["link"].contains { $0.contains("rel=\"next\"") }
+                // Page again here: some registries (distribution 2.8) ignore `n` and `last` and
+                // answer every tag unsorted; for one that paged properly this changes nothing.
+                let (entries, hasMore) = page.page(of: (list.tags ?? []).sorted())
+                return TagListResult(tags: entries, hasMore: hasMore || upstreamHasMore, outcome: .pass)
             }
             await response.discard()
             failure = UpstreamFailure.error(response, upstream: upstream.name, notFound: .nameUnknown(repository.value))

@@ -20,6 +20,7 @@ public final class PullThroughCache: Service {
     let smallBlobLimit: Int
     let memory: ByteLRU<Digest, ByteBuffer>
     let fills = Mutex<[FillKey: BlobFill]>([:])
+    let manifestFetches = SingleFlight<ManifestKey, FetchedManifest>()
     let clock: @Sendable () -> Double
     private let jobs: AsyncStream<FillJob>
     let jobQueue: AsyncStream<FillJob>.Continuation

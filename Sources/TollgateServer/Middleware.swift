@@ -57,11 +57,10 @@ struct RegistryErrorMiddleware: RouterMiddleware {
 }
 
 /// One line per request: method, path, status, bytes, duration, upstream, cache outcome.
-/// Streamed bodies are counted as they are written; the line is logged when the body ends.
+/// Streamed bodies are counted as they are written; their line is logged when the body ends.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
-    let logger: Logger
-    let enabled: Bool
+    let log: AccessLog?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -69,24 +68,23 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.distributionAPIVersion] = "registry/2.0"
-        guard enabled else { return response }
+        guard let log else { return response }
         let method = request.method.rawValue
         let target = request.uri.description
-        let status = response.status.code
+        let status = Int(response.status.code)
         let notes = context.notes
-        let logger = self.logger
-        @Sendable func log(bytes: Int64, outcome: String) {
-            let ms = (ContinuousClock.now - start).milliseconds
-            logger.info(
-                "access method=\(method) path=\(target) status=\(status) bytes=\(bytes) duration_ms=\(ms) upstream=\(notes.upstream) cache=\(outcome)"
-            )
+        @Sendable func record(bytes: Int64, outcome: String) {
+            log.record(
+                .init(
+                    method: method, target: target, status: status, bytes: bytes, duration: .now - start,
+                    upstream: notes.upstream, cache: outcome))
         }
         if request.method == .head {
-            log(bytes: 0, outcome: notes.cache)
+            record(bytes: 0, outcome: notes.cache)
             return response
         }
         if let length = response.body.contentLength, !notes.isStreaming {
-            log(bytes: Int64(length), outcome: notes.cache)
+            record(bytes: Int64(length), outcome: notes.cache)
             return response
         }
         let body = response.body
@@ -98,9 +96,9 @@ struct AccessLogMiddleware: RouterMiddleware {
                         counter.add(buffer.readableBytes)
                         return buffer
                     })
-                log(bytes: counter.total, outcome: notes.cache)
+                record(bytes: counter.total, outcome: notes.cache)
             } catch {
-                log(bytes: counter.total, outcome: notes.cache + ",aborted")
+                record(bytes: counter.total, outcome: notes.cache + ",aborted")
                 throw error
             }
         }

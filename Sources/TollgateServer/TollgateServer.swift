@@ -14,6 +14,7 @@ public enum TollgateServer {
         public let router: Router<TollgateContext>
         public let cache: PullThroughCache
         public let clients: [RegistryClient]
+        let accessLog: AccessLog?
     }
 
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) throws -> Parts {
@@ -38,22 +39,25 @@ public enum TollgateServer {
             clients.append(client)
             upstreams[name] = Upstream(client: client, manifestTTL: u.manifestTTL)
         }
+        let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
         let router = Router(context: TollgateContext.self)
-        router.add(middleware: AccessLogMiddleware(logger: Logger(label: "tollgate.access"), enabled: config.log.access))
+        router.add(middleware: AccessLogMiddleware(log: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         RegistryController(cache: cache, upstreams: upstreams, router: UpstreamRouter(config)).addRoutes(to: router)
-        return Parts(router: router, cache: cache, clients: clients)
+        return Parts(router: router, cache: cache, clients: clients, accessLog: accessLog)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
         let parts = try makeParts(config, logger: logger)
+        var services: [any Service] = [parts.cache, UpstreamClientsService(clients: parts.clients)]
+        if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         let app = Application(
             router: parts.router,
             configuration: .init(
                 address: .hostname(config.listenHost, port: config.listenPort), serverName: "Tollgate"),
-            services: [parts.cache, UpstreamClientsService(clients: parts.clients)],
+            services: services,
             logger: logger)
         if !config.ignoredKeys.isEmpty {
             logger.warning(

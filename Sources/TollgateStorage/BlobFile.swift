@@ -24,9 +24,18 @@ public final class BlobFile: Sendable {
 
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     public func read(at offset: Int64, count: Int, allocator: ByteBufferAllocator = .init()) async throws -> ByteBuffer {
+        try await read(at: offset, count: count, into: allocator.buffer(capacity: count))
+    }
+
+    /// Like `read(at:count:)`, reusing `buffer`'s storage when nobody else holds it (a buffer a
+    /// socket has finished writing), so streaming a large blob doesn't allocate per chunk.
+    public func read(at offset: Int64, count: Int, into buffer: consuming ByteBuffer) async throws -> ByteBuffer {
         let fd = self.fd
+        // Hand the only reference to the pool thread, so writing into it doesn't copy.
+        let handOver = BufferHandOver(buffer)
         return try await StorageIO.run {
-            var buffer = allocator.buffer(capacity: count)
+            var buffer = handOver.take()
+            buffer.clear()
             var done = 0
             while done < count {
                 let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { ptr in
@@ -98,5 +107,17 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
 enum StorageIO {
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}
+
+/// Moves a buffer into a closure without leaving a second reference behind (which would make
+/// the first write into it copy the storage).
+private final class BufferHandOver: @unchecked Sendable {
+    // Written once at init and taken once, on one thread at a time (before and inside the job).
+    private var buffer: ByteBuffer?
+    init(_ buffer: consuming ByteBuffer) { self.buffer = buffer }
+    func take() -> ByteBuffer {
+        defer { buffer = nil }
+        return buffer ?? ByteBuffer()
     }
 }

@@ -41,12 +41,6 @@ extension Tollgate {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            #if canImport(Glibc)
-            // Blob chunks are 1 MiB buffers allocated and freed at a high rate. glibc's adaptive mmap
-            // threshold would move them into the heap arenas, where 16 parallel transfers left
-            // ~240 MiB resident; a fixed threshold keeps them mmapped and returned on free (~60 MiB).
-            _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 128 * 1024)
-            #endif
             let config: TollgateConfiguration
             let source: String
             do {
@@ -88,8 +82,3 @@ extension Tollgate {
     }
 }
 
-#if canImport(Glibc)
-/// glibc's `int mallopt(int, int)` from <malloc.h>, which the Glibc module doesn't export.
-@_silgen_name("mallopt")
-func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

@@ -228,17 +228,56 @@ struct PullThroughCacheTests {
         }
     }
 
-    @Test func clientAcceptNotCoveringTypeGoesUpstreamWithItsAccept() async throws {
+    @Test func acceptWithoutTheTagsTypeIsManifestUnknownWithoutAskingUpstream() async throws {
         let fake = FakeRegistry()
         _ = fake.addImage(repo: "org/app", tag: "v1", layers: [], mediaType: MediaType.ociManifest)
         try await Harness.with(fake) { h in
             let tag = Reference.tag(try Tag(parsing: "v1"))
             _ = try await h.cache.manifest(from: h.upstream, repo, tag, accept: all)
-            let dockerOnly = AcceptList(headerValues: [MediaType.dockerManifest])
-            // The fake ignores Accept, so the answer is still OCI — what matters is that we asked.
             fake.clearLog()
-            _ = try await h.cache.manifest(from: h.upstream, repo, tag, accept: dockerOnly)
-            #expect(fake.log == ["GET /v2/org/app/manifests/v1"])
+            let dockerOnly = AcceptList(headerValues: [MediaType.dockerManifest])
+            await #expect {
+                _ = try await h.cache.manifest(from: h.upstream, repo, tag, accept: dockerOnly)
+            } throws: { ($0 as? RegistryError)?.code == .manifestUnknown }
+            #expect(fake.log.isEmpty)
+        }
+    }
+
+    @Test func singleManifestClientGetsTheLinuxAmd64ChildOfAList() async throws {
+        let fake = FakeRegistry()
+        let arm = fake.addImage(repo: "org/multi", tag: "arm", layers: [])
+        let amd = fake.addImage(repo: "org/multi", tag: "amd", layers: [fake.addBlob([1, 2, 3])])
+        let list = """
+            {"schemaVersion":2,"mediaType":"\(MediaType.dockerManifestList)","manifests":[\
+            {"mediaType":"\(MediaType.dockerManifest)","digest":"\(arm)","size":1,"platform":{"architecture":"arm64","os":"linux"}},\
+            {"mediaType":"\(MediaType.dockerManifest)","digest":"\(amd)","size":1,"platform":{"architecture":"amd64","os":"linux"}}]}
+            """
+        let listDigest = fake.putManifest(repo: "org/multi", tag: "latest", bytes: Array(list.utf8), mediaType: MediaType.dockerManifestList)
+        try await Harness.with(fake) { h in
+            let multi = try RepositoryName(parsing: "org/multi")
+            let tag = Reference.tag(try Tag(parsing: "latest"))
+            let full = try await h.cache.manifest(from: h.upstream, multi, tag, accept: all)
+            #expect(full.digest == listDigest)
+            let single = try await h.cache.manifest(
+                from: h.upstream, multi, tag, accept: AcceptList(headerValues: [MediaType.dockerManifest]))
+            #expect(single.digest == amd)
+            #expect(single.mediaType == MediaType.dockerManifest)
+        }
+    }
+
+    @Test func concurrentColdTagRequestsShareOneUpstreamGet() async throws {
+        let fake = FakeRegistry()
+        let d = fake.addImage(repo: "org/app", tag: "v1", layers: [])
+        try await Harness.with(fake) { h in
+            try await withThrowingTaskGroup(of: Digest.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await h.cache.manifest(from: h.upstream, repo, .tag(try Tag(parsing: "v1")), accept: all).digest
+                    }
+                }
+                for try await got in group { #expect(got == d) }
+            }
+            #expect(fake.count("GET /v2/org/app/manifests/v1") == 1)
         }
     }
 

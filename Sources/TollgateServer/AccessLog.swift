@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RegistryCore
+import ServiceLifecycle
+import Synchronization
+
+/// The access log: one line per request, written to stderr in batches. Formatting a swift-log
+/// line and flushing stderr on every request cost 10–25 % of small-request throughput; here a
+/// line is formatted by hand, appended to a buffer, and the buffer is written every 20 ms (or
+/// at 64 KiB, or at shutdown).
+final class AccessLog: Sendable {
+    struct Entry {
+        var method: String
+        var target: String
+        var status: Int
+        var bytes: Int64
+        var duration: Duration
+        var upstream: String
+        var cache: String
+    }
+
+    let json: Bool
+    private let buffer = Mutex<[UInt8]>([])
+    /// The formatted timestamp of the current second.
+    private let stamp = Mutex<(second: Int, text: String)>((-1, ""))
+    static let flushSize = 64 << 10
+
+    init(json: Bool) { self.json = json }
+
+    func record(_ e: Entry) {
+        let ms = Double(e.duration.components.seconds) * 1000 + Double(e.duration.components.attoseconds) / 1e15
+        let duration = String(format: "%.2f", ms)
+        let line: String
+        if json {
+            line =
+                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache))}\n"
+        } else {
+            line =
+                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache)\n"
+        }
+        let full = buffer.withLock { b -> [UInt8]? in
+            b.append(contentsOf: line.utf8)
+            guard b.count >= Self.flushSize else { return nil }
+            defer { b.removeAll(keepingCapacity: true) }
+            return b
+        }
+        if let full { Self.writeOut(full) }
+    }
+
+    func flush() {
+        let pending = buffer.withLock { b -> [UInt8] in
+            defer { b.removeAll(keepingCapacity: true) }
+            return b
+        }
+        if !pending.isEmpty { Self.writeOut(pending) }
+    }
+
+    private func timestamp() -> String {
+        let now = time(nil)
+        return stamp.withLock { s in
+            if s.second != now {
+                var t = tm()
+                var clock = now
+                gmtime_r(&clock, &t)
+                var chars = [CChar](repeating: 0, count: 32)
+                let n = strftime(&chars, chars.count, "%Y-%m-%dT%H:%M:%S+0000", &t)
+                s = (now, String(decoding: chars[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            return s.text
+        }
+    }
+
+    /// Request targets are client input: keep control characters out of the log line.
+    static func printable(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0x20 }) else { return s }
+        return String(s.unicodeScalars.map { $0.value < 0x21 || $0.value == 0x7f ? "?" : Character($0) })
+    }
+
+    private static func writeOut(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { p in
+            var off = 0
+            while off < p.count {
+                let n = write(2, p.baseAddress! + off, p.count - off)
+                if n <= 0 {
+                    if n < 0, errno == EINTR { continue }
+                    return
+                }
+                off += n
+            }
+        }
+    }
+}
+
+/// Writes the access log's buffer out every 20 ms, and once more at shutdown.
+struct AccessLogService: Service {
+    let log: AccessLog
+
+    func run() async {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(20))
+            log.flush()
+        }
+        log.flush()
+    }
+}
