@@ -12,6 +12,7 @@ E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$E2E_DIR/../.." && pwd)"
 HARNESS="${TOLLGATE_HARNESS:-$(cd "$REPO_ROOT/.." && pwd)/shared/harness}"
 TOLLGATE_BIN="${TOLLGATE_BIN:-$REPO_ROOT/.build/debug/tollgate}"
+case "$TOLLGATE_BIN" in /*) ;; *) TOLLGATE_BIN="$PWD/$TOLLGATE_BIN" ;; esac
 
 # Manifest media types, sent as separate Accept lines like containers/image does.
 ACCEPT_ALL=(
@@ -40,6 +41,13 @@ fail() {
   printf '  FAIL %s\n' "$name"
   { printf 'FAIL %s\n' "$name"; for line in "$@"; do printf '       %s\n' "$line"; done; } >>"$WORK/failures"
   for line in "$@"; do printf '       %s\n' "$line"; done
+}
+
+# verdict NAME RC [DETAIL...] — pass if RC is 0 (the exit status of a test command), else fail.
+verdict() {
+  local name="$1" rc="$2"
+  shift 2
+  if [ "$rc" = 0 ]; then pass "$name"; else fail "$name" "$@"; fi
 }
 
 # expect NAME EXPECTED GOT [DETAIL...] — string equality.
@@ -91,7 +99,9 @@ body_snip() { head -c "${1:-300}" "$RB" | tr -d '\0' | tr '\n' ' '; }
 
 # got — one-line summary of the last response for failure messages.
 got() {
-  printf 'status=%s curl_rc=%s content-type=%s body=%s' "$RS" "$RC" "$(hdr content-type)" "$(body_snip 200)"
+  local b; b=$(body_snip 200)
+  [[ "$b" == HTTP/* ]] && b="<none (HEAD)>"
+  printf 'status=%s curl_rc=%s content-type=%s body=%s' "$RS" "$RC" "$(hdr content-type)" "$b"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -106,7 +116,7 @@ pid_matches() {
   local pid
   [ -f "$1" ] || return 1
   pid=$(cat "$1")
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
 # stop_pidfile PIDFILE PATTERN — TERM, wait up to 5 s, KILL; only that pid, only if it still matches.
@@ -181,7 +191,7 @@ al() {
   local name="$1" mark="$2" out; shift 2
   out=$(tg_since "$name" "$mark" | grep -E '(^|[^a-z_])access([^a-z_]|$)' | grep -E 'method')
   while [ $# -ge 2 ]; do
-    out=$(printf '%s\n' "$out" | grep -E "(^|[ ,{\"])$1\"?[=:] ?\"?$2(\"|[ ,}]|$)")
+    out=$(printf '%s\n' "$out" | grep -E "(^|[ ,{\"])$1\"?[=:] ?\"?$2(\"|[ ,}?]|$)")
     shift 2
   done
   [ -n "$out" ] && printf '%s\n' "$out"

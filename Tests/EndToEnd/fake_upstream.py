@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""fake_upstream.py — a deliberately dishonest registry for Tollgate's digest-mismatch checks.
+
+Usage:
+  fake_upstream.py --port-file F --log F [--port P]   serve on 127.0.0.1 (port 0 = pick one)
+  fake_upstream.py --digest KIND                      print the digest the tests request for KIND
+
+Routes (the repository name picks the behaviour; its last component is KIND):
+  GET/HEAD /v2/                          200 {}
+  GET/HEAD /v2/.../small/blobs/<d>       200, 1000 bytes that do not hash to <d>
+  GET/HEAD /v2/.../big/blobs/<d>         200, 8 MiB that do not hash to <d> (streamed in chunks)
+  GET/HEAD /v2/.../trunc/blobs/<d>       Content-Length of TRUNC (3 MiB, hashes to <d>), sends half, closes
+  GET/HEAD /v2/.../good/blobs/<d>        GOOD bytes (control: sha256(GOOD) is `--digest good`)
+  GET/HEAD /v2/.../slow/blobs/<d>        SLOW bytes (4 MiB, honest) in 64 KiB chunks over ~3.2 s
+  GET/HEAD /v2/.../e500/blobs/<d>        500 {"errors":[{"code":"UNKNOWN"}]}
+  GET/HEAD /v2/.../e429/blobs/<d>        429 TOOMANYREQUESTS, Retry-After: 7
+  GET/HEAD /v2/.../redirect/blobs/<d>    401 Basic without Authorization; with it, 307 to
+                                         http://localhost:<port>/cdn/<d> (another host name), which
+                                         serves REDIR bytes (sha256 = `--digest redirect`) and logs
+                                         "CDN with-authorization" if credentials were forwarded
+  GET/HEAD /v2/.../flip/manifests/<ref>  an honest manifest (right digest) until GET /_fail, then 503
+  GET /_fail                             switch flip to failing
+  GET/HEAD /v2/.../<any>/manifests/<dg>  by digest: a v2s2 manifest whose sha256 != <dg>,
+                                         Docker-Content-Digest: <dg> (a lie)
+  GET/HEAD /v2/.../<any>/manifests/<tag> Docker-Content-Digest header that does not match the body
+Every request is logged as one line "METHOD PATH" to --log.
+"""
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import socket
+import time
+import sys
+
+GOOD = hashlib.shake_256(b"tollgate-e2e-good").digest(3 * 1024 * 1024)
+TRUNC = hashlib.shake_256(b"tollgate-e2e-trunc").digest(3 * 1024 * 1024)
+REDIR = hashlib.shake_256(b"tollgate-e2e-redirect").digest(100 * 1024)
+SLOW = hashlib.shake_256(b"tollgate-e2e-slow").digest(4 * 1024 * 1024)
+EVIL_SMALL = hashlib.shake_256(b"tollgate-e2e-evil-small").digest(1000)
+EVIL_BIG_LEN = 8 * 1024 * 1024
+MANIFEST = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+               "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest()},
+    "layers": [],
+}, indent=3).encode()
+V2S2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def digest(kind):
+    """The digest a test asks for; never the sha256 of what is served (except 'good' and 'trunc')."""
+    if kind == "good":
+        return "sha256:" + hashlib.sha256(GOOD).hexdigest()
+    if kind == "trunc":
+        return "sha256:" + hashlib.sha256(TRUNC).hexdigest()
+    if kind == "redirect":
+        return "sha256:" + hashlib.sha256(REDIR).hexdigest()
+    if kind == "manifest-honest":
+        return "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+    if kind == "slow":
+        return "sha256:" + hashlib.sha256(SLOW).hexdigest()
+    return "sha256:" + hashlib.sha256(b"tollgate-e2e-expected-" + kind.encode()).hexdigest()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    log_file = None
+    failing = False
+
+    def log_message(self, fmt, *args):  # quiet on stderr
+        pass
+
+    def note(self):
+        with open(self.log_file, "a") as f:
+            f.write(f"{self.command} {self.path}\n")
+
+    def send(self, status, body, ctype="application/octet-stream", extra=None, length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+
+    def do_HEAD(self):
+        self.handle_any(head=True)
+
+    def do_GET(self):
+        self.handle_any(head=False)
+
+    def handle_any(self, head):
+        self.note()
+        path = self.path.split("?", 1)[0]
+        if path in ("/v2", "/v2/"):
+            self.send(200, b"{}", "application/json")
+            if not head:
+                self.wfile.write(b"{}")
+            return
+        if path == "/_fail":
+            Handler.failing = True
+            self.send(200, b"ok\n", "text/plain")
+            self.wfile.write(b"ok\n")
+            return
+        if path.startswith("/cdn/"):
+            auth = "with-authorization" if self.headers.get("Authorization") else "no-authorization"
+            with open(self.log_file, "a") as f:
+                f.write(f"CDN {auth}\n")
+            self.send(200, REDIR)
+            if not head:
+                self.wfile.write(REDIR)
+            return
+        parts = path.strip("/").split("/")
+        if len(parts) < 4 or parts[-2] not in ("blobs", "manifests"):
+            body = b'{"errors":[{"code":"NAME_UNKNOWN","message":"fake"}]}'
+            self.send(404, body, "application/json")
+            if not head:
+                self.wfile.write(body)
+            return
+        kind, what, ref = parts[-3], parts[-2], parts[-1]
+        if what == "manifests" and kind == "flip":
+            if Handler.failing:
+                body = b'{"errors":[{"code":"UNAVAILABLE","message":"fake outage"}]}'
+                self.send(503, body, "application/json")
+                if not head:
+                    self.wfile.write(body)
+                return
+            self.send(200, MANIFEST, V2S2, {"Docker-Content-Digest": digest("manifest-honest")})
+            if not head:
+                self.wfile.write(MANIFEST)
+            return
+        if what == "manifests":
+            lie = ref if ref.startswith("sha256:") else "sha256:" + "0" * 64
+            self.send(200, MANIFEST, V2S2, {"Docker-Content-Digest": lie})
+            if not head:
+                self.wfile.write(MANIFEST)
+            return
+        extra = {"Docker-Content-Digest": ref}
+        if kind in ("e500", "e429"):
+            code = 500 if kind == "e500" else 429
+            body = json.dumps({"errors": [{"code": "UNKNOWN" if code == 500 else "TOOMANYREQUESTS",
+                                           "message": "fake upstream failure"}]}).encode()
+            self.send(code, body, "application/json", {"Retry-After": "7"} if code == 429 else None)
+            if not head:
+                self.wfile.write(body)
+            return
+        if kind == "redirect":
+            if not self.headers.get("Authorization"):  # demand credentials, so there are some to leak
+                body = b'{"errors":[{"code":"UNAUTHORIZED","message":"credentials required"}]}'
+                self.send(401, body, "application/json", {"WWW-Authenticate": 'Basic realm="fake"'})
+                if not head:
+                    self.wfile.write(body)
+                return
+            loc = f"http://localhost:{self.server.server_address[1]}/cdn/{ref}"
+            self.send(307, b"", extra={"Location": loc})
+            return
+        if kind == "small":
+            self.send(200, EVIL_SMALL, extra=extra)
+            if not head:
+                self.wfile.write(EVIL_SMALL)
+        elif kind == "big":
+            self.send(200, b"", extra=extra, length=EVIL_BIG_LEN)
+            if not head:
+                chunk = hashlib.shake_256(b"tollgate-e2e-evil-big").digest(64 * 1024)
+                for _ in range(EVIL_BIG_LEN // len(chunk)):
+                    self.wfile.write(chunk)
+        elif kind == "trunc":
+            self.send(200, TRUNC, extra=extra)
+            if not head:
+                self.wfile.write(TRUNC[: len(TRUNC) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        elif kind == "slow":
+            self.send(200, SLOW, extra=extra)
+            if not head:
+                for i in range(0, len(SLOW), 64 * 1024):
+                    self.wfile.write(SLOW[i:i + 64 * 1024])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+        else:  # good
+            self.send(200, GOOD, extra=extra)
+            if not head:
+                self.wfile.write(GOOD)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--log")
+    ap.add_argument("--digest", metavar="KIND")
+    a = ap.parse_args()
+    if a.digest:
+        print(digest(a.digest))
+        return
+    if not (a.port_file and a.log):
+        ap.error("--port-file and --log are required to serve")
+    Handler.log_file = a.log
+    open(a.log, "a").close()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.replace(a.port_file + ".tmp", a.port_file)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
