@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import NIOCore
 import RegistryCore
@@ -109,15 +108,16 @@ extension PullThroughCache {
         var file: BlobFile?
         let started = ContinuousClock.now
         do {
+            let pipe = ChunkPipe(limit: 4 << 20)
+            defer { pipe.close() }
             let response = try await UpstreamFailure.sendExpectingOK(
                 upstream: key.upstream, notFound: .blobUnknown(key.digest.description)
-            ) { try await job.upstream.client.blob(key.repository, key.digest, method: .GET) }
+            ) { try await job.upstream.client.blob(key.repository, key.digest, method: .GET, into: pipe) }
             let expected = response.contentLength
             let temp = try await blobs.makeTemporaryFile()
             file = temp
             fill.begin(file: temp, size: expected)
-
-            let written = try await receive(response.body, into: temp, fill: fill, expected: expected, key: key)
+            let written = try await receive(pipe, into: temp, fill: fill, expected: expected, key: key)
             // Verified: readers may have the last byte now, while the file is made durable.
             fill.complete(file: temp, size: written)
             try await blobs.commit(temp, as: key.digest)
@@ -135,65 +135,51 @@ extension PullThroughCache {
         _ = fills.withLock { $0.removeValue(forKey: key) }
     }
 
-    /// Reads the upstream body on its own task and writes it to `file` on this one, hashing as it
-    /// goes; returns the byte count after checking it against the digest.
+    /// Writes the body arriving in `pipe` to `file`, hashing as it goes; returns the byte count
+    /// after checking it against the announced size and the digest.
     private func receive(
-        _ body: HTTPClientResponse.Body, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey
+        _ pipe: ChunkPipe, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey
     ) async throws -> Int64 {
-        let pipe = ChunkPipe(limit: 4 << 20)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    for try await chunk in body {
-                        guard await pipe.push(chunk) else { return }
-                    }
-                    pipe.finish(nil)
-                } catch {
-                    pipe.finish(error)
+        var hasher = DigestHasher(for: key.digest)
+        var written: Int64 = 0
+        do {
+            while let parts = try await pipe.take() {
+                var batch: ByteBuffer
+                if parts.count == 1 {
+                    batch = parts[0]
+                } else {
+                    batch = ByteBuffer()
+                    batch.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes })
+                    for var p in parts { batch.writeBuffer(&p) }
                 }
-            }
-            defer { pipe.close() }
-            var hasher = DigestHasher(for: key.digest)
-            var written: Int64 = 0
-            do {
-                while let chunks = try await pipe.take() {
-                    var batch: ByteBuffer
-                    if chunks.count == 1 {
-                        batch = chunks[0]
-                    } else {
-                        batch = ByteBuffer()
-                        batch.reserveCapacity(chunks.reduce(0) { $0 + $1.readableBytes })
-                        for var c in chunks { batch.writeBuffer(&c) }
-                    }
-                    if let expected, written + Int64(batch.readableBytes) > expected {
-                        throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
-                    }
-                    batch.withUnsafeReadableBytes { hasher.update($0) }
-                    try await file.write(batch, at: written)
-                    written += Int64(batch.readableBytes)
-                    fill.progress(written: written)
+                if let expected, written + Int64(batch.readableBytes) > expected {
+                    throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
                 }
-            } catch let e as RegistryError {
-                throw e
-            } catch let e as UpstreamError {
-                throw UpstreamFailure.error(e)
-            } catch let e as StorageError {
-                throw e
-            } catch {
-                throw RegistryError(.badGateway, "download from upstream \(key.upstream) broke off", detail: "\(error)")
+                batch.withUnsafeReadableBytes { hasher.update($0) }
+                try await file.write(batch, at: written)
+                written += Int64(batch.readableBytes)
+                fill.progress(written: written)
             }
-            if let expected, written != expected {
-                throw RegistryError(.badGateway, "upstream \(key.upstream) sent \(written) of \(expected) announced bytes")
-            }
-            guard hasher.finalize() == key.digest else {
-                logger.error(
-                    "upstream blob does not match its digest; not cached",
-                    metadata: ["upstream": "\(key.upstream)", "digest": "\(key.digest)", "bytes": "\(written)"])
-                throw RegistryError(
-                    .badGateway, "upstream \(key.upstream) sent content that does not match digest \(key.digest)")
-            }
-            return written
+        } catch let e as RegistryError {
+            throw e
+        } catch let e as StorageError {
+            throw e
+        } catch {
+            throw RegistryError(
+                .badGateway, "download from upstream \(key.upstream) broke off",
+                detail: "\(RegistryClient.classify(error, upstream: key.upstream).message)")
         }
+        if let expected, written != expected {
+            throw RegistryError(.badGateway, "upstream \(key.upstream) sent \(written) of \(expected) announced bytes")
+        }
+        guard hasher.finalize() == key.digest else {
+            logger.error(
+                "upstream blob does not match its digest; not cached",
+                metadata: ["upstream": "\(key.upstream)", "digest": "\(key.digest)", "bytes": "\(written)"])
+            throw RegistryError(
+                .badGateway, "upstream \(key.upstream) sent content that does not match digest \(key.digest)")
+        }
+        return written
     }
 
     /// Sends `range` (nil: everything) of a blob through `write`, in chunks, as bytes become

@@ -10,7 +10,14 @@ import Synchronization
 public struct UpstreamResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
-    public var body: HTTPClientResponse.Body
+    public var body: Body
+
+    public enum Body: Sendable {
+        case stream(HTTPClientResponse.Body)
+        /// A 200 body is being delivered to the `ResponseBodySink` the request named; other
+        /// statuses' bodies were dropped.
+        case delivered
+    }
 
     public var contentLength: Int64? { headers.first(name: "content-length").flatMap { Int64($0) } }
     public var digestHeader: Digest? {
@@ -20,11 +27,13 @@ public struct UpstreamResponse: Sendable {
 
     /// Reads the whole body, refusing more than `limit` bytes.
     public func collect(upTo limit: Int) async throws -> ByteBuffer {
-        try await body.collect(upTo: limit)
+        guard case .stream(let body) = body else { return ByteBuffer() }
+        return try await body.collect(upTo: limit)
     }
 
     /// Reads and drops the body so the connection can be reused.
     public func discard() async {
+        guard case .stream(let body) = body else { return }
         do {
             for try await _ in body {}
         } catch {}
@@ -82,14 +91,13 @@ public final class RegistryClient: Sendable {
             headers: [("Accept", accept)])
     }
 
-    /// GET follows redirects (e.g. Docker Hub's CDN) itself.
-    public func blob(_ repository: RepositoryName, _ digest: Digest, method: HTTPMethod, range: String? = nil)
-        async throws -> UpstreamResponse
-    {
-        var headers: [(String, String)] = []
-        if let range { headers.append(("Range", range)) }
-        return try await send(
-            method, path: "/v2/\(repository)/blobs/\(digest)", scope: Self.pullScope(repository), headers: headers)
+    /// GET follows redirects (e.g. Docker Hub's CDN) itself. With a `sink`, a 200 body goes there
+    /// as it arrives (the response's `body` is then `.delivered`).
+    public func blob(
+        _ repository: RepositoryName, _ digest: Digest, method: HTTPMethod, into sink: (any ResponseBodySink)? = nil
+    ) async throws -> UpstreamResponse {
+        try await send(
+            method, path: "/v2/\(repository)/blobs/\(digest)", scope: Self.pullScope(repository), sink: sink)
     }
 
     public func tags(_ repository: RepositoryName, query: String?) async throws -> UpstreamResponse {
@@ -102,21 +110,23 @@ public final class RegistryClient: Sendable {
     // MARK: - Request flow
 
     func send(
-        _ method: HTTPMethod, path: String, scope: String, headers extra: [(String, String)] = []
+        _ method: HTTPMethod, path: String, scope: String, headers extra: [(String, String)] = [],
+        sink: (any ResponseBodySink)? = nil
     ) async throws -> UpstreamResponse {
         var url = configuration.url + path
         var authorization = try await authorizationBeforeSending(scope: scope)
         var challenged = false
         var redirects = 0
         while true {
-            let response = try await execute(method, url: url, headers: extra, authorization: authorization)
+            let response = try await execute(
+                method, url: url, headers: extra, authorization: authorization, sink: sink)
             switch response.status {
             case 401 where !challenged:
                 challenged = true
                 let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
                 await response.discard()
                 guard let auth = try await authorize(challengeHeader: header, scope: scope) else {
-                    return try await execute(method, url: url, headers: extra, authorization: nil)
+                    return try await execute(method, url: url, headers: extra, authorization: nil, sink: sink)
                 }
                 authorization = auth
             case 301, 302, 303, 307, 308:
@@ -235,20 +245,25 @@ public final class RegistryClient: Sendable {
     /// One HTTP exchange, retried once when the connection could not be made or broke before
     /// a response head (every request we send is idempotent).
     private func execute(
-        _ method: HTTPMethod, url: String, headers: [(String, String)], authorization: String?
+        _ method: HTTPMethod, url: String, headers: [(String, String)], authorization: String?,
+        sink: (any ResponseBodySink)? = nil
     ) async throws -> UpstreamResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: "tollgate/0.1")
-        for (k, v) in headers { request.headers.add(name: k, value: v) }
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        var fields = HTTPHeaders()
+        fields.add(name: "User-Agent", value: "tollgate/0.1")
+        for (k, v) in headers { fields.add(name: k, value: v) }
+        if let authorization { fields.add(name: "Authorization", value: authorization) }
         var attempt = 0
         while true {
             attempt += 1
             do {
+                if let sink { return try await executeIntoSink(method, url: url, headers: fields, sink: sink) }
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers = fields
                 let response = try await http.execute(
                     request, timeout: .milliseconds(Int64(configuration.firstByteTimeout * 1000)), logger: logger)
-                return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: response.body)
+                return UpstreamResponse(
+                    status: Int(response.status.code), headers: response.headers, body: .stream(response.body))
             } catch {
                 let mapped = Self.classify(error, upstream: name)
                 if attempt == 1, mapped.kind == .unreachable {
@@ -260,7 +275,34 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    static func classify(_ error: any Error, upstream: String) -> UpstreamError {
+    /// One exchange through the delegate API: the head is awaited (within the first-byte
+    /// timeout), a 200 body flows into `sink` on the event loop.
+    private func executeIntoSink(_ method: HTTPMethod, url: String, headers: HTTPHeaders, sink: any ResponseBodySink)
+        async throws -> UpstreamResponse
+    {
+        let request = try HTTPClient.Request(url: url, method: method, headers: headers)
+        let eventLoop = http.eventLoopGroup.next()
+        let headPromise = eventLoop.makePromise(of: HTTPResponseHead.self)
+        let task = http.execute(
+            request: request, delegate: SinkDelegate(sink: sink, head: headPromise), eventLoop: .delegate(on: eventLoop),
+            logger: logger)
+        let timedOut = Atomic<Bool>(false)
+        let firstByte = eventLoop.scheduleTask(in: .milliseconds(Int64(configuration.firstByteTimeout * 1000))) {
+            timedOut.store(true, ordering: .relaxed)
+            task.cancel()
+        }
+        do {
+            let head = try await headPromise.futureResult.get()
+            firstByte.cancel()
+            return UpstreamResponse(status: Int(head.status.code), headers: head.headers, body: .delivered)
+        } catch {
+            firstByte.cancel()
+            if timedOut.load(ordering: .relaxed) { throw HTTPClientError.deadlineExceeded }
+            throw error
+        }
+    }
+
+    public static func classify(_ error: any Error, upstream: String) -> UpstreamError {
         if let e = error as? UpstreamError { return e }
         if let e = error as? HTTPClientError {
             switch e {
