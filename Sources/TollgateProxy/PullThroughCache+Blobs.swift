@@ -120,7 +120,7 @@ extension PullThroughCache {
             let written = try await receive(pipe, into: temp, fill: fill, expected: expected, key: key)
             // Verified: readers may have the last byte now, while the file is made durable.
             fill.complete(file: temp, size: written)
-            try await blobs.commit(temp, as: key.digest)
+            try await blobs.commit(temp, as: key.digest, durable: true)
             file = nil
             try await index.putLink(
                 upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written)

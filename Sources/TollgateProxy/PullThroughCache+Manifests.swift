@@ -166,7 +166,13 @@ extension PullThroughCache {
         if let bytes = memory.get(digest) { return (record.mediaType, bytes) }
         guard let file = try await blobs.open(digest) else { return nil }
         let bytes = try await file.read(at: 0, count: Int(min(record.size, Int64(Self.maxManifestSize))))
-        guard bytes.readableBytes == record.size else { return nil }
+        // Manifests are written without fsync (see `storeSmall`): check what a crash may have left.
+        var hasher = DigestHasher(for: digest)
+        bytes.withUnsafeReadableBytes { hasher.update($0) }
+        guard bytes.readableBytes == record.size, hasher.finalize() == digest else {
+            logger.warning("stored manifest is damaged; fetching it again", metadata: ["digest": "\(digest)"])
+            return nil
+        }
         memory.put(digest, bytes, cost: bytes.readableBytes)
         return (record.mediaType, bytes)
     }
@@ -250,13 +256,14 @@ extension PullThroughCache {
         throw RegistryError(.manifestInvalid, "upstream sent something that is not a manifest")
     }
 
-    /// Stores a small, already verified piece of content under its digest.
+    /// Stores a manifest, already verified, under its digest. No fsync: it would sit in the
+    /// client's critical path, and `cachedManifest` verifies every read from disk instead.
     func storeSmall(_ bytes: ByteBuffer, as digest: Digest) async throws {
         if try await blobs.size(of: digest) == Int64(bytes.readableBytes) { return }
         let file = try await blobs.makeTemporaryFile()
         do {
             try await file.write(bytes, at: 0)
-            try await blobs.commit(file, as: digest)
+            try await blobs.commit(file, as: digest, durable: false)
         } catch {
             await blobs.discard(file)
             throw error

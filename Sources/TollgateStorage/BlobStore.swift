@@ -16,8 +16,10 @@ public protocol BlobStore: Sendable {
     func open(_ digest: Digest) async throws -> BlobFile?
     /// A new, empty temporary file that `commit` can later publish under a digest.
     func makeTemporaryFile() async throws -> BlobFile
-    /// Makes a fully written and verified temporary file durable under `digest`.
-    func commit(_ file: BlobFile, as digest: Digest) async throws
+    /// Publishes a fully written and verified temporary file under `digest`; with `durable`,
+    /// the data and the rename are fsynced first (otherwise a crash may leave a damaged file,
+    /// so readers must verify what they read).
+    func commit(_ file: BlobFile, as digest: Digest, durable: Bool) async throws
     /// Removes a temporary file that will never be committed.
     func discard(_ file: BlobFile) async
 }
@@ -75,15 +77,16 @@ public struct FileBlobStore: BlobStore {
         }
     }
 
-    public func commit(_ file: BlobFile, as digest: Digest) async throws {
+    public func commit(_ file: BlobFile, as digest: Digest, durable: Bool = true) async throws {
         let final = path(of: digest)
         let dir = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
         let fd = file.fd
         let tmp = file.path
         try await StorageIO.run {
-            guard fsync(fd) == 0 else { throw StorageError.io("fsync", errno: errno, path: tmp) }
+            if durable, fsync(fd) != 0 { throw StorageError.io("fsync", errno: errno, path: tmp) }
             if mkdir(dir, 0o755) != 0, errno != EEXIST { throw StorageError.io("mkdir", errno: errno, path: dir) }
             guard rename(tmp, final) == 0 else { throw StorageError.io("rename", errno: errno, path: final) }
+            guard durable else { return }
             // Make the rename itself durable.
             let dfd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if dfd >= 0 {

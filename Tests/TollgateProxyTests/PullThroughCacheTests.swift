@@ -69,6 +69,13 @@ struct Harness {
         return ((try? FileManager.default.subpathsOfDirectory(atPath: blobs)) ?? [])
             .filter { $0.count > 3 }
     }
+    /// Waits (at most 5 s) until no download is running: they finish in the background after
+    /// their clients have every byte.
+    func settle() async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while cache.activeFills > 0, ContinuousClock.now < deadline { await Task.yield() }
+    }
+
     var tmpFiles: [String] { (try? FileManager.default.contentsOfDirectory(atPath: dir + "/tmp")) ?? [] }
 }
 
@@ -87,6 +94,7 @@ struct PullThroughCacheTests {
             #expect(first.outcome == .miss)
             #expect(first.size == Int64(content.count))
             #expect(try await h.read(first) == content)
+            await h.settle()
             let second = try await h.cache.blob(from: h.upstream, repo, d, head: false)
             #expect(second.outcome == .hit)
             #expect(try await h.read(second) == content)
@@ -126,6 +134,7 @@ struct PullThroughCacheTests {
                 try await h.cache.stream(r.body, range: nil) { buf in received.withLock { $0 += buf.readableBytes } }
             }
             #expect(received.withLock { $0 } < content.count)
+            await h.settle()
             #expect(h.storedBlobs.isEmpty)
             #expect(h.tmpFiles.isEmpty)
             // Nothing was linked: the next request goes upstream again.
@@ -151,6 +160,7 @@ struct PullThroughCacheTests {
         let d = fake.addBlob(Self.bytes(1000))
         try await Harness.with(fake) { h in
             _ = try await h.read(try await h.cache.blob(from: h.upstream, repo, d, head: false))
+            await h.settle()
             let other = try RepositoryName(parsing: "someone/else")
             let r = try await h.cache.blob(from: h.upstream, other, d, head: false)
             #expect(r.outcome == .hit)
