@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
     ],
     targets: [
         // Pure values: names, references, digests, media types, errors, parsers. No I/O.
@@ -66,11 +68,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The system's libcrypt, for bcrypt (crypt_rn).
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt", providers: [.apt(["libcrypt-dev"])]),
+        // Users (htpasswd, bcrypt), tokens (JWT), scopes, access policy, login throttling.
+        .target(
+            name: "TollgateAuth",
+            dependencies: [
+                "RegistryCore", "CCrypt", "TollgateStorage",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Configuration, routing, HTTP application.
         .target(
             name: "TollgateServer",
             dependencies: [
-                "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy",
+                "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy", "TollgateAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -102,6 +121,7 @@ let package = Package(
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateStorageTests", dependencies: ["TollgateStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateAuthTests", dependencies: ["TollgateAuth"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",
             dependencies: [

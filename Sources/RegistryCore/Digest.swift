@@ -12,12 +12,12 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// Parses and validates a digest string. Only lowercase hex of the right length is accepted
     /// for the registered algorithms, so a digest can safely become a file name.
-    public init(parsing s: some StringProtocol) throws(RegistryError) {
-        guard s.utf8.count <= 256 else { throw .digestInvalid("digest too long") }
-        guard let colon = s.firstIndex(of: ":") else { throw .digestInvalid("digest has no algorithm") }
+    public init(parsing s: some StringProtocol) throws {
+        guard s.utf8.count <= 256 else { throw RegistryError.digestInvalid("digest too long") }
+        guard let colon = s.firstIndex(of: ":") else { throw RegistryError.digestInvalid("digest has no algorithm") }
         let alg = String(s[s.startIndex..<colon])
         let hex = String(s[s.index(after: colon)...])
-        guard Self.isValidAlgorithm(alg) else { throw .digestInvalid("invalid digest algorithm") }
+        guard Self.isValidAlgorithm(alg) else { throw RegistryError.digestInvalid("invalid digest algorithm") }
         let expectedLength: Int
         switch alg {
         case "sha256": expectedLength = 64
@@ -26,7 +26,7 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
         }
         guard hex.utf8.count == expectedLength,
             hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
-        else { throw .digestInvalid("invalid \(alg) hex") }
+        else { throw RegistryError.digestInvalid("invalid \(alg) hex") }
         self.algorithm = alg
         self.hex = hex
     }

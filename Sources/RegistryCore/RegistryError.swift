@@ -47,6 +47,8 @@ public struct RegistryError: Error, Sendable, Equatable {
     public var detail: String?
     /// Seconds a client should wait (429, 503), sent as `Retry-After`.
     public var retryAfter: Int?
+    /// Further response headers (e.g. a 401's `WWW-Authenticate` challenge).
+    public var headers: [String: String] = [:]
 
     public init(_ code: Code, _ message: String, detail: String? = nil, retryAfter: Int? = nil) {
         self.code = code

@@ -15,12 +15,12 @@ public enum RegistryPath: Equatable, Sendable {
     public static let maxPathLength = 1024
 
     /// Parses `path` (no query string). Returns nil when it is not a `/v2` path at all.
-    public static func parse(_ path: String) throws(RegistryError) -> RegistryPath? {
+    public static func parse(_ path: String) throws -> RegistryPath? {
         guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
-        guard path.utf8.count <= maxPathLength else { throw .nameInvalid("request path too long") }
+        guard path.utf8.count <= maxPathLength else { throw RegistryError.nameInvalid("request path too long") }
         // Names, tags and digests never need escapes; refusing `%` keeps `%2e%2e` and friends out.
         guard !path.contains("%"), !path.contains("\\") else {
-            throw .nameInvalid("escaped characters are not allowed in registry paths")
+            throw RegistryError.nameInvalid("escaped characters are not allowed in registry paths")
         }
         if path == "/v2" || path == "/v2/" { return .base }
         var rest = path.dropFirst(4)  // after "/v2/"
@@ -28,7 +28,7 @@ public enum RegistryPath: Equatable, Sendable {
         if rest.hasSuffix("/") { rest = rest.dropLast() }
 
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { throw .nameInvalid("no repository name in path") }
+        guard parts.count >= 2 else { throw RegistryError.nameInvalid("no repository name in path") }
         // Find the route suffix from the right: names contain slashes.
         let n = parts.count
         if n >= 3, parts[n - 2] == "tags", parts[n - 1] == "list" {
@@ -53,7 +53,7 @@ public enum RegistryPath: Equatable, Sendable {
         throw RegistryError(.nameUnknown, "unknown registry endpoint", detail: String(rest.prefix(128)))
     }
 
-    private static func name(_ parts: ArraySlice<Substring>) throws(RegistryError) -> RepositoryName {
+    private static func name(_ parts: ArraySlice<Substring>) throws -> RepositoryName {
         try RepositoryName(parsing: parts.joined(separator: "/"))
     }
 

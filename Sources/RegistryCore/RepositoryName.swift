@@ -8,12 +8,12 @@ public struct RepositoryName: Hashable, Sendable, CustomStringConvertible, Compa
     /// Longest name accepted (the spec caps host + "/" + name at 255).
     public static let maxLength = 255
 
-    public init(parsing s: some StringProtocol) throws(RegistryError) {
-        guard !s.isEmpty else { throw .nameInvalid("empty repository name") }
-        guard s.utf8.count <= Self.maxLength else { throw .nameInvalid("repository name too long") }
+    public init(parsing s: some StringProtocol) throws {
+        guard !s.isEmpty else { throw RegistryError.nameInvalid("empty repository name") }
+        guard s.utf8.count <= Self.maxLength else { throw RegistryError.nameInvalid("repository name too long") }
         for component in Substring(s).split(separator: "/", omittingEmptySubsequences: false) {
             guard Self.isValidComponent(component) else {
-                throw .nameInvalid("invalid path component \(JSONString.quote(String(component.prefix(64))))")
+                throw RegistryError.nameInvalid("invalid path component \(JSONString.quote(String(component.prefix(64))))")
             }
         }
         self.value = String(s)
@@ -65,7 +65,7 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible, Comparable {
     public var description: String { value }
     public static func < (a: Tag, b: Tag) -> Bool { a.value < b.value }
 
-    public init(parsing s: some StringProtocol) throws(RegistryError) {
+    public init(parsing s: some StringProtocol) throws {
         let bytes = Array(s.utf8)
         guard let first = bytes.first, bytes.count <= 128 else {
             throw RegistryError(.tagInvalid, "manifest tag did not match URI", detail: "invalid tag")
@@ -85,7 +85,7 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
     case tag(Tag)
     case digest(Digest)
 
-    public init(parsing s: some StringProtocol) throws(RegistryError) {
+    public init(parsing s: some StringProtocol) throws {
         if s.contains(":") {
             self = .digest(try Digest(parsing: s))
         } else {

@@ -13,7 +13,7 @@ public struct Pagination: Equatable, Sendable {
     }
 
     /// Parses the `n` and `last` query parameters.
-    public init(n: String?, last: String?) throws(RegistryError) {
+    public init(n: String?, last: String?) throws {
         if let n {
             guard n.utf8.count <= 6, let value = Int(n), value >= 0 else {
                 throw RegistryError(.paginationNumberInvalid, "invalid number of results requested", detail: n)

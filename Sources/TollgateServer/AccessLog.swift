@@ -19,6 +19,7 @@ final class AccessLog: Sendable {
         var duration: Duration
         var upstream: String
         var cache: String
+        var user: String
     }
 
     let json: Bool
@@ -35,10 +36,10 @@ final class AccessLog: Sendable {
         let line: String
         if json {
             line =
-                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache))}\n"
+                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user))}\n"
         } else {
             line =
-                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache)\n"
+                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user))\n"
         }
         let full = buffer.withLock { b -> [UInt8]? in
             b.append(contentsOf: line.utf8)

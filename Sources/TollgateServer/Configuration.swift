@@ -13,6 +13,7 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public var upstreamOrder: [String] = []
     public var defaultUpstream = "docker.io"
     public var log = Log()
+    public var auth = Auth()
     /// Keys of features this version doesn't have yet, present in the file (logged at start).
     public var ignoredKeys: [String] = []
 
@@ -32,6 +33,27 @@ public struct TollgateConfiguration: Sendable, Equatable {
         public var connectTimeout: Duration = .seconds(10)
         public var firstByteTimeout: Duration = .seconds(30)
         public var idleTimeout: Duration = .seconds(30)
+    }
+
+    public struct Auth: Sendable, Equatable {
+        public var htpasswd = "./htpasswd"
+        public var anonymous = false
+        public var token = Token()
+        public var lockoutFailures = 10
+        public var lockoutWindow: Duration = .seconds(300)
+        public var allow: [String] = ["**"]
+        public var deny: [String] = []
+        public var hideDenied = false
+
+        public struct Token: Sendable, Equatable {
+            public var issuer = "tollgate"
+            public var service = "tollgate"
+            public var keyDirectory = "./tokens"
+            public var ttl: Duration = .seconds(300)
+            public var algorithm = "ES256"
+            /// How long a refresh token (`docker login`'s identity token) lives.
+            public var refreshTTL: Duration = .seconds(90 * 86400)
+        }
     }
 
     public struct Log: Sendable, Equatable {
@@ -213,7 +235,9 @@ struct ConfigReader {
                 if let s = string(value, key) { c.defaultUpstream = s }
             case "log":
                 readLog(value, into: &c.log)
-            case "auth", "plans", "default_plan":
+            case "auth":
+                readAuth(value, into: &c.auth)
+            case "plans", "default_plan":
                 // Keys of later features: accepted and ignored by this version.
                 c.ignoredKeys.append(key)
             default:
@@ -236,6 +260,63 @@ struct ConfigReader {
             case "max_size": if let v = size(value, path) { s.maxSize = v }
             case "memory_cache": if let v = size(value, path) { s.memoryCache = v }
             default: unknown("storage", key)
+            }
+        }
+    }
+
+    mutating func readAuth(_ node: Node, into a: inout TollgateConfiguration.Auth) {
+        guard let m = mapping(node, "auth") else { return }
+        for (key, value) in m {
+            let path = "auth.\(key)"
+            switch key {
+            case "htpasswd": if let v = string(value, path) { a.htpasswd = v }
+            case "anonymous": if let v = bool(value, path) { a.anonymous = v }
+            case "hide_denied": if let v = bool(value, path) { a.hideDenied = v }
+            case "token":
+                guard let t = mapping(value, path) else { continue }
+                for (k, v) in t {
+                    let p = "\(path).\(k)"
+                    switch k {
+                    case "issuer": if let s = string(v, p) { a.token.issuer = s }
+                    case "service": if let s = string(v, p) { a.token.service = s }
+                    case "key_dir": if let s = string(v, p) { a.token.keyDirectory = s }
+                    case "ttl":
+                        if let d = duration(v, p) {
+                            if d < .seconds(60) { problem(p, "at least 60s (clients may not refresh sooner)") }
+                            a.token.ttl = d
+                        }
+                    case "refresh_ttl": if let d = duration(v, p) { a.token.refreshTTL = d }
+                    case "algorithm":
+                        guard let s = string(v, p) else { continue }
+                        if s == "ES256" || s == "RS256" { a.token.algorithm = s } else { problem(p, "expected ES256 or RS256") }
+                    default: unknown(path, k)
+                    }
+                }
+            case "lockout":
+                guard let l = mapping(value, path) else { continue }
+                for (k, v) in l {
+                    let p = "\(path).\(k)"
+                    switch k {
+                    case "failures":
+                        if let n = int(v, p) {
+                            if n < 1 { problem(p, "must be at least 1") } else { a.lockoutFailures = n }
+                        }
+                    case "window": if let d = duration(v, p) { a.lockoutWindow = d }
+                    default: unknown(path, k)
+                    }
+                }
+            case "default_policy":
+                guard let pol = mapping(value, path) else { continue }
+                for (k, v) in pol {
+                    let p = "\(path).\(k)"
+                    switch k {
+                    case "allow": if let list = stringList(v, p) { a.allow = list }
+                    case "deny": if let list = stringList(v, p) { a.deny = list }
+                    default: unknown(path, k)
+                    }
+                }
+            default:
+                unknown("auth", key)
             }
         }
     }

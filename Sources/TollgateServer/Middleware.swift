@@ -50,6 +50,9 @@ struct RegistryErrorMiddleware: RouterMiddleware {
             .distributionAPIVersion: "registry/2.0",
         ]
         if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
+        for (name, value) in error.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         return Response(
             status: HTTPResponse.Status(code: error.httpStatus), headers: headers,
             body: head ? ResponseBody() : ResponseBody(byteBuffer: body))
@@ -77,7 +80,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             log.record(
                 .init(
                     method: method, target: target, status: status, bytes: bytes, duration: .now - start,
-                    upstream: notes.upstream, cache: outcome))
+                    upstream: notes.upstream, cache: outcome, user: notes.user))
         }
         if request.method == .head {
             record(bytes: 0, outcome: notes.cache)

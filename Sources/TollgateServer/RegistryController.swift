@@ -25,7 +25,7 @@ struct RegistryController: Sendable {
     }
 
     func handle(_ request: Request, context: TollgateContext) async throws -> Response {
-        guard let endpoint = try RegistryPath.parse(request.uri.path) else {
+        guard let endpoint = try context.endpoint ?? RegistryPath.parse(request.uri.path) else {
             throw RegistryError(.nameUnknown, "not a registry API path")
         }
         guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
@@ -80,7 +80,7 @@ struct RegistryController: Sendable {
     }
 
     /// The upstream and repository for a name, or NAME_UNKNOWN.
-    private func resolve(_ name: RepositoryName, _ request: Request, _ context: TollgateContext) throws(RegistryError)
+    private func resolve(_ name: RepositoryName, _ request: Request, _ context: TollgateContext) throws
         -> (Upstream, UpstreamRouter.Route)
     {
         let ns = request.uri.queryParameters["ns"].map(String.init)

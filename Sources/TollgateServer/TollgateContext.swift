@@ -1,15 +1,27 @@
 import Hummingbird
+import NIOCore
+import RegistryCore
 import Synchronization
+import TollgateAuth
 
 /// Per-request state.
-public struct TollgateContext: RequestContext {
+public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// What the handler learned, for the access log.
     public let notes = RequestNotes()
+    public let remoteAddress: SocketAddress?
+    /// Set by `AuthMiddleware` on `/v2` requests.
+    public var identity: Identity?
+    /// The `/v2` endpoint, parsed once by `AuthMiddleware`.
+    public var endpoint: RegistryPath?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
+
+    /// The client's address without port, for throttling and logs.
+    public var clientAddress: String? { remoteAddress?.ipAddress }
 }
 
 /// Facts a handler records for the access-log line written after it (upstream, cache outcome).
@@ -17,12 +29,15 @@ public final class RequestNotes: Sendable {
     private struct Values {
         var upstream = "-"
         var cache = "-"
+        var user = "-"
         var streaming = false
     }
     private let values = Mutex(Values())
 
     func record(upstream: String) { values.withLock { $0.upstream = upstream } }
     func record(cache: String) { values.withLock { $0.cache = cache } }
+    func record(user: String) { values.withLock { $0.user = user } }
+    var user: String { values.withLock { $0.user } }
     func record(streaming: Bool) { values.withLock { $0.streaming = streaming } }
     var upstream: String { values.withLock { $0.upstream } }
     var isStreaming: Bool { values.withLock { $0.streaming } }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import TollgateProxy
 import TollgateStorage
 import TollgateUpstream
+import TollgateAuth
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
 public enum TollgateServer {
@@ -17,7 +18,7 @@ public enum TollgateServer {
         let accessLog: AccessLog?
     }
 
-    public static func makeParts(_ config: TollgateConfiguration, logger: Logger) throws -> Parts {
+    public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
         let blobs = try FileBlobStore(root: config.storage.path)
         let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
         let cache = PullThroughCache(
@@ -39,18 +40,23 @@ public enum TollgateServer {
             clients.append(client)
             upstreams[name] = Upstream(client: client, manifestTTL: u.manifestTTL)
         }
+        let authenticator = try await makeAuthenticator(config, metadata: metadata, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
         let router = Router(context: TollgateContext.self)
         router.add(middleware: AccessLogMiddleware(log: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
+        router.add(
+            middleware: AuthMiddleware(
+                auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service))
         router.get("/healthz") { _, _ in "ok\n" }
+        TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL).addRoutes(to: router)
         RegistryController(cache: cache, upstreams: upstreams, router: UpstreamRouter(config)).addRoutes(to: router)
         return Parts(router: router, cache: cache, clients: clients, accessLog: accessLog)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
-        let parts = try makeParts(config, logger: logger)
+        let parts = try await makeParts(config, logger: logger)
         var services: [any Service] = [parts.cache, UpstreamClientsService(clients: parts.clients)]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         let app = Application(
@@ -61,7 +67,7 @@ public enum TollgateServer {
             logger: logger)
         if !config.ignoredKeys.isEmpty {
             logger.warning(
-                "configuration keys not supported by this version are ignored; anyone who can reach the port can pull",
+                "configuration keys not supported by this version are ignored",
                 metadata: ["keys": "\(config.ignoredKeys.joined(separator: ","))"])
         }
         logger.info(
@@ -72,6 +78,20 @@ public enum TollgateServer {
                 "default_upstream": "\(config.defaultUpstream)",
             ])
         try await app.runService()
+    }
+
+    static func makeAuthenticator(_ config: TollgateConfiguration, metadata: SQLiteMetadataStore, logger: Logger)
+        async throws -> Authenticator
+    {
+        let a = config.auth
+        let algorithm = TokenKeys.Algorithm(rawValue: a.token.algorithm) ?? .es256
+        let keys = try TokenKeys.loadOrCreate(in: a.token.keyDirectory, algorithm: algorithm)
+        return Authenticator(
+            users: try UserDirectory(path: a.htpasswd, logger: logger),
+            tokens: try await TokenService(keys: keys, issuer: a.token.issuer, service: a.token.service, ttl: a.token.ttl),
+            secrets: SecretTokens(store: metadata),
+            throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
+            anonymousAllowed: a.anonymous, policy: AccessPolicy(allow: a.allow, deny: a.deny), logger: logger)
     }
 
     /// Reads a secret file: its first line, without the line break.

@@ -39,7 +39,7 @@ public struct UpstreamRouter: Sendable {
 
     /// Routes `name` as the client sent it. Throws NAME_UNKNOWN for an `ns` that isn't configured:
     /// an unknown registry is never contacted.
-    public func route(name: RepositoryName, namespace: String?, host: String?) throws(RegistryError) -> Route {
+    public func route(name: RepositoryName, namespace: String?, host: String?) throws -> Route {
         if let ns = namespace?.lowercased() {
             guard let upstream = resolve(ns) else {
                 throw RegistryError(.nameUnknown, "registry \"\(ns.prefix(100))\" is not mirrored here", detail: name.value)

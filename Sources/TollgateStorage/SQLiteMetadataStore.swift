@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import RegistryCore
 
@@ -34,6 +35,16 @@ public final class SQLiteMetadataStore: MetadataStore {
                         PRIMARY KEY (upstream, repository, digest)
                     ) WITHOUT ROWID;
                     CREATE INDEX links_digest ON links(digest);
+                    """)
+        }
+        m.registerMigration("v2-credentials") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE credentials (
+                        id TEXT PRIMARY KEY NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL,
+                        secret_hash TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX credentials_user ON credentials(user, kind);
                     """)
         }
         return m
@@ -124,5 +135,64 @@ public final class SQLiteMetadataStore: MetadataStore {
             try Row.fetchAll(db, sql: "SELECT DISTINCT upstream, repository FROM links ORDER BY upstream, repository")
                 .map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
         }
+    }
+}
+
+extension SQLiteMetadataStore: CredentialStore {
+    public func insertCredential(_ r: CredentialRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO credentials (id, user, kind, label, secret_hash, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    r.id, r.user, r.kind.rawValue, r.label, r.secretHash, r.created.timeIntervalSince1970,
+                    r.expires?.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func credential(id: String) async throws -> CredentialRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).flatMap(Self.credential)
+        }
+    }
+
+    public func credentials(user: String, kind: CredentialRecord.Kind) async throws -> [CredentialRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM credentials WHERE user = ? AND kind = ? ORDER BY created_at",
+                arguments: [user, kind.rawValue]
+            ).compactMap(Self.credential)
+        }
+    }
+
+    public func deleteCredential(id: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM credentials WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func deleteCredentials(user: String, kind: CredentialRecord.Kind?) async throws -> Int {
+        try await pool.write { db in
+            if let kind {
+                try db.execute(
+                    sql: "DELETE FROM credentials WHERE user = ? AND kind = ?", arguments: [user, kind.rawValue])
+            } else {
+                try db.execute(sql: "DELETE FROM credentials WHERE user = ?", arguments: [user])
+            }
+            return db.changesCount
+        }
+    }
+
+    private static func credential(_ row: Row) -> CredentialRecord? {
+        guard let kind = CredentialRecord.Kind(rawValue: row["kind"]) else { return nil }
+        let expires: Double? = row["expires_at"]
+        return CredentialRecord(
+            id: row["id"], user: row["user"], kind: kind, label: row["label"], secretHash: row["secret_hash"],
+            created: Date(timeIntervalSince1970: row["created_at"]),
+            expires: expires.map { Date(timeIntervalSince1970: $0) })
     }
 }

@@ -8,7 +8,7 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "An authenticated pull-through mirror for container registries.",
-        subcommands: [Serve.self, Config.self])
+        subcommands: [Serve.self, Config.self, User.self, Token.self])
 }
 
 /// `--config FILE`, shared by every command that needs the configuration.
@@ -25,6 +25,31 @@ struct ConfigOption: ParsableArguments {
             return (try TollgateConfiguration.load(path: "tollgate.yaml"), "tollgate.yaml")
         }
         return (.embeddedDefault, "built-in default")
+    }
+}
+
+/// A one-line CLI error.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension ConfigOption {
+    /// Runs `body` with the configuration; any error becomes one line on stderr and exit 1.
+    func run(_ body: (TollgateConfiguration) throws -> Void) throws {
+        do {
+            try body(try load().0)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    func runAsync(_ body: (TollgateConfiguration) async throws -> Void) async throws {
+        do {
+            try await body(try load().0)
+        } catch {
+            throw fail(error)
+        }
     }
 }
 

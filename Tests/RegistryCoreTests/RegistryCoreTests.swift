@@ -113,7 +113,7 @@ struct RegistryPathTests {
             _ = try RegistryPath.parse(path)
             Issue.record("\(path) was accepted")
         } catch {
-            #expect(error.code == code, "\(path)")
+            #expect((error as? RegistryError)?.code == code, "\(path)")
         }
     }
 

@@ -123,7 +123,10 @@ struct HTTPTests {
         config.upstreams = ["docker.io": .init(url: "http://127.0.0.1:1")]
         config.upstreamOrder = ["docker.io"]
         config.log.access = false
-        let parts = try TollgateServer.makeParts(config, logger: Logger(label: "test"))
+        config.auth.anonymous = true
+        config.auth.htpasswd = config.storage.path + "/htpasswd"
+        config.auth.token.keyDirectory = config.storage.path + "/tokens"
+        let parts = try await TollgateServer.makeParts(config, logger: Logger(label: "test"))
         let outcome: Result<Void, any Error>
         do {
             try await Application(router: parts.router).test(.router, test)

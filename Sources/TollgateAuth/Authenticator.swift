@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import TollgateStorage
+
+/// Who is asking.
+public struct Identity: Sendable, Equatable {
+    /// Empty for anonymous.
+    public var user: String
+    public var isAnonymous: Bool { user.isEmpty }
+    public static let anonymous = Identity(user: "")
+    public init(user: String) { self.user = user }
+}
+
+/// Logins (htpasswd passwords or personal access tokens, throttled), bearer tokens, and what
+/// an identity is granted.
+public final class Authenticator: Sendable {
+    public let users: UserDirectory
+    public let tokens: TokenService
+    public let secrets: SecretTokens
+    public let throttle: LoginThrottle
+    public let anonymousAllowed: Bool
+    public let policy: AccessPolicy
+    let logger: Logger
+
+    public init(
+        users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
+        anonymousAllowed: Bool, policy: AccessPolicy, logger: Logger
+    ) {
+        self.users = users
+        self.tokens = tokens
+        self.secrets = secrets
+        self.throttle = throttle
+        self.anonymousAllowed = anonymousAllowed
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public enum Login: Sendable, Equatable {
+        case ok(Identity)
+        case invalid
+        /// Too many failures: retry after this many seconds.
+        case locked(Int)
+    }
+
+    /// Checks `user`/`password` (a personal access token counts as a password). Every failure
+    /// counts against the user and the client address.
+    public func login(user: String, password: String, client: String?) async -> Login {
+        let keys = ["user:" + user] + (client.map { ["ip:" + $0] } ?? [])
+        if let wait = throttle.retryAfter(keys) { return .locked(wait) }
+        var ok = false
+        if SecretTokens.looksLikeToken(password) {
+            let owner = try? await secrets.verifyPersonal(password)
+            ok = owner == user && isActive(user)
+        } else if case .valid = await users.verify(user: user, password: password) {
+            ok = true
+        }
+        guard ok else {
+            throttle.recordFailure(keys)
+            logger.notice("login failed", metadata: ["user": "\(user)", "client": "\(client ?? "-")"])
+            return .invalid
+        }
+        throttle.recordSuccess("user:" + user)
+        return .ok(Identity(user: user))
+    }
+
+    /// Whether `user` exists and is enabled now (tokens of removed users stop working at once).
+    public func isActive(_ user: String) -> Bool {
+        guard let u = users.user(user) else { return false }
+        return !u.disabled
+    }
+
+    /// A bearer token's identity and grants, or why it is refused.
+    public func bearer(_ token: String) async -> Result<(Identity, [AccessEntry]), TokenService.Rejection> {
+        do {
+            let claims = try await tokens.verify(token)
+            if !claims.sub.isEmpty, !isActive(claims.sub) {
+                return .failure(.init(description: "user no longer active"))
+            }
+            if claims.sub.isEmpty, !anonymousAllowed { return .failure(.init(description: "anonymous access is off")) }
+            return .success((Identity(user: claims.sub), claims.access))
+        } catch {
+            return .failure((error as? TokenService.Rejection) ?? .init(description: "invalid token"))
+        }
+    }
+
+    /// What `identity` gets of the requested scopes: pull on the repositories its policy allows.
+    public func grant(_ identity: Identity, scopes: [Scope]) -> [AccessEntry] {
+        var granted: [AccessEntry] = []
+        for s in scopes {
+            if let entry = policy.grant(s), !granted.contains(entry) { granted.append(entry) }
+        }
+        return granted
+    }
+}

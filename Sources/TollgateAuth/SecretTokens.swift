@@ -1,0 +1,81 @@
+import Crypto
+import Foundation
+import Synchronization
+import TollgateStorage
+
+/// Personal access tokens (`tgp_…`) and refresh tokens (`tgr_…`): random secrets handed out
+/// once, stored only as SHA-256 hashes (they carry 256 bits of entropy, so no slow hash is
+/// needed), looked up by the id embedded in them.
+public final class SecretTokens: Sendable {
+    let store: any CredentialStore
+    /// Verified personal tokens, briefly (they may be sent on every request as a password):
+    /// a revocation takes effect within this time.
+    let cacheTTL: Duration
+    private let recent = Mutex<[SHA256Digest: (user: String, until: ContinuousClock.Instant)]>([:])
+
+    public init(store: any CredentialStore, cacheTTL: Duration = .seconds(1)) {
+        self.store = store
+        self.cacheTTL = cacheTTL
+    }
+
+    static func prefix(_ kind: CredentialRecord.Kind) -> String { kind == .personal ? "tgp_" : "tgr_" }
+
+    public static func looksLikeToken(_ s: String) -> Bool { s.hasPrefix("tgp_") || s.hasPrefix("tgr_") }
+
+    /// Creates a secret for `user`; the returned string is shown once and never stored.
+    public func create(user: String, kind: CredentialRecord.Kind, label: String, expires: Date?, now: Date = Date())
+        async throws -> (record: CredentialRecord, secret: String)
+    {
+        let id = Self.randomHex(8)
+        let secret = Self.prefix(kind) + id + "_" + Self.randomBase64URL(32)
+        let record = CredentialRecord(
+            id: id, user: user, kind: kind, label: label, secretHash: Self.hash(secret), created: now, expires: expires)
+        try await store.insertCredential(record)
+        return (record, secret)
+    }
+
+    /// The credential a presented secret belongs to, if it is valid and not expired.
+    public func verify(_ secret: String, kind: CredentialRecord.Kind, now: Date = Date()) async throws
+        -> CredentialRecord?
+    {
+        let p = Self.prefix(kind)
+        guard secret.hasPrefix(p), secret.utf8.count < 200 else { return nil }
+        let rest = secret.dropFirst(p.count)
+        guard let sep = rest.firstIndex(of: "_") else { return nil }
+        let id = String(rest[..<sep])
+        guard id.utf8.count == 16, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
+            let record = try await store.credential(id: id), record.kind == kind
+        else { return nil }
+        guard constantTimeEqual(Array(Self.hash(secret).utf8), Array(record.secretHash.utf8)) else { return nil }
+        if let expires = record.expires, expires < now { return nil }
+        return record
+    }
+
+    /// `verify` for personal tokens on the request path, remembered for `cacheTTL`.
+    public func verifyPersonal(_ secret: String) async throws -> String? {
+        let key = SHA256.hash(data: Array(secret.utf8))
+        let now = ContinuousClock.now
+        if let hit = recent.withLock({ $0[key] }), hit.until > now { return hit.user }
+        guard let record = try await verify(secret, kind: .personal) else { return nil }
+        recent.withLock { r in
+            if r.count > 10_000 { r = r.filter { $0.value.until > now } }
+            r[key] = (record.user, now + cacheTTL)
+        }
+        return record.user
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    static func randomBase64URL(_ bytes: Int) -> String {
+        var g = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &g) }
+        return Data(raw).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RegistryCore
+import TollgateAuth
+
+/// Authenticates every `/v2` request: a Bearer token from our token server, Basic credentials
+/// (htpasswd password or personal access token), or anonymous when allowed. Failures are 401
+/// with Docker's Bearer challenge (with the repository scope, so clients ask for the right
+/// token), 403 when the policy denies the repository, 429 while a login is locked out.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+    let auth: Authenticator
+    /// `<public_url>/token`
+    let realm: String
+    let service: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") else {
+            return try await next(request, context)
+        }
+        var context = context
+        let endpoint = try RegistryPath.parse(request.uri.path)
+        context.endpoint = endpoint
+        guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
+
+        let name = endpoint?.repository?.value
+        let needed: (type: String, name: String, action: String)? =
+            if let name { ("repository", name, "pull") } else if endpoint == .catalog { ("registry", "catalog", "*") } else { nil }
+        let scope = needed.map { "\($0.type):\($0.name):\($0.action == "*" ? "*" : "pull")" }
+
+        let identity: Identity
+        switch Credentials(request.headers[.authorization]) {
+        case .bearer(let token):
+            switch await auth.bearer(token) {
+            case .failure(let why):
+                throw challenge(scope: scope, error: "invalid_token", message: why.description)
+            case .success(let (who, access)):
+                if let needed, !access.contains(where: { $0.grants(needed.action, type: needed.type, name: needed.name) }) {
+                    throw challenge(scope: scope, error: "insufficient_scope", message: "token does not grant \(scope ?? "")")
+                }
+                identity = who
+            }
+        case .basic(let user, let password):
+            switch await auth.login(user: user, password: password, client: context.clientAddress) {
+            case .ok(let who): identity = who
+            case .invalid: throw challenge(scope: scope, error: nil, message: "invalid username or password")
+            case .locked(let wait):
+                throw RegistryError(
+                    .tooManyRequests, "too many failed logins; try again in \(wait) s", retryAfter: wait)
+            }
+            try checkPolicy(name, identity)
+        case .none:
+            guard auth.anonymousAllowed else { throw challenge(scope: scope, error: nil, message: "authentication required") }
+            identity = .anonymous
+            try checkPolicy(name, identity)
+        }
+        context.identity = identity
+        context.notes.record(user: identity.isAnonymous ? "-" : identity.user)
+        context.logger[metadataKey: "user"] = .string(identity.isAnonymous ? "-" : identity.user)
+        return try await next(request, context)
+    }
+
+    private func checkPolicy(_ name: String?, _ identity: Identity) throws {
+        if let name, !auth.policy.allows(name) {
+            throw RegistryError(.denied, "requested access to the resource is denied", detail: name)
+        }
+    }
+
+    func challenge(scope: String?, error: String?, message: String) -> RegistryError {
+        var value = "Bearer realm=\(JSONString.quote(realm)),service=\(JSONString.quote(service))"
+        if let scope { value += ",scope=\(JSONString.quote(scope))" }
+        if let error { value += ",error=\(JSONString.quote(error))" }
+        var e = RegistryError(.unauthorized, message)
+        e.headers["WWW-Authenticate"] = value
+        return e
+    }
+}
+
+/// What an `Authorization` header carries.
+enum Credentials: Equatable {
+    case none
+    case basic(user: String, password: String)
+    case bearer(String)
+
+    init(_ header: String?) {
+        guard let header, header.utf8.count <= 16 << 10 else {
+            self = .none
+            return
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2 else {
+            self = .none
+            return
+        }
+        switch parts[0].lowercased() {
+        case "bearer":
+            self = .bearer(String(parts[1].trimmingCharacters(in: .whitespaces)))
+        case "basic":
+            guard let data = Data(base64Encoded: String(parts[1].trimmingCharacters(in: .whitespaces))),
+                let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            else {
+                self = .basic(user: "\u{0}", password: "")  // undecodable: a failed login, not anonymous
+                return
+            }
+            let user = String(text[..<colon]), password = String(text[text.index(after: colon)...])
+            // c/image sends `Basic Og==` (":") when it has no credentials: that is anonymous.
+            self = user.isEmpty && password.isEmpty ? .none : .basic(user: user, password: password)
+        default:
+            self = .none
+        }
+    }
+}

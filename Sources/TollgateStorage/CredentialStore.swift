@@ -1,0 +1,38 @@
+import Foundation
+
+/// A long-lived secret issued to a user: a personal access token, or the refresh token
+/// (`identitytoken`) `docker login` keeps. Only a hash of the secret is stored.
+public struct CredentialRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable { case personal, refresh }
+
+    public var id: String
+    public var user: String
+    public var kind: Kind
+    public var label: String
+    /// Hex SHA-256 of the secret.
+    public var secretHash: String
+    public var created: Date
+    public var expires: Date?
+
+    public init(
+        id: String, user: String, kind: Kind, label: String, secretHash: String, created: Date, expires: Date?
+    ) {
+        self.id = id
+        self.user = user
+        self.kind = kind
+        self.label = label
+        self.secretHash = secretHash
+        self.created = created
+        self.expires = expires
+    }
+}
+
+public protocol CredentialStore: Sendable {
+    func insertCredential(_ record: CredentialRecord) async throws
+    func credential(id: String) async throws -> CredentialRecord?
+    func credentials(user: String, kind: CredentialRecord.Kind) async throws -> [CredentialRecord]
+    /// Returns whether it existed.
+    func deleteCredential(id: String) async throws -> Bool
+    /// Deletes a user's credentials of `kind` (all kinds when nil); returns how many.
+    func deleteCredentials(user: String, kind: CredentialRecord.Kind?) async throws -> Int
+}

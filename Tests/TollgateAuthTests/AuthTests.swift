@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import TollgateAuth
+
+struct HtpasswdTests {
+    // Written by Apache's `htpasswd -nbB alice alice-example-password` (cost 10).
+    static let apacheLine = "alice:$2y$10$6/7Dvee..aJjVhyutyQNfek1wrT0thKWsJqYzGqUhND1pKBfQ3NWq"
+
+    @Test func parsesOddLines() {
+        let f = Htpasswd(
+            text: """
+                # comment
+                \(Self.apacheLine)
+
+                md5user:$apr1$abc$defghijklmnopqrstuvwx
+                shauser:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=
+                nocolon
+                bob:!$2b$05$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234
+                bad name:$2y$10$6/7Dvee..aJjVhyutyQNfek1wrT0thKWsJqYzGqUhND1pKBfQ3NWq
+                alice:$2y$10$6/7Dvee..aJjVhyutyQNfek1wrT0thKWsJqYzGqUhND1pKBfQ3NWq
+                carol:$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234:extra
+                """)
+        #expect(Set(f.users.keys) == ["alice", "bob", "carol"])
+        #expect(f.users["bob"]?.disabled == true)
+        #expect(f.problems.map(\.line) == [4, 5, 6, 8, 9])
+        #expect(f.problems[0].user == "md5user")
+        #expect(f.problems[0].description.contains("line 4"))
+    }
+
+    @Test func editsKeepOtherLines() {
+        var f = Htpasswd(text: "# users\n\(Self.apacheLine)\n")
+        let hash = "$2y$05$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+        f.setPassword(user: "bob", hash: hash)
+        let disabled = f.setDisabled(user: "bob", true)
+        #expect(disabled)
+        f.setPassword(user: "bob", hash: hash)  // keeps the disabled mark
+        #expect(f.users["bob"]?.disabled == true)
+        let removed = f.remove(user: "alice"), again = f.remove(user: "alice")
+        #expect(removed)
+        #expect(!again)
+        #expect(f.text == "# users\nbob:!\(hash)\n")
+    }
+
+    @Test(arguments: ["", "a:b", "a b", "tab\there", "nl\n", String(repeating: "x", count: 256)])
+    func invalidNames(_ name: String) { #expect(Htpasswd.invalidName(name) != nil) }
+}
+
+struct BcryptTests {
+    @Test func verifiesApacheHash() {
+        let hash = String(HtpasswdTests.apacheLine.dropFirst("alice:".count))
+        #expect(Bcrypt.verify("alice-example-password", hash: hash))
+        #expect(!Bcrypt.verify("wrong", hash: hash))
+        #expect(!Bcrypt.verify("alice-example-password", hash: "$apr1$abc$defghijklmnopqrstuvwx"))
+    }
+
+    @Test func hashRoundTrip() throws {
+        let h = try Bcrypt.hash("pässword", cost: 4)
+        #expect(h.hasPrefix("$2y$04$"))
+        #expect(Bcrypt.isBcryptHash(h))
+        #expect(Bcrypt.verify("pässword", hash: h))
+        #expect(throws: Bcrypt.Failure.self) { try Bcrypt.hash("x", cost: 40) }
+    }
+}
+
+struct ScopeTests {
+    @Test func parsing() {
+        #expect(Scope(parsing: "repository:library/alpine:pull") == Scope(type: "repository", name: "library/alpine", actions: ["pull"]))
+        #expect(Scope(parsing: "repository:localhost:5000/x:pull,push")?.name == "localhost:5000/x")
+        #expect(Scope(parsing: "repository(plugin):x:pull")?.type == "repository")
+        #expect(Scope(parsing: "registry:catalog:*")?.actions == ["*"])
+        for bad in ["", "repository", "repository:x", "::pull", "repository:x:pu ll", "repo(x:y:pull"] {
+            #expect(Scope(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(Scope.parseAll(["repository:a:pull repository:b:pull", "nonsense"]).map(\.name) == ["a", "b"])
+    }
+
+    @Test func grantsOnlyPullOnAllowedRepositories() {
+        let policy = AccessPolicy(allow: ["docker.io/**", "library/*"], deny: ["library/secret"])
+        #expect(policy.grant(Scope(type: "repository", name: "library/alpine", actions: ["pull", "push"]))
+            == AccessEntry(type: "repository", name: "library/alpine", actions: ["pull"]))
+        #expect(policy.grant(Scope(type: "repository", name: "library/secret", actions: ["pull"])) == nil)
+        #expect(policy.grant(Scope(type: "repository", name: "library/a/b", actions: ["pull"])) == nil)
+        #expect(policy.grant(Scope(type: "repository", name: "docker.io/a/b/c", actions: ["pull"])) != nil)
+        #expect(policy.grant(Scope(type: "repository", name: "library/alpine", actions: ["push"])) == nil)
+        #expect(policy.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) == nil)
+        #expect(AccessPolicy.everything.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) != nil)
+    }
+
+    @Test(arguments: [
+        ("**", "a/b/c", true), ("a/*", "a/b", true), ("a/*", "a/b/c", false), ("a/**", "a", true),
+        ("a/**/z", "a/b/c/z", true), ("a/b*", "a/bcd", true), ("a/*d", "a/bcd", true), ("a/*x*", "a/bcd", false),
+        ("ghcr.io/org/*", "ghcr.io/org/tool", true), ("ghcr.io/org/*", "docker.io/org/tool", false),
+    ])
+    func globs(_ pattern: String, _ name: String, _ expected: Bool) {
+        #expect(AccessPolicy.matches(pattern, name) == expected)
+    }
+}
+
+struct ThrottleTests {
+    @Test func locksAfterFailuresAndUnlocksAfterWindow() {
+        let t = LoginThrottle(failures: 3, window: .seconds(60))
+        let now = ContinuousClock.now
+        for _ in 0..<3 { t.recordFailure(["user:a", "ip:1"], now: now) }
+        #expect(t.retryAfter(["user:a"], now: now + .seconds(10)) == 50)
+        #expect(t.retryAfter(["ip:1"], now: now) == 60)
+        #expect(t.retryAfter(["user:b"], now: now) == nil)
+        #expect(t.retryAfter(["user:a"], now: now + .seconds(61)) == nil)
+        t.recordFailure(["user:c"], now: now)
+        t.recordSuccess("user:c")
+        t.recordFailure(["user:c"], now: now)
+        t.recordFailure(["user:c"], now: now)
+        #expect(t.retryAfter(["user:c"], now: now) == nil)
+    }
+}
+
+struct TokenTests {
+    static func service(_ alg: TokenKeys.Algorithm = .es256, service: String = "svc") async throws -> TokenService {
+        let (key, cert) = try TokenKeys.generate(alg)
+        let keys = try TokenKeys(keyPEM: key, certificatePEM: cert, algorithm: alg)
+        return try await TokenService(keys: keys, issuer: "tollgate", service: service, ttl: .seconds(300))
+    }
+
+    @Test(arguments: [TokenKeys.Algorithm.es256, .rs256])
+    func roundTrip(_ alg: TokenKeys.Algorithm) async throws {
+        let s = try await Self.service(alg)
+        let access = [AccessEntry(type: "repository", name: "library/alpine", actions: ["pull"])]
+        let issued = try await s.issue(subject: "alice", access: access)
+        let claims = try await s.verify(issued.token)
+        #expect(claims.sub == "alice")
+        #expect(claims.access == access)
+        #expect(claims.aud == "svc")
+        let header = try #require(Self.json(part: 0, of: issued.token))
+        #expect(header["alg"] as? String == alg.rawValue)
+        #expect(header["kid"] as? String == s.keys.keyID)
+        #expect((header["x5c"] as? [String])?.first == s.keys.certificateBase64)
+        #expect(s.jwksJSON.contains(s.keys.keyID))
+    }
+
+    @Test func rejections() async throws {
+        let s = try await Self.service()
+        let issued = try await s.issue(subject: "alice", access: [])
+        let now = Date()
+        // expired (beyond the 60 s leeway), not yet valid
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(issued.token, now: now + 300 + 61) }
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(issued.token, now: now - 120) }
+        // another key (bad signature), another audience
+        let other = try await Self.service()
+        await #expect(throws: TokenService.Rejection.self) { try await other.verify(issued.token) }
+        let wrongAudience = try await Self.service(service: "elsewhere")
+        let t2 = try await wrongAudience.issue(subject: "x", access: [])
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(t2.token) }
+        // alg none, truncated, garbage, HS256 signed with the public key text (key confusion)
+        let parts = issued.token.split(separator: ".")
+        let none = Self.b64(#"{"alg":"none","typ":"JWT"}"#) + "." + parts[1] + "."
+        let hs = Self.b64(#"{"alg":"HS256","typ":"JWT","kid":"\#(s.keys.keyID)"}"#) + "." + parts[1] + "." + parts[2]
+        for bad in [none, hs, String(issued.token.dropLast(5)), "a.b.c", "", String(repeating: "x", count: 20000)] {
+            await #expect(throws: TokenService.Rejection.self) { try await s.verify(bad) }
+        }
+        // an RS256 token when the key is ES256 (wrong key type)
+        let rsa = try await Self.service(.rs256)
+        let t3 = try await rsa.issue(subject: "x", access: [])
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(t3.token) }
+    }
+
+    static func b64(_ s: String) -> String {
+        Data(s.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func json(part: Int, of token: String) -> [String: Any]? {
+        var s = String(token.split(separator: ".")[part]).replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+}
+
+struct UserDirectoryTests {
+    @Test func verifiesCachesAndSeesChanges() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-users-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/htpasswd"
+        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
+        #expect(await users.verify(user: "alice", password: "pw") == .valid(user: "alice"))
+        #expect(await users.verify(user: "alice", password: "nope") == .invalid)
+        #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
+        // a password change takes effect at once, cache or not
+        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("new", cost: 4)) }
+        #expect(await users.verify(user: "alice", password: "pw") == .invalid)
+        #expect(await users.verify(user: "alice", password: "new") == .valid(user: "alice"))
+        try HtpasswdFile.update(path) { _ = $0.setDisabled(user: "alice", true) }
+        #expect(await users.verify(user: "alice", password: "new") == .disabled(user: "alice"))
+        try HtpasswdFile.update(path) { _ = $0.remove(user: "alice") }
+        #expect(await users.verify(user: "alice", password: "new") == .invalid)
+    }
+}
