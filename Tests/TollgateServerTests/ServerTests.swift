@@ -6,6 +6,8 @@ import Logging
 import RegistryCore
 import Testing
 import TollgateTestSupport
+import TollgateAuth
+import NIOCore
 
 @testable import TollgateServer
 
@@ -117,14 +119,21 @@ struct UpstreamRouterTests {
 
 struct HTTPTests {
     /// Runs `test` against the router of a server whose only upstream is unreachable.
-    func withApp(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withApp(
+        anonymous: Bool = true, htpasswd: String = "", lockout: Int = 10,
+        _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         var config = TollgateConfiguration()
         config.storage.path = NSTemporaryDirectory() + "tollgate-http-\(UUID().uuidString)"
         config.upstreams = ["docker.io": .init(url: "http://127.0.0.1:1")]
         config.upstreamOrder = ["docker.io"]
         config.log.access = false
-        config.auth.anonymous = true
+        config.auth.anonymous = anonymous
+        config.auth.lockoutFailures = lockout
         config.auth.htpasswd = config.storage.path + "/htpasswd"
+        config.auth.token.service = "test-service"
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        try htpasswd.write(toFile: config.auth.htpasswd, atomically: true, encoding: .utf8)
         config.auth.token.keyDirectory = config.storage.path + "/tokens"
         let parts = try await TollgateServer.makeParts(config, logger: Logger(label: "test"))
         let outcome: Result<Void, any Error>
@@ -173,6 +182,115 @@ struct HTTPTests {
                     let body = String(buffer: r.body)
                     #expect(body.contains("\"code\":\"\(code)\""), "\(uri): \(body)")
                 }
+            }
+        }
+    }
+}
+
+struct AuthHTTPTests {
+    // alice:pw and bob:pw (cost 4), bob disabled.
+    static let users = """
+        alice:\(try! Bcrypt.hash("pw", cost: 4))
+        bob:!\(try! Bcrypt.hash("pw", cost: 4))
+        """
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    @Test func challengesWithScope() async throws {
+        try await HTTPTests().withApp(anonymous: false, htpasswd: Self.users) { client in
+            try await client.execute(uri: "/v2/", method: .get) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate] == #"Bearer realm="http://0.0.0.0:5000/token",service="test-service""#)
+            }
+            try await client.execute(uri: "/v2/library/alpine/manifests/3.19", method: .head) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate]?.hasSuffix(#"scope="repository:library/alpine:pull""#) == true)
+            }
+            // c/image's empty credentials are anonymous, not a failed login
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: "Basic Og=="]) { r in
+                #expect(r.status == .unauthorized)
+            }
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: Self.basic("alice", "pw")]) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: Self.basic("alice", "no")]) { r in
+                #expect(r.status == .unauthorized)
+            }
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: Self.basic("bob", "pw")]) { r in
+                #expect(r.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func tokenFlowAndScopeChecks() async throws {
+        try await HTTPTests().withApp(anonymous: false, htpasswd: Self.users) { client in
+            let token = try await client.execute(
+                uri: "/token?service=test-service&scope=repository:library/alpine:pull&offline_token=true&client_id=t",
+                method: .get, headers: [.authorization: Self.basic("alice", "pw")]
+            ) { r -> [String: Any] in
+                #expect(r.status == .ok)
+                #expect(r.headers[.cacheControl] == "no-store")
+                return try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any] ?? [:]
+            }
+            let access = try #require(token["token"] as? String)
+            #expect(token["access_token"] as? String == access)
+            let refresh = try #require(token["refresh_token"] as? String)
+            #expect(refresh.hasPrefix("tgr_"))
+            // the token passes /v2/ and its own repository, not another one
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: "Bearer \(access)"]) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(
+                uri: "/v2/library/busybox/manifests/latest", method: .get, headers: [.authorization: "Bearer \(access)"]
+            ) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate]?.contains(#"error="insufficient_scope""#) == true)
+            }
+            try await client.execute(
+                uri: "/v2/library/alpine/manifests/latest", method: .get, headers: [.authorization: "Bearer \(access)"]
+            ) { r in
+                #expect(r.status == .serviceUnavailable)  // authorized; the upstream is down
+            }
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: "Bearer x.y.z"]) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate]?.contains(#"error="invalid_token""#) == true)
+            }
+            // OAuth2: refresh grant, password grant, wrong password
+            let form = "grant_type=refresh_token&service=test-service&client_id=t&refresh_token=\(refresh)&scope=repository%3Alibrary%2Falpine%3Apull"
+            try await client.execute(
+                uri: "/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: form)
+            ) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains("\"scope\":\"repository:library/alpine:pull\""))
+            }
+            try await client.execute(
+                uri: "/token", method: .post, body: ByteBuffer(string: "grant_type=password&username=alice&password=no&service=test-service")
+            ) { r in
+                #expect(r.status == .unauthorized)
+            }
+            try await client.execute(uri: "/token?service=test-service", method: .get) { r in
+                #expect(r.status == .unauthorized)  // anonymous is off
+            }
+            try await client.execute(uri: "/token/jwks.json", method: .get) { r in
+                #expect(String(buffer: r.body).contains("\"kty\":\"EC\""))
+            }
+        }
+    }
+
+    @Test func lockoutAfterFailures() async throws {
+        try await HTTPTests().withApp(anonymous: false, htpasswd: Self.users, lockout: 3) { client in
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: Self.basic("alice", "no")]) { r in
+                    #expect(r.status == .unauthorized)
+                }
+            }
+            try await client.execute(uri: "/v2/", method: .get, headers: [.authorization: Self.basic("alice", "pw")]) { r in
+                #expect(r.status == .tooManyRequests)
+                #expect(r.headers[.retryAfter] != nil)
+                #expect(String(buffer: r.body).contains("TOOMANYREQUESTS"))
             }
         }
     }
