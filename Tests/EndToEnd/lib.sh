@@ -161,6 +161,7 @@ tg_config() {
     echo "  quay.io: {url: \"$QUAY_URL\", username: quay-user, password_file: \"$WORK/quay.password\"}"
     [ -n "$extra" ] && printf '%s\n' "$extra"
     echo "default_upstream: docker.io"
+    printf "auth:\n  anonymous: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"
   } >"$d/config.yaml"
 }
 
