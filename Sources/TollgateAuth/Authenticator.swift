@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TollgateStorage
 
 /// Who is asking.
@@ -21,6 +22,9 @@ public final class Authenticator: Sendable {
     public let anonymousAllowed: Bool
     public let policy: AccessPolicy
     let logger: Logger
+    /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
+    /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
+    private let recentBasic = Mutex<[String: (user: String, storedHash: String, until: ContinuousClock.Instant)]>([:])
 
     public init(
         users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
@@ -61,6 +65,28 @@ public final class Authenticator: Sendable {
         }
         throttle.recordSuccess("user:" + user)
         return .ok(Identity(user: user))
+    }
+
+    /// The user of Basic credentials accepted in the last minute, if they still hold: same
+    /// stored hash, user enabled, no lockout.
+    public func recentlyAccepted(basic raw: String) -> String? {
+        let now = ContinuousClock.now
+        guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
+            let u = users.user(hit.user), !u.disabled, u.hash == hit.storedHash,
+            throttle.retryAfter(["user:" + hit.user]) == nil
+        else { return nil }
+        return hit.user
+    }
+
+    /// Remembers Basic credentials that just passed `login` (passwords only, not tokens, which
+    /// can be revoked).
+    public func remember(basic raw: String, user: String, password: String) {
+        guard !SecretTokens.looksLikeToken(password), let u = users.user(user) else { return }
+        let now = ContinuousClock.now
+        recentBasic.withLock { r in
+            if r.count > 10_000 { r = r.filter { $0.value.until > now } }
+            r[raw] = (user, u.hash, now + .seconds(60))
+        }
     }
 
     /// Whether `user` exists and is enabled now (tokens of removed users stop working at once).

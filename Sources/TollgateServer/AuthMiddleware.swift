@@ -32,7 +32,13 @@ struct AuthMiddleware: RouterMiddleware {
         let scope = needed.map { "\($0.type):\($0.name):\($0.action == "*" ? "*" : "pull")" }
 
         let identity: Identity
-        switch Credentials(request.headers[.authorization]) {
+        let header = request.headers[.authorization]
+        if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header) {
+            identity = Identity(user: user)
+            try checkPolicy(name, identity)
+            return try await proceed(request, context, identity, next)
+        }
+        switch Credentials(header) {
         case .bearer(let token):
             switch await auth.bearer(token) {
             case .failure(let why):
@@ -45,7 +51,9 @@ struct AuthMiddleware: RouterMiddleware {
             }
         case .basic(let user, let password):
             switch await auth.login(user: user, password: password, client: context.clientAddress) {
-            case .ok(let who): identity = who
+            case .ok(let who):
+                identity = who
+                if let header { auth.remember(basic: header, user: user, password: password) }
             case .invalid: throw challenge(scope: scope, error: nil, message: "invalid username or password")
             case .locked(let wait):
                 throw RegistryError(
@@ -57,6 +65,13 @@ struct AuthMiddleware: RouterMiddleware {
             identity = .anonymous
             try checkPolicy(name, identity)
         }
+        return try await proceed(request, context, identity, next)
+    }
+
+    private func proceed(
+        _ request: Request, _ context: Context, _ identity: Identity, _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
         context.identity = identity
         context.notes.record(user: identity.isAnonymous ? "-" : identity.user)
         context.logger[metadataKey: "user"] = .string(identity.isAnonymous ? "-" : identity.user)
@@ -90,16 +105,20 @@ enum Credentials: Equatable {
             self = .none
             return
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2 else {
+        // Byte-level split and trim: Foundation's trimming costs tens of µs on a token with x5c.
+        let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, let scheme = String(parts[0]) else {
             self = .none
             return
         }
-        switch parts[0].lowercased() {
+        var bytes = parts[1]
+        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes = bytes.dropLast() }
+        let value = String(Substring(bytes))
+        switch scheme.lowercased() {
         case "bearer":
-            self = .bearer(String(parts[1].trimmingCharacters(in: .whitespaces)))
+            self = .bearer(value)
         case "basic":
-            guard let data = Data(base64Encoded: String(parts[1].trimmingCharacters(in: .whitespaces))),
+            guard let data = Data(base64Encoded: value),
                 let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
             else {
                 self = .basic(user: "\u{0}", password: "")  // undecodable: a failed login, not anonymous
