@@ -1,3 +1,5 @@
+import RegistryCore
+
 /// Which repositories a user may pull: glob patterns over the name as clients write it
 /// (`docker.io/library/*`, `ghcr.io/org/**`). `*` matches within one path component, `**` any
 /// number of components. Deny wins over allow; no allow means nothing.
@@ -22,7 +24,9 @@ public struct AccessPolicy: Sendable, Equatable {
     public func grant(_ scope: Scope) -> AccessEntry? {
         switch scope.type {
         case "repository":
-            guard scope.actions.contains("pull") || scope.actions.contains("*"), allows(scope.name) else { return nil }
+            guard scope.actions.contains("pull") || scope.actions.contains("*"),
+                (try? RepositoryName(parsing: scope.name)) != nil, allows(scope.name)
+            else { return nil }
             return AccessEntry(type: "repository", name: scope.name, actions: ["pull"])
         case "registry" where scope.name == "catalog":
             guard allow.contains("**"), deny.isEmpty else { return nil }

@@ -69,11 +69,11 @@ public final class Authenticator: Sendable {
 
     /// The user of Basic credentials accepted in the last minute, if they still hold: same
     /// stored hash, user enabled, no lockout.
-    public func recentlyAccepted(basic raw: String) -> String? {
+    public func recentlyAccepted(basic raw: String, client: String?) -> String? {
         let now = ContinuousClock.now
         guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
             let u = users.user(hit.user), !u.disabled, u.hash == hit.storedHash,
-            throttle.retryAfter(["user:" + hit.user]) == nil
+            throttle.retryAfter(["user:" + hit.user] + (client.map { ["ip:" + $0] } ?? [])) == nil
         else { return nil }
         return hit.user
     }

@@ -33,7 +33,7 @@ struct AuthMiddleware: RouterMiddleware {
 
         let identity: Identity
         let header = request.headers[.authorization]
-        if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header) {
+        if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header, client: context.clientAddress) {
             identity = Identity(user: user)
             try checkPolicy(name, identity)
             return try await proceed(request, context, identity, next)

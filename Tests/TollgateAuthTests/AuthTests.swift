@@ -84,6 +84,7 @@ struct ScopeTests {
         #expect(policy.grant(Scope(type: "repository", name: "library/a/b", actions: ["pull"])) == nil)
         #expect(policy.grant(Scope(type: "repository", name: "docker.io/a/b/c", actions: ["pull"])) != nil)
         #expect(policy.grant(Scope(type: "repository", name: "library/alpine", actions: ["push"])) == nil)
+        #expect(AccessPolicy.everything.grant(Scope(type: "repository", name: "../x", actions: ["pull"])) == nil)
         #expect(policy.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) == nil)
         #expect(AccessPolicy.everything.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) != nil)
     }
