@@ -145,9 +145,11 @@ wait_http() {
 # ---------------------------------------------------------------------------------------------
 # Tollgate instances: $WORK/tg/NAME/{config.yaml,data/,tollgate.log,pid,port}
 
-# tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] — write the config (standard upstreams).
+# tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] [AUTH_YAML] — write the config (standard upstreams).
+# AUTH_YAML is the whole top-level `auth:` block; the default lets anonymous clients pull (the
+# proxy-core checks pull without credentials).
 tg_config() {
-  local name="$1" ttl="${2:-}" extra="${3:-}" d="$WORK/tg/$1" port
+  local name="$1" ttl="${2:-}" extra="${3:-}" auth="${4:-}" d="$WORK/tg/$1" port
   mkdir -p "$d"
   port=$(cat "$d/port" 2>/dev/null || free_port)
   echo "$port" >"$d/port"
@@ -161,7 +163,8 @@ tg_config() {
     echo "  quay.io: {url: \"$QUAY_URL\", username: quay-user, password_file: \"$WORK/quay.password\"}"
     [ -n "$extra" ] && printf '%s\n' "$extra"
     echo "default_upstream: docker.io"
-    printf "auth:\n  anonymous: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"
+    if [ -n "$auth" ]; then printf '%s\n' "$auth"
+    else printf "auth:\n  anonymous: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"; fi
   } >"$d/config.yaml"
 }
 

@@ -16,10 +16,13 @@
 # Needs root for dockerd/containerd/podman; everything listens on 127.0.0.1 only.
 set -uo pipefail
 
-ALL_CHECKS=(config head accept notfound range routing badinput tags containerd docker podman skopeo restart burst singleflight mismatch stale)
+ALL_CHECKS=(config head accept notfound range routing badinput tags containerd docker podman skopeo restart burst singleflight mismatch stale
+  auth-config auth-anon auth-basic auth-token auth-skopeo auth-podman auth-docker auth-containerd auth-refresh auth-userdel
+  auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
+source "$E2E_DIR/checks_auth.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
@@ -127,7 +130,7 @@ echo "setup done in $(($(date +%s) - T0)) s: mirror $(tg_url main), hub $HUB_URL
 for c in "${RUN[@]}"; do
   t=$(date +%s)
   echo "== $c"
-  ( "check_$c" ) &
+  ( "check_${c//-/_}" ) &
   CHECK_PID=$!
   wait "$CHECK_PID"
   CHECK_PID=
