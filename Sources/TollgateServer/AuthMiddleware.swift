@@ -73,8 +73,7 @@ struct AuthMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         context.identity = identity
-        context.notes.record(user: identity.isAnonymous ? "-" : identity.user)
-        context.logger[metadataKey: "user"] = .string(identity.isAnonymous ? "-" : identity.user)
+        if !identity.isAnonymous { context.notes.record(user: identity.user) }  // for the access log
         return try await next(request, context)
     }
 
