@@ -1,6 +1,6 @@
 /// A token scope, `type[(class)]:name:actions` (`repository:library/alpine:pull`). The name may
 /// hold `host:port`, so the actions are after the last colon.
-public struct Scope: Sendable, Hashable, CustomStringConvertible {
+public struct Scope: Codable, Sendable, Hashable, CustomStringConvertible {
     public var type: String
     public var name: String
     public var actions: [String]
@@ -38,18 +38,10 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(type):\(name):\(actions.joined(separator: ","))" }
 }
 
-/// One entry of a token's `access` claim.
-public struct AccessEntry: Codable, Sendable, Hashable {
-    public var type: String
-    public var name: String
-    public var actions: [String]
+/// One entry of a token's `access` claim: a granted scope (`{"type","name","actions"}`).
+public typealias AccessEntry = Scope
 
-    public init(type: String, name: String, actions: [String]) {
-        self.type = type
-        self.name = name
-        self.actions = actions
-    }
-
+extension Scope {
     /// Whether this entry grants `action` on (`type`, `name`).
     public func grants(_ action: String, type: String, name: String) -> Bool {
         self.type == type && self.name == name && (actions.contains(action) || actions.contains("*"))
