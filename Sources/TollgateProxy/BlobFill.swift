@@ -24,8 +24,6 @@ public final class BlobFill: Sendable {
         var phase: Phase = .starting
         var written: Int64 = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
-        /// Clients that joined this fill (the first one included).
-        var joined = 0
     }
 
     private let state = Mutex(State())
@@ -63,8 +61,6 @@ public final class BlobFill: Sendable {
         }
         for w in waiters { w.resume() }
     }
-
-    func join() -> Int { state.withLock { s in s.joined += 1; return s.joined } }
 
     // MARK: - Reader side
 

@@ -33,14 +33,13 @@ extension PullThroughCache {
         }
         let key = FillKey(upstream: upstream.name, repository: repository, digest: digest)
         if let running = fills.withLock({ $0[key] }) {
-            _ = running.join()
             let size = try await running.waitUntilStarted()
             return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
         }
         if linked == nil, let size = try await blobs.size(of: digest) {
             // The bytes are here for another repository: upstream must confirm this one has them.
             let confirmed = try await upstreamHead(upstream, repository, digest)
-            guard confirmed.size == nil || confirmed.size == size else {
+            guard confirmed == nil || confirmed == size else {
                 throw RegistryError(.badGateway, "upstream \(upstream.name) reports a different size for \(digest)")
             }
             try await index.putLink(upstream: upstream.name, repository: repository.value, digest: digest, size: size)
@@ -50,7 +49,7 @@ extension PullThroughCache {
         }
         if head {
             let confirmed = try await upstreamHead(upstream, repository, digest)
-            return BlobResult(digest: digest, size: confirmed.size, body: .none, outcome: .pass)
+            return BlobResult(digest: digest, size: confirmed, body: .none, outcome: .pass)
         }
         let fill = startFill(key, upstream)
         let size = try await fill.waitUntilStarted()
@@ -72,14 +71,15 @@ extension PullThroughCache {
         return (size, .file(file))
     }
 
+    /// Asks upstream whether `repository` has the blob; returns its size if the upstream said it.
     private func upstreamHead(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
-        -> (size: Int64?, Void)
+        -> Int64?
     {
         let response = try await UpstreamFailure.sendExpectingOK(
             upstream: upstream.name, notFound: .blobUnknown(digest.description)
         ) { try await upstream.client.blob(repository, digest, method: .HEAD) }
         await response.discard()
-        return (response.contentLength, ())
+        return response.contentLength
     }
 
     /// Joins the running download of `key`, or registers a new one and queues it.
@@ -90,7 +90,6 @@ extension PullThroughCache {
             running[key] = fill
             return (fill, true)
         }
-        _ = fill.join()
         if isNew, case .terminated = jobQueue.yield(FillJob(key: key, fill: fill, upstream: upstream)) {
             fill.fail(RegistryError(.unavailable, "the mirror is shutting down"))
             _ = fills.withLock { $0.removeValue(forKey: key) }

@@ -272,9 +272,3 @@ extension PullThroughCache {
 }
 
 
-extension Duration {
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-}

@@ -31,8 +31,7 @@ final class AccessLog: Sendable {
     init(json: Bool) { self.json = json }
 
     func record(_ e: Entry) {
-        let ms = Double(e.duration.components.seconds) * 1000 + Double(e.duration.components.attoseconds) / 1e15
-        let duration = String(format: "%.2f", ms)
+        let duration = String(format: "%.2f", e.duration.seconds * 1000)
         let line: String
         if json {
             line =

@@ -109,14 +109,6 @@ struct AccessLogMiddleware: RouterMiddleware {
     }
 }
 
-extension Duration {
-    var milliseconds: String {
-        let c = components
-        let ms = Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
-        return String(format: "%.2f", ms)
-    }
-}
-
 final class ByteCounter: Sendable {
     private let value = Atomic<Int64>(0)
     func add(_ n: Int) { value.add(Int64(n), ordering: .relaxed) }

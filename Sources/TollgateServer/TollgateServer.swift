@@ -115,10 +115,3 @@ struct UpstreamClientsService: Service {
         for client in clients { try? await client.shutdown() }
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-}
