@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     ],
     targets: [
         // Pure values: names, references, digests, media types, errors, parsers. No I/O.
@@ -85,12 +87,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Plans, rate limits, quotas and the usage ledger (in memory; made durable in batches).
+        .target(
+            name: "TollgateLimits",
+            dependencies: [
+                "RegistryCore", "TollgateStorage",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Configuration, routing, HTTP application.
         .target(
             name: "TollgateServer",
             dependencies: [
-                "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy", "TollgateAuth",
+                "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -123,6 +137,9 @@ let package = Package(
             name: "TollgateStorageTests", dependencies: ["TollgateStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateAuthTests", dependencies: ["TollgateAuth"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateStorage"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "TollgateUpstreamTests",
             dependencies: [
                 "TollgateUpstream", "TollgateTestSupport",
@@ -141,8 +158,9 @@ let package = Package(
         .testTarget(
             name: "TollgateServerTests",
             dependencies: [
-                "TollgateServer", "TollgateTestSupport", "TollgateAuth",
+                "TollgateServer", "TollgateTestSupport", "TollgateAuth", "TollgateLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -13,6 +13,8 @@ public struct RegistryError: Error, Sendable, Equatable {
         case sizeInvalid = "SIZE_INVALID"
         case manifestInvalid = "MANIFEST_INVALID"
         case paginationNumberInvalid = "PAGINATION_NUMBER_INVALID"
+        /// A query parameter of a Tollgate endpoint (not a distribution code).
+        case parameterInvalid = "PARAMETER_INVALID"
         case rangeInvalid = "RANGE_INVALID"
         case unsupported = "UNSUPPORTED"
         case tooManyRequests = "TOOMANYREQUESTS"
@@ -27,7 +29,7 @@ public struct RegistryError: Error, Sendable, Equatable {
             case .unauthorized: 401
             case .denied: 403
             case .nameUnknown, .manifestUnknown, .blobUnknown: 404
-            case .nameInvalid, .tagInvalid, .digestInvalid, .sizeInvalid, .manifestInvalid,
+            case .nameInvalid, .tagInvalid, .digestInvalid, .sizeInvalid, .manifestInvalid, .parameterInvalid,
                 .paginationNumberInvalid:
                 400
             case .rangeInvalid: 416

@@ -4,7 +4,7 @@ import Hummingbird
 import RegistryCore
 import TollgateAuth
 
-/// Authenticates every `/v2` request: a Bearer token from our token server, Basic credentials
+/// Authenticates every `/v2` request (and `/usage`): a Bearer token from our token server, Basic credentials
 /// (htpasswd password or personal access token), or anonymous when allowed. Failures are 401
 /// with Docker's Bearer challenge (with the repository scope, so clients ask for the right
 /// token), 403 when the policy denies the repository, 429 while a login is locked out.
@@ -18,11 +18,13 @@ struct AuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") else {
+        let path = request.uri.path
+        let usage = path == "/usage"
+        guard path == "/v2" || path.hasPrefix("/v2/") || usage else {
             return try await next(request, context)
         }
         var context = context
-        let endpoint = try RegistryPath.parse(request.uri.path)
+        let endpoint = usage ? nil : try RegistryPath.parse(path)
         context.endpoint = endpoint
         guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TollgateLimits
 import Yams
 
 /// Everything `tollgate serve` is configured with (`tollgate.yaml`). See README for each key.
@@ -14,8 +15,14 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public var defaultUpstream = "docker.io"
     public var log = Log()
     public var auth = Auth()
-    /// Keys of features this version doesn't have yet, present in the file (logged at start).
-    public var ignoredKeys: [String] = []
+    /// Built-in plans, replaced or extended by `plans:`.
+    public var plans: [String: Plan] = Plan.builtIn
+    /// The plan of users who have none of their own.
+    public var defaultPlan = "default"
+    /// `limits.enabled: false` turns off plans, limits, usage accounting and `/usage` (a
+    /// private mirror that only needs authentication).
+    public var limitsEnabled = true
+    public var metrics = Metrics()
 
     public struct Storage: Sendable, Equatable {
         public var path = "./data"
@@ -54,6 +61,12 @@ public struct TollgateConfiguration: Sendable, Equatable {
             /// How long a refresh token (`docker login`'s identity token) lives.
             public var refreshTTL: Duration = .seconds(90 * 86400)
         }
+    }
+
+    /// `/metrics` (Prometheus text format), answered to clients in `allow` only.
+    public struct Metrics: Sendable, Equatable {
+        public var enabled = true
+        public var allow: [String] = ["127.0.0.0/8", "::1/128"]
     }
 
     public struct Log: Sendable, Equatable {
@@ -237,9 +250,17 @@ struct ConfigReader {
                 readLog(value, into: &c.log)
             case "auth":
                 readAuth(value, into: &c.auth)
-            case "plans", "default_plan":
-                // Keys of later features: accepted and ignored by this version.
-                c.ignoredKeys.append(key)
+            case "plans":
+                readPlans(value, into: &c)
+            case "default_plan":
+                if let v = string(value, key) { c.defaultPlan = v }
+            case "metrics":
+                readMetrics(value, into: &c.metrics)
+            case "limits":
+                guard let m = mapping(value, key) else { continue }
+                for (k, v) in m {
+                    if k == "enabled" { if let b = bool(v, "limits.enabled") { c.limitsEnabled = b } } else { unknown(key, k) }
+                }
             default:
                 unknown("", key)
             }
@@ -317,6 +338,56 @@ struct ConfigReader {
                 }
             default:
                 unknown("auth", key)
+            }
+        }
+    }
+
+    mutating func readPlans(_ node: Node, into c: inout TollgateConfiguration) {
+        guard let m = mapping(node, "plans") else { return }
+        for (name, value) in m {
+            let base = "plans.\(name)"
+            guard ConfigValues.isPlanName(name) else {
+                problem(base, "plan names are letters, digits, '-' and '_'")
+                continue
+            }
+            guard let fields = mappingOrEmpty(value, base) else { continue }
+            var limits = PlanLimits()
+            for (key, v) in fields {
+                let path = "\(base).\(key)"
+                guard let kind = LimitKind(rawValue: key) else {
+                    unknown(base, key)
+                    continue
+                }
+                guard let text = string(v, path) else { continue }
+                guard let n = ConfigValues.limit(text, kind: kind) else {
+                    problem(path, kind.isSize ? "not a size (examples: 500MB, 20GiB)" : "expected a whole number ≥ 0")
+                    continue
+                }
+                limits[kind] = n
+            }
+            c.plans[name] = Plan(name: name, limits: limits)
+        }
+    }
+
+    /// A mapping; `{}` and an empty value (`free:`) are an empty one.
+    mutating func mappingOrEmpty(_ node: Node, _ path: String) -> [(String, Node)]? {
+        if case .scalar(let s) = node, s.string.isEmpty || s.string == "~" || s.string == "null" { return [] }
+        return mapping(node, path)
+    }
+
+    mutating func readMetrics(_ node: Node, into metrics: inout TollgateConfiguration.Metrics) {
+        guard let m = mapping(node, "metrics") else { return }
+        for (key, value) in m {
+            let path = "metrics.\(key)"
+            switch key {
+            case "enabled": if let v = bool(value, path) { metrics.enabled = v }
+            case "allow":
+                guard let list = stringList(value, path) else { continue }
+                for (i, cidr) in list.enumerated() where AddressRange(cidr) == nil {
+                    problem("\(path)[\(i)]", "not an address or CIDR range (examples: 10.0.0.0/8, ::1)")
+                }
+                metrics.allow = list
+            default: unknown("metrics", key)
             }
         }
     }
@@ -399,6 +470,9 @@ struct ConfigReader {
             }
         }
         if c.storage.path.isEmpty { problem("storage.path", "must not be empty") }
+        if c.plans[c.defaultPlan] == nil {
+            problem("default_plan", "\"\(c.defaultPlan)\" is not a plan (plans: \(c.plans.keys.sorted().joined(separator: ", ")))")
+        }
     }
 }
 
@@ -434,6 +508,19 @@ public enum ConfigValues {
             return Int64(v * factor)
         }
         return nil
+    }
+
+    /// A limit value: a size for byte limits, a whole number for the others; `unlimited` is nil
+    /// (the caller decides what that means), anything else invalid.
+    public static func limit(_ s: String, kind: LimitKind) -> Int64? {
+        if kind.isSize { return size(s) }
+        let t = s.trimmingCharacters(in: .whitespaces)
+        guard let v = Int64(t), v >= 0 else { return nil }
+        return v
+    }
+
+    public static func isPlanName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
 
     public static func hostPort(_ s: String) -> (String, Int)? {

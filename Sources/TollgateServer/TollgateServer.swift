@@ -7,6 +7,8 @@ import TollgateProxy
 import TollgateStorage
 import TollgateUpstream
 import TollgateAuth
+import TollgateLimits
+import Prometheus
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
 public enum TollgateServer {
@@ -15,6 +17,11 @@ public enum TollgateServer {
         public let router: Router<TollgateContext>
         public let cache: PullThroughCache
         public let clients: [RegistryClient]
+        public let limiter: RateLimiter
+        public let ledger: UsageLedger
+        public let metrics: PrometheusCollectorRegistry
+        /// Flushes usage and reloads user settings; run it alongside the server.
+        public let limitsService: LimitsService
         let accessLog: AccessLog?
     }
 
@@ -42,22 +49,37 @@ public enum TollgateServer {
         }
         let authenticator = try await makeAuthenticator(config, metadata: metadata, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
+        let metrics = PrometheusCollectorRegistry()
+        let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
+        let ledger = UsageLedger(metrics: PrometheusMetricsFactory(registry: metrics))
+        let settingsVersion = try await LimitsService.load(limiter: limiter, store: metadata)
+        let limitsService = LimitsService(
+            limiter: limiter, ledger: ledger, store: metadata, logger: logger, loadedVersion: settingsVersion)
         let router = Router(context: TollgateContext.self)
         router.add(middleware: AccessLogMiddleware(log: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(
             middleware: AuthMiddleware(
                 auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service))
+        if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
+        if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: metadata).addRoutes(to: router) }
+        if config.metrics.enabled {
+            MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
+                .addRoutes(to: router)
+        }
         TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL).addRoutes(to: router)
         RegistryController(cache: cache, upstreams: upstreams, router: UpstreamRouter(config)).addRoutes(to: router)
-        return Parts(router: router, cache: cache, clients: clients, accessLog: accessLog)
+        return Parts(
+            router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
+            limitsService: limitsService, accessLog: accessLog)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
         let parts = try await makeParts(config, logger: logger)
-        var services: [any Service] = [parts.cache, UpstreamClientsService(clients: parts.clients)]
+        // Shut down in reverse order after the HTTP server: the last usage flush comes last.
+        var services: [any Service] = [parts.limitsService, parts.cache, UpstreamClientsService(clients: parts.clients)]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         let app = Application(
             router: parts.router,
@@ -65,11 +87,6 @@ public enum TollgateServer {
                 address: .hostname(config.listenHost, port: config.listenPort), serverName: "Tollgate"),
             services: services,
             logger: logger)
-        if !config.ignoredKeys.isEmpty {
-            logger.warning(
-                "configuration keys not supported by this version are ignored",
-                metadata: ["keys": "\(config.ignoredKeys.joined(separator: ","))"])
-        }
         logger.info(
             "tollgate serving",
             metadata: [

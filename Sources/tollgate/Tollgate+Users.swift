@@ -8,7 +8,7 @@ extension Tollgate {
     struct User: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Manage the users in the htpasswd file (auth.htpasswd).",
-            subcommands: [Add.self, Del.self, Passwd.self, List.self, Disable.self, Enable.self])
+            subcommands: [Add.self, Del.self, Passwd.self, List.self, Disable.self, Enable.self, Set.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a user (asks for the password twice on a terminal).")
@@ -41,7 +41,9 @@ extension Tollgate {
                 try await options.runAsync { config in
                     let removed = try HtpasswdFile.update(config.auth.htpasswd) { $0.remove(user: name) }
                     guard removed else { throw CLIError("no user \(name)") }
-                    let n = try await openStore(config).deleteCredentials(user: name, kind: nil)
+                    let store = try openStore(config)
+                    let n = try await store.deleteCredentials(user: name, kind: nil)
+                    try await store.putUserSettings(UserSettingsRecord(user: name))  // plan and overrides go too
                     print("removed user \(name)" + (n > 0 ? " and \(n) token(s)" : ""))
                 }
             }

@@ -145,11 +145,13 @@ wait_http() {
 # ---------------------------------------------------------------------------------------------
 # Tollgate instances: $WORK/tg/NAME/{config.yaml,data/,tollgate.log,pid,port}
 
-# tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] [AUTH_YAML] — write the config (standard upstreams).
-# AUTH_YAML is the whole top-level `auth:` block; the default lets anonymous clients pull (the
-# proxy-core checks pull without credentials).
+# tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] [AUTH_YAML] [PLANS_YAML] — write the config
+# (standard upstreams). AUTH_YAML is the whole top-level `auth:` block; the default lets anonymous
+# clients pull (the proxy-core checks pull without credentials). PLANS_YAML is top-level YAML
+# about plans (`plans:`, `default_plan:`); the default makes the built-in plans unlimited so
+# that the other suites are not rate limited.
 tg_config() {
-  local name="$1" ttl="${2:-}" extra="${3:-}" auth="${4:-}" d="$WORK/tg/$1" port
+  local name="$1" ttl="${2:-}" extra="${3:-}" auth="${4:-}" plans="${5:-}" d="$WORK/tg/$1" port
   mkdir -p "$d"
   port=$(cat "$d/port" 2>/dev/null || free_port)
   echo "$port" >"$d/port"
@@ -165,6 +167,8 @@ tg_config() {
     echo "default_upstream: docker.io"
     if [ -n "$auth" ]; then printf '%s\n' "$auth"
     else printf "auth:\n  anonymous: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"; fi
+    if [ -n "$plans" ]; then printf '%s\n' "$plans"
+    else echo "plans: {default: {}, anonymous: {}}"; fi
   } >"$d/config.yaml"
 }
 

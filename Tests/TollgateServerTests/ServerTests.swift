@@ -7,6 +7,7 @@ import RegistryCore
 import Testing
 import TollgateTestSupport
 import TollgateAuth
+import TollgateLimits
 import NIOCore
 
 @testable import TollgateServer
@@ -62,6 +63,65 @@ struct ConfigurationTests {
         } catch {
             Issue.record("\(error)")
         }
+    }
+
+    @Test func plansReplaceBuiltInsAndLeaveOutMeansUnlimited() throws {
+        let c = try TollgateConfiguration.parse(
+            yaml: """
+                plans:
+                  free: {requests_per_minute: 60, pulls_per_6h: 3, bytes_per_day: 1GiB, bytes_per_month: "10GiB", concurrent_transfers: 2}
+                  anonymous: {}
+                  open:
+                default_plan: free
+                metrics: {allow: ["10.0.0.0/8", "::1"]}
+                """)
+        #expect(c.defaultPlan == "free")
+        #expect(c.plans["free"]?.limits[.bytesPerDay] == 1 << 30)
+        #expect(c.plans["free"]?.limits[.pullsPer6h] == 3)
+        #expect(c.plans["anonymous"]?.limits == PlanLimits())
+        #expect(c.plans["open"]?.limits == PlanLimits())
+        #expect(c.plans["default"]?.limits[.pullsPer6h] == 200)  // built in, not replaced
+        #expect(c.metrics.allow == ["10.0.0.0/8", "::1"])
+        do {
+            _ = try TollgateConfiguration.parse(
+                yaml: """
+                    plans:
+                      free: {pulls_per_6h: -1, bytes_per_day: lots, colour: red}
+                      "bad name": {}
+                    default_plan: nope
+                    metrics: {allow: ["10.0.0.0/33"]}
+                    """)
+            Issue.record("accepted")
+        } catch let e as ConfigurationError {
+            let text = e.problems.joined(separator: "\n")
+            for needle in [
+                "plans.free.pulls_per_6h: expected a whole number", "plans.free.bytes_per_day: not a size",
+                "plans.free.colour: unknown key", "plans.bad name:", "default_plan: \"nope\" is not a plan",
+                "metrics.allow[0]: not an address",
+            ] {
+                #expect(text.contains(needle), "missing \(needle) in \(text)")
+            }
+        }
+    }
+
+    @Test func addressRanges() {
+        #expect(AddressRange("127.0.0.0/8")?.contains("127.1.2.3") == true)
+        #expect(AddressRange("127.0.0.0/8")?.contains("128.0.0.1") == false)
+        #expect(AddressRange("127.0.0.0/8")?.contains("::ffff:127.0.0.1") == true)
+        #expect(AddressRange("::1/128")?.contains("::1") == true)
+        #expect(AddressRange("2001:db8::/32")?.contains("2001:db8:ff::1") == true)
+        #expect(AddressRange("2001:db8::/32")?.contains("2001:db9::1") == false)
+        #expect(AddressRange("10.0.0.1")?.contains("10.0.0.1") == true)
+        #expect(AddressRange("10.0.0.0/33") == nil)
+        #expect(AddressRange("nonsense") == nil)
+    }
+
+    @Test func usageDays() {
+        let now: Int64 = 1_795_611_600  // 2026-11-25T13:00:00Z
+        #expect(UsageReport.firstDay("1d", now: now)?.description == "2026-11-25")
+        #expect(UsageReport.firstDay("7d", now: now)?.description == "2026-11-19")
+        #expect(UsageReport.firstDay("2026-11-01", now: now)?.description == "2026-11-01")
+        #expect(UsageReport.firstDay("soon", now: now) == nil)
     }
 
     @Test func embeddedDefaultHasTheWellKnownRegistries() {

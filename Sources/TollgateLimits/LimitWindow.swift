@@ -1,0 +1,208 @@
+/// Fixed windows aligned to UTC wall-clock boundaries: 00:00/06:00/12:00/18:00 for pulls,
+/// midnight for daily bytes, the first of the month for monthly bytes.
+public enum WindowPeriod: String, Sendable, CaseIterable {
+    case sixHours = "pulls"
+    case day = "bytes_day"
+    case month = "bytes_month"
+
+    public var seconds: Int64 {
+        switch self {
+        case .sixHours: 6 * 3600
+        case .day: 86400
+        case .month: 31 * 86400  // the longest; only used as an upper bound
+        }
+    }
+
+    /// Start of the window that contains `t` (unix seconds).
+    public func start(containing t: Int64) -> Int64 {
+        switch self {
+        case .sixHours, .day: return floorDiv(t, seconds) * seconds
+        case .month:
+            let d = CivilDate(daysSinceEpoch: floorDiv(t, 86400))
+            return CivilDate(year: d.year, month: d.month, day: 1).daysSinceEpoch * 86400
+        }
+    }
+
+    /// Start of the window after the one starting at `start`.
+    public func next(after start: Int64) -> Int64 {
+        switch self {
+        case .sixHours, .day: return start + seconds
+        case .month:
+            let d = CivilDate(daysSinceEpoch: floorDiv(start, 86400))
+            let (y, m) = d.month == 12 ? (d.year + 1, 1) : (d.year, d.month + 1)
+            return CivilDate(year: y, month: m, day: 1).daysSinceEpoch * 86400
+        }
+    }
+}
+
+/// A count within a fixed window. Which window a count belongs to comes from the wall clock,
+/// but how long a window lasts is measured on the monotonic clock: a wall clock stepped forward
+/// or back neither resets a window early nor stretches it, and a clock running backwards grants
+/// nothing. (A window ends after its remaining length has really elapsed; the next one is
+/// aligned to the wall clock again.)
+public struct LimitWindow: Sendable, Equatable {
+    public let period: WindowPeriod
+    /// Unix seconds where this window began (a label, for storage and reports).
+    public private(set) var start: Int64
+    public private(set) var used: Int64
+    /// Monotonic nanoseconds left in this window, as of `observed`.
+    private var remaining: UInt64
+    private var observed: UInt64
+
+    public init(period: WindowPeriod, wall: Int64, monotonic: UInt64, restoring stored: (start: Int64, used: Int64)? = nil) {
+        self.period = period
+        let start = period.start(containing: wall)
+        self.start = start
+        self.used = stored.flatMap { $0.start == start ? $0.used : nil } ?? 0
+        self.observed = monotonic
+        self.remaining = Self.nanos(until: period.next(after: start), from: wall, period: period)
+    }
+
+    /// Moves to the current window if this one has elapsed.
+    public mutating func advance(wall: Int64, monotonic: UInt64) {
+        let elapsed = monotonic >= observed ? monotonic - observed : 0
+        observed = monotonic
+        if elapsed < remaining {
+            remaining -= elapsed
+            return
+        }
+        var next = period.start(containing: wall)
+        if next <= start { next = period.next(after: start) }  // wall clock behind: labels still move forward
+        start = next
+        used = 0
+        remaining = Self.nanos(until: period.next(after: next), from: wall, period: period)
+    }
+
+    /// Seconds until this window ends (at least 1).
+    public var secondsLeft: Int64 { max(1, Int64((remaining + 999_999_999) / 1_000_000_000)) }
+
+    /// Seconds until the window ends, as of `monotonic` (without changing the window).
+    public func secondsLeft(at monotonic: UInt64) -> Int64 {
+        let elapsed = monotonic >= observed ? monotonic - observed : 0
+        let left = remaining > elapsed ? remaining - elapsed : 0
+        return max(1, Int64((left + 999_999_999) / 1_000_000_000))
+    }
+
+    public mutating func add(_ n: Int64) { used += n }
+    public mutating func subtract(_ n: Int64) { used = max(0, used - n) }
+
+    /// `end - wall`, clamped to (0, period]: a wall clock far behind never makes a window longer
+    /// than its period.
+    private static func nanos(until end: Int64, from wall: Int64, period: WindowPeriod) -> UInt64 {
+        let seconds = min(max(end - wall, 1), period.seconds)
+        return UInt64(seconds) * 1_000_000_000
+    }
+}
+
+/// A token bucket: `capacity` tokens, refilled continuously at `perSecond`. Refill is measured on
+/// the monotonic clock; if that clock ever reads earlier than before, nothing is granted and the
+/// bucket continues from the new reading.
+public struct TokenBucket: Sendable, Equatable {
+    public let capacity: Double
+    public let perSecond: Double
+    public private(set) var tokens: Double
+    private var observed: UInt64
+
+    public init(capacity: Int64, per seconds: Double, monotonic: UInt64) {
+        self.capacity = Double(max(capacity, 0))
+        self.perSecond = Double(max(capacity, 0)) / seconds
+        self.tokens = self.capacity
+        self.observed = monotonic
+    }
+
+    /// A bucket with a new capacity keeps the tokens it had (up to the new capacity).
+    public func resized(capacity: Int64, per seconds: Double, monotonic: UInt64) -> TokenBucket {
+        var b = TokenBucket(capacity: capacity, per: seconds, monotonic: monotonic)
+        var old = self
+        old.refill(monotonic)
+        b.tokens = min(b.capacity, old.tokens)
+        return b
+    }
+
+    mutating func refill(_ monotonic: UInt64) {
+        if monotonic > observed {
+            tokens = min(capacity, tokens + Double(monotonic - observed) / 1e9 * perSecond)
+        }
+        observed = monotonic
+    }
+
+    /// Takes one token, or says how many seconds until one is there.
+    public mutating func take(_ monotonic: UInt64) -> Int64? {
+        refill(monotonic)
+        if tokens >= 1 {
+            tokens -= 1
+            return nil
+        }
+        guard perSecond > 0 else { return 60 }
+        return max(1, Int64(((1 - tokens) / perSecond).rounded(.up)))
+    }
+
+    /// Whole tokens left.
+    public var remaining: Int64 { Int64(tokens) }
+}
+
+/// A proleptic Gregorian date (UTC), converted without Foundation's calendars.
+public struct CivilDate: Sendable, Equatable, CustomStringConvertible {
+    public var year: Int64
+    public var month: Int64
+    public var day: Int64
+
+    public init(year: Int64, month: Int64, day: Int64) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// From days since 1970-01-01 (H. Hinnant's `civil_from_days`).
+    public init(daysSinceEpoch z0: Int64) {
+        let z = z0 + 719_468
+        let era = floorDiv(z, 146_097)
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = doy - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    public init(unixSeconds t: Int64) { self.init(daysSinceEpoch: floorDiv(t, 86400)) }
+
+    /// `YYYY-MM-DD`.
+    public init?(parsing s: String) {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]), (1...12).contains(m),
+            (1...31).contains(d)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public var daysSinceEpoch: Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = floorDiv(y, 400)
+        let yoe = y - era * 400
+        let mp = month > 2 ? month - 3 : month + 9
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public var description: String {
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(year)-\(two(month))-\(two(day))"
+    }
+
+    /// `2026-11-25T18:00:00Z` for unix seconds.
+    public static func timestamp(_ t: Int64) -> String {
+        let s = floorDiv(t, 1) - floorDiv(t, 86400) * 86400
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(CivilDate(unixSeconds: t))T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))Z"
+    }
+}
+
+@inline(__always)
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}

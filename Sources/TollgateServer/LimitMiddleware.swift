@@ -1,0 +1,123 @@
+import HTTPTypes
+import Hummingbird
+import RegistryCore
+import TollgateAuth
+import TollgateLimits
+
+extension HTTPField.Name {
+    static let rateLimitLimit = Self("RateLimit-Limit")!
+    static let rateLimitRemaining = Self("RateLimit-Remaining")!
+}
+
+/// Applies the caller's plan to every authenticated request (after `AuthMiddleware`): the
+/// request rate, pulls (manifest GETs), and for blob downloads the transfer slots and byte
+/// quotas, whose reservation is made once the response's length is known and before a byte is
+/// sent. Counts each request in the usage ledger and adds `RateLimit-Limit`/`-Remaining` (the
+/// pull limit, Docker Hub's shape) to the response.
+struct LimitMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+    let limiter: RateLimiter
+    let ledger: UsageLedger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let identity = context.identity else { return try await next(request, context) }
+        let subject: LimitSubject =
+            identity.isAnonymous ? .anonymous(address: context.clientAddress) : .user(identity.user)
+        let user = identity.user
+        var pull = false, blob = false
+        if request.method == .get {
+            switch context.endpoint {
+            case .manifest: pull = true
+            case .blob: blob = true
+            default: break
+            }
+        }
+
+        let admission: Admission
+        switch limiter.admit(subject, pull: pull) {
+        case .success(let a): admission = a
+        case .failure(let no):
+            throw refuse(no, user: user, pullHeader: limiter.plans.limits(for: subject).pullLimitHeader, remaining: 0)
+        }
+        var remaining = admission.pullsRemaining
+        if blob, let no = limiter.precheckTransfer(subject) {
+            ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
+            throw refuse(no, user: user, pullHeader: admission.pullLimitHeader, remaining: remaining)
+        }
+
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch var error as RegistryError {
+            if pull {
+                limiter.refundPull(subject)
+                remaining += 1
+            }
+            ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
+            if let header = admission.pullLimitHeader {
+                error.headers["RateLimit-Limit"] = header
+                error.headers["RateLimit-Remaining"] = String(remaining)
+            }
+            throw error
+        } catch {
+            if pull { limiter.refundPull(subject) }
+            ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
+            throw error
+        }
+
+        let served = response.status.code < 400
+        if pull, !served {
+            limiter.refundPull(subject)
+            remaining += 1
+        }
+        let upstream = context.notes.upstream
+        ledger.recordRequest(user: user, upstream: upstream, pull: pull && served)
+        if let header = admission.pullLimitHeader {
+            response.headers[.rateLimitLimit] = header
+            response.headers[.rateLimitRemaining] = String(remaining)
+        }
+        guard blob, response.status == .ok || response.status == .partialContent else { return response }
+
+        let length = Int64(response.body.contentLength ?? 0)
+        let ticket: TransferTicket
+        switch limiter.beginTransfer(subject, bytes: length) {
+        case .success(let t): ticket = t
+        case .failure(let no):
+            throw refuse(no, user: user, pullHeader: admission.pullLimitHeader, remaining: remaining)
+        }
+        let fromCache = context.notes.cache == "hit"
+        let ledger = self.ledger
+        if !context.notes.isStreaming, response.body.contentLength != nil {
+            // A body held in memory (small blobs): sent in one write, counted now.
+            ticket.finish(sent: length)
+            ledger.recordBytes(user: user, upstream: upstream, bytes: length, fromCache: fromCache)
+            return response
+        }
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            let counter = ByteCounter()
+            defer {
+                ticket.finish(sent: counter.total)
+                ledger.recordBytes(user: user, upstream: upstream, bytes: counter.total, fromCache: fromCache)
+            }
+            try await body.write(
+                writer.map { buffer in
+                    counter.add(buffer.readableBytes)
+                    return buffer
+                })
+        }
+        return response
+    }
+
+    private func refuse(_ no: LimitExceeded, user: String, pullHeader: String?, remaining: Int64) -> RegistryError {
+        ledger.recordRefusal(user: user, kind: no.kind)
+        var error = no.registryError
+        if let pullHeader {
+            error.headers["RateLimit-Limit"] = pullHeader
+            error.headers["RateLimit-Remaining"] = String(remaining)
+        }
+        return error
+    }
+}

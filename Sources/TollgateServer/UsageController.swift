@@ -1,0 +1,65 @@
+import Hummingbird
+import NIOCore
+import Prometheus
+import RegistryCore
+import TollgateLimits
+import TollgateStorage
+
+/// `GET /usage`: the caller's own plan, limits, where they stand in each window, and their daily
+/// usage (`?since=7d`, default 30 days). Anonymous callers (when allowed) see their address
+/// group's windows, without history.
+struct UsageController: Sendable {
+    let limiter: RateLimiter
+    let ledger: UsageLedger
+    let store: any UsageStore
+
+    func addRoutes(to r: Router<TollgateContext>) {
+        r.get("/usage") { request, context in try await self.usage(request, context) }
+    }
+
+    func usage(_ request: Request, _ context: TollgateContext) async throws -> Response {
+        guard let identity = context.identity else { throw RegistryError(.unauthorized, "authentication required") }
+        let since = try Self.sinceDay(request.uri.queryParameters["since"].map(String.init), now: limiter.clock.wall())
+        let subject: LimitSubject =
+            identity.isAnonymous ? .anonymous(address: context.clientAddress) : .user(identity.user)
+        let status = limiter.status(subject)
+        var rows: [UsageRecord] = []
+        if !identity.isAnonymous {
+            rows = try await store.usage(since: since.description, user: identity.user)
+            rows = UsageReport.merge(rows + ledger.pending(user: identity.user).filter { $0.day >= since.description })
+        }
+        let json = UsageReport.json(
+            user: identity.isAnonymous ? nil : identity.user, subject: subject, status: status, since: since, rows: rows,
+            now: limiter.clock.wall())
+        return RegistryController.json(json, head: false)
+    }
+
+    /// `?since=7d` / `?since=2026-11-01`; 30 days by default.
+    static func sinceDay(_ text: String?, now: Int64) throws -> CivilDate {
+        guard let day = UsageReport.firstDay(text ?? "30d", now: now) else {
+            throw RegistryError(.parameterInvalid, "since: expected a duration such as 7d or a date such as 2026-11-01")
+        }
+        return day
+    }
+}
+
+/// `/metrics`: the Prometheus text format, for clients in `metrics.allow`.
+struct MetricsController: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let allow: [AddressRange]
+
+    func addRoutes(to r: Router<TollgateContext>) {
+        r.get("/metrics") { _, context in
+            guard let address = context.clientAddress, allow.contains(where: { $0.contains(address) }) else {
+                throw RegistryError(.denied, "metrics are not offered to this address")
+            }
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 << 10)
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(buffer.count)],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+}

@@ -1,0 +1,398 @@
+import Foundation
+import Synchronization
+import Testing
+import TollgateStorage
+
+@testable import TollgateLimits
+
+/// A clock tests move by hand: `advance` moves both clocks, `stepWall` only the wall clock.
+final class ManualClock: Sendable {
+    private let state: Mutex<(wall: Int64, monotonic: UInt64)>
+
+    /// 2026-11-25T13:00:00Z by default: inside the 12:00–18:00 pull window.
+    init(wall: Int64 = 1_795_611_600, monotonic: UInt64 = 5_000_000_000_000) { state = Mutex((wall, monotonic)) }
+
+    func advance(_ seconds: Double) {
+        state.withLock {
+            $0.wall += Int64(seconds.rounded(.down))
+            $0.monotonic += UInt64(seconds * 1e9)
+        }
+    }
+    func stepWall(_ seconds: Int64) { state.withLock { $0.wall += seconds } }
+    func setMonotonic(_ ns: UInt64) { state.withLock { $0.monotonic = ns } }
+    var wall: Int64 { state.withLock { $0.wall } }
+    var clock: LimitClock {
+        LimitClock(wall: { self.state.withLock { $0.wall } }, monotonic: { self.state.withLock { $0.monotonic } })
+    }
+}
+
+func limiter(_ limits: [LimitKind: Int64], clock: ManualClock, anonymous: [LimitKind: Int64] = [:]) -> RateLimiter {
+    let plans = PlanBook(
+        plans: [
+            "p": Plan(name: "p", limits: PlanLimits(limits)),
+            "anonymous": Plan(name: "anonymous", limits: PlanLimits(anonymous)),
+        ], defaultPlan: "p")
+    return RateLimiter(plans: plans, clock: clock.clock)
+}
+
+extension Result {
+    var succeeded: Bool { if case .success = self { true } else { false } }
+    var failure: Failure? { if case .failure(let f) = self { f } else { nil } }
+}
+
+struct TokenBucketTests {
+    @Test func burstThenRefill() {
+        var b = TokenBucket(capacity: 60, per: 60, monotonic: 0)
+        for _ in 0..<60 { #expect(b.take(0) == nil) }
+        #expect(b.take(0) == 1)  // one token per second
+        #expect(b.take(500_000_000) == 1)  // half a token: still one second (rounded up)
+        #expect(b.take(1_000_000_000) == nil)
+        #expect(b.take(1_000_000_000) != nil)
+        // A long pause refills to capacity, never beyond.
+        var full = b
+        for _ in 0..<60 { #expect(full.take(3_600_000_000_000) == nil) }
+        #expect(full.take(3_600_000_000_000) != nil)
+    }
+
+    @Test func clockGoingBackwardsGrantsNothingAndRecovers() {
+        var b = TokenBucket(capacity: 2, per: 60, monotonic: 100_000_000_000)
+        #expect(b.take(100_000_000_000) == nil)
+        #expect(b.take(100_000_000_000) == nil)
+        #expect(b.take(10_000_000_000) != nil)  // clock jumped back 90 s: still empty
+        // ...and refills from the new reading, not after the old one comes round again.
+        #expect(b.take(40_000_000_000) == nil)
+    }
+
+    @Test func resizedKeepsTokensWithinNewCapacity() {
+        var b = TokenBucket(capacity: 100, per: 60, monotonic: 0)
+        for _ in 0..<10 { _ = b.take(0) }
+        #expect(b.resized(capacity: 5, per: 60, monotonic: 0).remaining == 5)
+        #expect(b.resized(capacity: 1000, per: 60, monotonic: 0).remaining == 90)
+    }
+}
+
+struct WindowTests {
+    @Test func windowsAlignToUTC() {
+        let t: Int64 = 1_795_611_600  // 2026-11-25T13:00:00Z
+        #expect(CivilDate.timestamp(t) == "2026-11-25T13:00:00Z")
+        #expect(CivilDate.timestamp(WindowPeriod.sixHours.start(containing: t)) == "2026-11-25T12:00:00Z")
+        #expect(CivilDate.timestamp(WindowPeriod.day.start(containing: t)) == "2026-11-25T00:00:00Z")
+        #expect(CivilDate.timestamp(WindowPeriod.month.start(containing: t)) == "2026-11-01T00:00:00Z")
+        #expect(CivilDate.timestamp(WindowPeriod.month.next(after: WindowPeriod.month.start(containing: t))) == "2026-12-01T00:00:00Z")
+        let dec = CivilDate(year: 2026, month: 12, day: 31).daysSinceEpoch * 86400
+        #expect(CivilDate.timestamp(WindowPeriod.month.next(after: WindowPeriod.month.start(containing: dec))) == "2027-01-01T00:00:00Z")
+        #expect(CivilDate(parsing: "2024-02-29")?.daysSinceEpoch == CivilDate(unixSeconds: 1_709_164_800).daysSinceEpoch)
+        #expect(CivilDate(parsing: "2024-13-01") == nil)
+        #expect(CivilDate(daysSinceEpoch: 0).description == "1970-01-01")
+    }
+
+    @Test func windowEndsAfterItsLengthHasElapsed() {
+        let clock = ManualClock()  // 13:00, window 12:00–18:00: 5 h left
+        var w = LimitWindow(period: .sixHours, wall: clock.wall, monotonic: 0)
+        w.add(3)
+        #expect(w.secondsLeft == 5 * 3600)
+        w.advance(wall: clock.wall + 4 * 3600, monotonic: 4 * 3600 * 1_000_000_000)
+        #expect(w.used == 3)
+        w.advance(wall: clock.wall + 5 * 3600, monotonic: 5 * 3600 * 1_000_000_000)
+        #expect(w.used == 0)
+        #expect(CivilDate.timestamp(w.start) == "2026-11-25T18:00:00Z")
+        #expect(w.secondsLeft == 6 * 3600)
+    }
+
+    @Test func wallClockStepsNeitherResetNorStretch() {
+        let wall: Int64 = 1_795_611_600
+        var w = LimitWindow(period: .day, wall: wall, monotonic: 0)
+        w.add(100)
+        // Wall clock jumps a week ahead, but only a minute really passed: same window.
+        w.advance(wall: wall + 7 * 86400, monotonic: 60_000_000_000)
+        #expect(w.used == 100)
+        // Wall clock jumps a year back: the window still ends when its time is up (11 h after 13:00).
+        w.advance(wall: wall - 365 * 86400, monotonic: 11 * 3600 * 1_000_000_000)
+        #expect(w.used == 0)
+        // ...and the next window's label still moves forward, its length at most a day.
+        #expect(CivilDate.timestamp(w.start) == "2026-11-26T00:00:00Z")
+        #expect(w.secondsLeft <= 86400)
+    }
+
+    @Test func restoredOnlyWhenSameWindow() {
+        let wall: Int64 = 1_795_611_600
+        let start = WindowPeriod.sixHours.start(containing: wall)
+        #expect(LimitWindow(period: .sixHours, wall: wall, monotonic: 0, restoring: (start, 7)).used == 7)
+        #expect(LimitWindow(period: .sixHours, wall: wall, monotonic: 0, restoring: (start - 21600, 7)).used == 0)
+    }
+}
+
+struct RateLimiterTests {
+    @Test func pullsCountAndResetWithTheWindow() {
+        let clock = ManualClock()
+        let l = limiter([.pullsPer6h: 3], clock: clock)
+        let alice = LimitSubject.user("alice")
+        for expected in [2, 1, 0] as [Int64] {
+            let a = l.admit(alice, pull: true)
+            #expect((try? a.get())?.pullsRemaining == expected)
+            #expect((try? a.get())?.pullLimitHeader == "3;w=21600")
+        }
+        let refused = l.admit(alice, pull: true).failure
+        #expect(refused?.kind == .pullsPer6h)
+        #expect(refused.map { $0.retryAfter } == Int64(5 * 3600))
+        #expect(refused?.registryError.code == .tooManyRequests)
+        #expect(refused?.message.contains("3 pulls per 6 hours") == true)
+        #expect(refused?.message.contains("2026-11-25T18:00:00Z") == true)
+        // Not a pull (HEAD, blob): still allowed.
+        #expect(l.admit(alice, pull: false).succeeded)
+        // A refunded pull (failed manifest GET) can be used again.
+        l.refundPull(alice)
+        #expect(l.admit(alice, pull: true).succeeded)
+        #expect(!l.admit(alice, pull: true).succeeded)
+        clock.advance(5 * 3600)
+        #expect(l.admit(alice, pull: true).succeeded)
+    }
+
+    @Test func requestRateIsABucket() {
+        let clock = ManualClock()
+        let l = limiter([.requestsPerMinute: 30], clock: clock)
+        let bob = LimitSubject.user("bob")
+        for _ in 0..<30 { #expect(l.admit(bob, pull: false).succeeded) }
+        let no = l.admit(bob, pull: false).failure
+        #expect(no?.kind == .requestsPerMinute)
+        #expect(no?.retryAfter == 2)  // 0.5 tokens per second
+        clock.advance(2)
+        #expect(l.admit(bob, pull: false).succeeded)
+        #expect(!l.admit(bob, pull: false).succeeded)
+    }
+
+    @Test func refusedPullTakesNoRequestToken() {
+        let clock = ManualClock()
+        let l = limiter([.requestsPerMinute: 2, .pullsPer6h: 0], clock: clock)
+        let s = LimitSubject.user("c")
+        #expect(l.admit(s, pull: true).failure?.kind == .pullsPer6h)
+        #expect(l.admit(s, pull: false).succeeded)
+        #expect(l.admit(s, pull: false).succeeded)
+    }
+
+    @Test func sixtyFourParallelWithThirtyLeftGiveThirty() async {
+        let clock = ManualClock()
+        let l = limiter([.pullsPer6h: 40, .requestsPerMinute: 1000], clock: clock)
+        let s = LimitSubject.user("p")
+        for _ in 0..<10 { _ = l.admit(s, pull: true) }
+        let admitted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<64 { group.addTask { l.admit(s, pull: true).succeeded } }
+            var n = 0
+            for await ok in group where ok { n += 1 }
+            return n
+        }
+        #expect(admitted == 30)
+        // Same for the request bucket, on threads rather than tasks.
+        let r = limiter([.requestsPerMinute: 30], clock: clock)
+        let count = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 64) { _ in
+            if r.admit(.user("q"), pull: false).succeeded { count.add(1, ordering: .relaxed) }
+        }
+        #expect(count.load(ordering: .relaxed) == 30)
+    }
+
+    @Test func stoppedOrBackwardClockGrantsNoMoreThanTheLimit() {
+        let clock = ManualClock()
+        let l = limiter([.requestsPerMinute: 10, .pullsPer6h: 5], clock: clock)
+        let s = LimitSubject.user("z")
+        // Stopped clock: a thousand requests get exactly the bucket.
+        var ok = 0
+        for _ in 0..<1000 where l.admit(s, pull: false).succeeded { ok += 1 }
+        #expect(ok == 10)
+        // Monotonic clock jumps back an hour: nothing granted...
+        clock.setMonotonic(5_000_000_000_000 - 3_600_000_000_000)
+        #expect(!l.admit(s, pull: false).succeeded)
+        // ...and time passing from there refills as usual (not denied until the old reading returns).
+        clock.advance(6)
+        #expect(l.admit(s, pull: false).succeeded)
+        // Wall clock a day ahead: the pull window does not reset early.
+        clock.advance(60)
+        for _ in 0..<5 { #expect(l.admit(s, pull: true).succeeded) }
+        clock.stepWall(86400)
+        #expect(l.admit(s, pull: true).failure?.kind == .pullsPer6h)
+    }
+
+    @Test func byteQuotaAdmitsWhatFitsAndNeverCutsARunningTransfer() throws {
+        let clock = ManualClock()
+        let l = limiter([.bytesPerDay: 1000, .bytesPerMonth: 5000], clock: clock)
+        let s = LimitSubject.user("b")
+        let first = try l.beginTransfer(s, bytes: 600).get()
+        // In flight counts: 600 + 500 > 1000.
+        let no = l.beginTransfer(s, bytes: 500).failure
+        #expect(no?.kind == .bytesPerDay)
+        #expect(no?.used == 600)
+        #expect(no?.needed == 500)
+        #expect(no?.message.contains("daily transfer quota") == true)
+        let small = try l.beginTransfer(s, bytes: 400).get()
+        first.finish(sent: 600)
+        small.finish(sent: 400)
+        #expect(l.status(s).bytesDay.used == 1000)
+        #expect(l.precheckTransfer(s)?.kind == .bytesPerDay)
+        // The next day: a new daily window, the monthly total goes on.
+        clock.advance(11 * 3600)
+        #expect(l.precheckTransfer(s) == nil)
+        #expect(l.status(s).bytesMonth.used == 1000)
+        // A transfer abandoned before sending (ticket dropped) gives back its reservation.
+        do { _ = try l.beginTransfer(s, bytes: 900).get() }
+        #expect(l.status(s).reservedBytes == 0)
+        #expect(l.status(s).activeTransfers == 0)
+    }
+
+    @Test func concurrentTransfers() throws {
+        let clock = ManualClock()
+        let l = limiter([.concurrentTransfers: 2], clock: clock)
+        let s = LimitSubject.user("t")
+        let a = try l.beginTransfer(s, bytes: 1).get()
+        let b = try l.beginTransfer(s, bytes: 1).get()
+        #expect(l.beginTransfer(s, bytes: 1).failure?.kind == .concurrentTransfers)
+        #expect(l.beginTransfer(.user("other"), bytes: 1).succeeded)
+        a.finish(sent: 1)
+        a.finish(sent: 1)  // finishing twice counts once
+        #expect(l.status(s).bytesDay.used == 1)
+        #expect(l.beginTransfer(s, bytes: 1).succeeded)
+        _ = b
+    }
+
+    @Test func overridesAndSettingsChangesApply() {
+        let clock = ManualClock()
+        let l = limiter([.pullsPer6h: 1], clock: clock)
+        let s = LimitSubject.user("o")
+        #expect(l.admit(s, pull: true).succeeded)
+        #expect(!l.admit(s, pull: true).succeeded)
+        l.plans.replace(["o": UserLimitSettings(overrides: [.pullsPer6h: 3])])
+        let a = l.admit(s, pull: true)
+        #expect((try? a.get())?.pullLimitHeader == "3;w=21600")
+        #expect((try? a.get())?.pullsRemaining == 1)
+        // An override of nil removes the limit; other users keep the plan's.
+        l.plans.replace(["o": UserLimitSettings(overrides: [.pullsPer6h: Int64?.none])])
+        for _ in 0..<10 { #expect(l.admit(s, pull: true).succeeded) }
+        #expect((try? l.admit(s, pull: true).get())?.pullLimitHeader == nil)
+        #expect(l.plans.limits(for: .user("x")).limits[.pullsPer6h] == 1)
+        // A plan that no longer exists falls back to the default plan.
+        l.plans.replace(["o": UserLimitSettings(plan: "gone")])
+        #expect(l.plans.limits(for: s).plan == "p")
+    }
+
+    @Test func anonymousIsPerAddressGroup() {
+        let clock = ManualClock()
+        let l = limiter([:], clock: clock, anonymous: [.requestsPerMinute: 2])
+        let a = LimitSubject.anonymous(address: "2001:db8:1:2::10")
+        let sameNet = LimitSubject.anonymous(address: "2001:db8:1:2:ffff::99")
+        #expect(a == sameNet)
+        #expect(l.admit(a, pull: false).succeeded)
+        #expect(l.admit(sameNet, pull: false).succeeded)
+        #expect(!l.admit(a, pull: false).succeeded)
+        #expect(l.admit(.anonymous(address: "2001:db8:1:3::10"), pull: false).succeeded)
+        #expect(l.admit(.anonymous(address: "203.0.113.7"), pull: false).succeeded)
+        #expect(l.admit(.user("u"), pull: false).succeeded)  // users are not anonymous
+    }
+
+    @Test(arguments: [
+        ("2001:db8:1:2:aa::1", "2001:db8:1:2::/64"), ("2001:db8::1", "2001:db8::/64"), ("::1", "0::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"), ("203.0.113.7", "203.0.113.7"), ("fe80::1%eth0", "fe80::1%eth0"),
+    ])
+    func addressGroups(_ address: String, _ group: String) {
+        #expect(AddressGroup.group(address) == group)
+    }
+
+    @Test func windowsSurviveARestart() throws {
+        let clock = ManualClock()
+        let l = limiter([.pullsPer6h: 3, .bytesPerDay: 100], clock: clock)
+        let s = LimitSubject.user("r")
+        for _ in 0..<3 { _ = l.admit(s, pull: true) }
+        try l.beginTransfer(s, bytes: 60).get().finish(sent: 60)
+        let stored = l.takeChangedWindows()
+        #expect(stored.count == 3)
+        #expect(l.takeChangedWindows().isEmpty)  // nothing new
+        let again = limiter([.pullsPer6h: 3, .bytesPerDay: 100], clock: clock)
+        again.restore(stored)
+        #expect(again.admit(s, pull: true).failure?.kind == .pullsPer6h)
+        #expect(again.beginTransfer(s, bytes: 50).failure?.kind == .bytesPerDay)
+        // Stored windows of an earlier period don't count.
+        clock.advance(6 * 3600)
+        let later = limiter([.pullsPer6h: 3], clock: clock)
+        later.restore(stored)
+        #expect(later.admit(s, pull: true).succeeded)
+    }
+
+    @Test func idleSubjectsAreForgotten() {
+        let clock = ManualClock()
+        let l = limiter([:], clock: clock, anonymous: [.requestsPerMinute: 10])
+        _ = l.admit(.anonymous(address: "198.51.100.1"), pull: false)
+        _ = l.takeChangedWindows()
+        #expect(l.forgetIdle() == 1)  // bucket not full yet
+        clock.advance(60)
+        #expect(l.forgetIdle() == 0)
+    }
+}
+
+struct UsageLedgerTests {
+    @Test func countsDrainAndPutBack() {
+        let clock = ManualClock()
+        let ledger = UsageLedger(metrics: nil, wall: clock.clock.wall)
+        ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
+        ledger.recordRequest(user: "a", upstream: "docker.io", pull: false)
+        ledger.recordBytes(user: "a", upstream: "docker.io", bytes: 100, fromCache: true)
+        ledger.recordBytes(user: "a", upstream: "docker.io", bytes: 50, fromCache: false)
+        ledger.recordRequest(user: "", upstream: "-", pull: false)
+        #expect(ledger.pending(user: "a").count == 1)
+        let rows = ledger.drain().sorted { $0.user < $1.user }
+        #expect(rows.count == 2)
+        let a = rows[1]
+        #expect(a.day == "2026-11-25")
+        #expect((a.requests, a.pulls, a.bytesSent, a.hitBytes, a.upstreamBytes) == (2, 1, 150, 100, 50))
+        #expect(ledger.drain().isEmpty)
+        ledger.putBack(rows)
+        ledger.recordRequest(user: "a", upstream: "docker.io", pull: false)
+        let again = ledger.drain().first { $0.user == "a" }
+        #expect(again?.requests == 3)
+    }
+
+    @Test func storeAddsBatchesAndKeepsSettings() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-limits-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        var r = UsageRecord(user: "a", day: "2026-11-25", upstream: "docker.io")
+        r.requests = 2
+        r.bytesSent = 10
+        try await store.record(
+            usage: [r, r], windows: [LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 3)])
+        try await store.record(usage: [], windows: [LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 4)])
+        let rows = try await store.usage(since: "2026-11-01", user: "a")
+        #expect(rows.count == 1)
+        #expect(rows.first?.requests == 4)
+        #expect(rows.first?.bytesSent == 20)
+        #expect(try await store.usage(since: "2026-11-26", user: nil).isEmpty)
+        #expect(try await store.limitWindows(since: 0).map(\.used) == [4])
+        let v0 = try await store.settingsVersion()
+        let settings = UserLimitSettings(plan: "pro", overrides: [.pullsPer6h: 5, .bytesPerDay: Int64?.none])
+        try await store.putUserSettings(PlanBook.record(user: "a", settings))
+        #expect(try await store.settingsVersion() == v0 + 1)
+        #expect(PlanBook.settings(from: try await store.userSettings())["a"] == settings)
+        try await store.putUserSettings(UserSettingsRecord(user: "a"))  // empty: removed
+        #expect(try await store.userSettings().isEmpty)
+    }
+
+    @Test func flushWritesBatchesAndReloadsSettings() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-limits-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let clock = ManualClock()
+        let l = limiter([.pullsPer6h: 2], clock: clock)
+        let ledger = UsageLedger(metrics: nil, wall: clock.clock.wall)
+        let version = try await LimitsService.load(limiter: l, store: store)
+        let service = LimitsService(limiter: l, ledger: ledger, store: store, logger: .init(label: "t"), loadedVersion: version)
+        _ = l.admit(.user("a"), pull: true)
+        ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
+        await service.flush()
+        #expect(try await store.usage(since: "2026-11-25", user: "a").first?.pulls == 1)
+        #expect(try await store.limitWindows(since: 0).count == 3)
+        // A second server process (restart) starts from the stored windows.
+        try await store.putUserSettings(PlanBook.record(user: "a", UserLimitSettings(overrides: [.pullsPer6h: 1])))
+        let restarted = limiter([.pullsPer6h: 2], clock: clock)
+        _ = try await LimitsService.load(limiter: restarted, store: store)
+        #expect(restarted.admit(.user("a"), pull: true).failure?.kind == .pullsPer6h)
+    }
+}
