@@ -49,17 +49,25 @@ public struct LimitWindow: Sendable, Equatable {
     private var remaining: UInt64
     private var observed: UInt64
 
-    public init(period: WindowPeriod, wall: Int64, monotonic: UInt64, restoring stored: (start: Int64, used: Int64)? = nil) {
+    /// `wallNanos`: the wall clock in nanoseconds since 1970 (the window's remaining time is
+    /// measured from it to the nanosecond, so a reset is not a second late).
+    public init(
+        period: WindowPeriod, wallNanos: Int64, monotonic: UInt64, restoring stored: (start: Int64, used: Int64)? = nil
+    ) {
         self.period = period
-        let start = period.start(containing: wall)
+        let start = period.start(containing: floorDiv(wallNanos, 1_000_000_000))
         self.start = start
         self.used = stored.flatMap { $0.start == start ? $0.used : nil } ?? 0
         self.observed = monotonic
-        self.remaining = Self.nanos(until: period.next(after: start), from: wall, period: period)
+        self.remaining = Self.nanos(until: period.next(after: start), from: wallNanos, period: period)
     }
 
+    /// Where this window ends, as a wall-clock label (unix seconds).
+    public var end: Int64 { period.next(after: start) }
+
     /// Moves to the current window if this one has elapsed.
-    public mutating func advance(wall: Int64, monotonic: UInt64) {
+    public mutating func advance(wallNanos: Int64, monotonic: UInt64) {
+        let wall = floorDiv(wallNanos, 1_000_000_000)
         let elapsed = monotonic >= observed ? monotonic - observed : 0
         observed = monotonic
         if elapsed < remaining {
@@ -70,7 +78,7 @@ public struct LimitWindow: Sendable, Equatable {
         if next <= start { next = period.next(after: start) }  // wall clock behind: labels still move forward
         start = next
         used = 0
-        remaining = Self.nanos(until: period.next(after: next), from: wall, period: period)
+        remaining = Self.nanos(until: period.next(after: next), from: wallNanos, period: period)
     }
 
     /// Seconds until this window ends (at least 1).
@@ -88,9 +96,9 @@ public struct LimitWindow: Sendable, Equatable {
 
     /// `end - wall`, clamped to (0, period]: a wall clock far behind never makes a window longer
     /// than its period.
-    private static func nanos(until end: Int64, from wall: Int64, period: WindowPeriod) -> UInt64 {
-        let seconds = min(max(end - wall, 1), period.seconds)
-        return UInt64(seconds) * 1_000_000_000
+    private static func nanos(until end: Int64, from wallNanos: Int64, period: WindowPeriod) -> UInt64 {
+        let left = end * 1_000_000_000 - wallNanos
+        return UInt64(min(max(left, 1_000_000), period.seconds * 1_000_000_000))
     }
 }
 

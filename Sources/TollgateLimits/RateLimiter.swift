@@ -25,8 +25,9 @@ public struct LimitExceeded: Error, Sendable, Equatable {
             return "pull rate limit reached: \(limit) pulls per 6 hours (plan \(plan)); \(when)"
         case .bytesPerDay, .bytesPerMonth:
             let period = kind == .bytesPerDay ? "daily" : "monthly"
+            let blob = needed > 0 ? ", this blob needs \(ByteCount.format(needed))" : ""
             return
-                "\(period) transfer quota reached: \(ByteCount.format(used)) of \(ByteCount.format(limit)) used (plan \(plan)), this blob needs \(ByteCount.format(needed)); \(when)"
+                "\(period) transfer quota reached: \(ByteCount.format(used)) of \(ByteCount.format(limit)) used (plan \(plan))\(blob); \(when)"
         case .concurrentTransfers:
             return "too many simultaneous downloads: \(limit) allowed (plan \(plan)); retry when one finishes"
         }
@@ -87,9 +88,9 @@ public final class RateLimiter: Sendable {
         var dirty = false
 
         mutating func advance(_ wall: Int64, _ mono: UInt64) {
-            pulls.advance(wall: wall, monotonic: mono)
-            bytesDay.advance(wall: wall, monotonic: mono)
-            bytesMonth.advance(wall: wall, monotonic: mono)
+            pulls.advance(wallNanos: wall, monotonic: mono)
+            bytesDay.advance(wallNanos: wall, monotonic: mono)
+            bytesMonth.advance(wallNanos: wall, monotonic: mono)
         }
 
         var windows: [LimitWindow] { [pulls, bytesDay, bytesMonth] }
@@ -112,7 +113,7 @@ public final class RateLimiter: Sendable {
 
     /// Counts one request (and a pull, when `pull`) or refuses it. Nothing is counted on refusal.
     public func admit(_ subject: LimitSubject, pull: Bool) -> Result<Admission, LimitExceeded> {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
             withSubject(&st, subject, wall, mono, generation) { s in
@@ -121,7 +122,7 @@ public final class RateLimiter: Sendable {
                     return .failure(
                         LimitExceeded(
                             kind: .pullsPer6h, plan: s.limits.plan, limit: max, retryAfter: s.pulls.secondsLeft,
-                            resetsAt: wall + s.pulls.secondsLeft))
+                            resetsAt: s.pulls.end))
                 }
                 var wait: Int64?
                 if var bucket = s.bucket {
@@ -157,11 +158,11 @@ public final class RateLimiter: Sendable {
     /// A cheap early refusal for a blob download, before its size is known: quota already used
     /// up, or every transfer slot taken.
     public func precheckTransfer(_ subject: LimitSubject) -> LimitExceeded? {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
             withSubject(&st, subject, wall, mono, generation) { s in
-                transferRefusal(s, bytes: 0, wall: wall)
+                transferRefusal(s, bytes: 0)
             }
         }
     }
@@ -169,12 +170,12 @@ public final class RateLimiter: Sendable {
     /// Reserves a transfer slot and `bytes` of the byte quotas, or refuses. The ticket must be
     /// finished with the bytes really sent (its deinit finishes it with 0 if it never ran).
     public func beginTransfer(_ subject: LimitSubject, bytes: Int64) -> Result<TransferTicket, LimitExceeded> {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         let bytes = max(0, bytes)
         let refused: LimitExceeded? = state.withLock { st in
             withSubject(&st, subject, wall, mono, generation) { s in
-                if let no = transferRefusal(s, bytes: bytes, wall: wall) { return no }
+                if let no = transferRefusal(s, bytes: bytes) { return no }
                 s.active += 1
                 s.reserved += bytes
                 return nil
@@ -186,7 +187,7 @@ public final class RateLimiter: Sendable {
 
     /// Byte quotas admit a transfer that fits in what is left (counting transfers in flight);
     /// a transfer already started is never cut.
-    private func transferRefusal(_ s: Subject, bytes: Int64, wall: Int64) -> LimitExceeded? {
+    private func transferRefusal(_ s: Subject, bytes: Int64) -> LimitExceeded? {
         let limits = s.limits.limits
         if let max = limits[.concurrentTransfers], s.active >= max {
             return LimitExceeded(kind: .concurrentTransfers, plan: s.limits.plan, limit: max, retryAfter: 1)
@@ -197,14 +198,14 @@ public final class RateLimiter: Sendable {
             if used >= max || (bytes > 0 && used + bytes > max) {
                 return LimitExceeded(
                     kind: kind, plan: s.limits.plan, limit: max, retryAfter: window.secondsLeft,
-                    resetsAt: wall + window.secondsLeft, used: used, needed: bytes)
+                    resetsAt: window.end, used: used, needed: bytes)
             }
         }
         return nil
     }
 
     func finishTransfer(_ subject: LimitSubject, reserved: Int64, sent: Int64) {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         state.withLock { st in
             guard var s = st.subjects[subject] else { return }
             s.advance(wall, mono)
@@ -221,7 +222,7 @@ public final class RateLimiter: Sendable {
 
     /// Where `subject` stands now.
     public func status(_ subject: LimitSubject) -> LimitStatus {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
             withSubject(&st, subject, wall, mono, generation) { s in
@@ -280,7 +281,7 @@ public final class RateLimiter: Sendable {
     /// and go); returns how many are left.
     @discardableResult
     public func forgetIdle() -> Int {
-        let wall = clock.wall(), mono = clock.monotonic()
+        let wall = clock.wallNanos(), mono = clock.monotonic()
         return state.withLock { st in
             for (key, var s) in st.subjects {
                 s.advance(wall, mono)
@@ -317,9 +318,9 @@ public final class RateLimiter: Sendable {
             let stored = st.restored.removeValue(forKey: key) ?? [:]
             s = Subject(
                 limits: limits, generation: generation, bucket: Self.bucket(limits, previous: nil, mono),
-                pulls: LimitWindow(period: .sixHours, wall: wall, monotonic: mono, restoring: stored[.sixHours]),
-                bytesDay: LimitWindow(period: .day, wall: wall, monotonic: mono, restoring: stored[.day]),
-                bytesMonth: LimitWindow(period: .month, wall: wall, monotonic: mono, restoring: stored[.month]))
+                pulls: LimitWindow(period: .sixHours, wallNanos: wall, monotonic: mono, restoring: stored[.sixHours]),
+                bytesDay: LimitWindow(period: .day, wallNanos: wall, monotonic: mono, restoring: stored[.day]),
+                bytesMonth: LimitWindow(period: .month, wallNanos: wall, monotonic: mono, restoring: stored[.month]))
         }
         let result = body(&s)
         st.subjects[key] = s

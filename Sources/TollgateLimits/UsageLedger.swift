@@ -54,7 +54,7 @@ public final class UsageLedger: Sendable {
     let wall: @Sendable () -> Int64
 
     /// `factory`: where the metric counters go (none: no metrics).
-    public init(metrics factory: (any MetricsFactory)?, wall: @escaping @Sendable () -> Int64 = LimitClock.system.wall) {
+    public init(metrics factory: (any MetricsFactory)?, wall: @escaping @Sendable () -> Int64 = { LimitClock.system.wall() }) {
         self.factory = factory
         self.wall = wall
     }

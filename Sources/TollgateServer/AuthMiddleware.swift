@@ -14,6 +14,10 @@ struct AuthMiddleware: RouterMiddleware {
     /// `<public_url>/token`
     let realm: String
     let service: String
+    /// With anonymous access on: serve requests that carry no credentials at all directly
+    /// (plain HTTP clients), instead of answering with the token challenge. Registry clients
+    /// send credentials only after a challenge, so then every pull counts as anonymous.
+    var anonymousWithoutToken = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -63,7 +67,13 @@ struct AuthMiddleware: RouterMiddleware {
             }
             try checkPolicy(name, identity)
         case .none:
-            guard auth.anonymousAllowed else { throw challenge(scope: scope, error: nil, message: "authentication required") }
+            // As on Docker Hub, anonymous pulls use an anonymous token from /token: a client that
+            // has credentials sends them only after this challenge, and is counted as itself.
+            guard auth.anonymousAllowed, anonymousWithoutToken else {
+                throw challenge(
+                    scope: scope, error: nil,
+                    message: auth.anonymousAllowed ? "a token is needed (anonymous tokens: \(realm))" : "authentication required")
+            }
             identity = .anonymous
             try checkPolicy(name, identity)
         }

@@ -45,6 +45,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public struct Auth: Sendable, Equatable {
         public var htpasswd = "./htpasswd"
         public var anonymous = false
+        /// With `anonymous`: serve requests without any credentials directly (no token dance).
+        public var anonymousWithoutToken = false
         public var token = Token()
         public var lockoutFailures = 10
         public var lockoutWindow: Duration = .seconds(300)
@@ -292,6 +294,7 @@ struct ConfigReader {
             switch key {
             case "htpasswd": if let v = string(value, path) { a.htpasswd = v }
             case "anonymous": if let v = bool(value, path) { a.anonymous = v }
+            case "anonymous_without_token": if let v = bool(value, path) { a.anonymousWithoutToken = v }
             case "hide_denied": if let v = bool(value, path) { a.hideDenied = v }
             case "token":
                 guard let t = mapping(value, path) else { continue }
@@ -359,8 +362,10 @@ struct ConfigReader {
                     continue
                 }
                 guard let text = string(v, path) else { continue }
+                if text == "unlimited" { continue }  // the same as leaving it out
                 guard let n = ConfigValues.limit(text, kind: kind) else {
-                    problem(path, kind.isSize ? "not a size (examples: 500MB, 20GiB)" : "expected a whole number ≥ 0")
+                    problem(
+                        path, kind.isSize ? "not a size (examples: 500MB, 20GiB) or unlimited" : "expected a whole number ≥ 0 or unlimited")
                     continue
                 }
                 limits[kind] = n
@@ -510,8 +515,8 @@ public enum ConfigValues {
         return nil
     }
 
-    /// A limit value: a size for byte limits, a whole number for the others; `unlimited` is nil
-    /// (the caller decides what that means), anything else invalid.
+    /// A limit value: a size for byte limits, a whole number for the others; nil when invalid
+    /// (`unlimited` is handled by the callers).
     public static func limit(_ s: String, kind: LimitKind) -> Int64? {
         if kind.isSize { return size(s) }
         let t = s.trimmingCharacters(in: .whitespaces)

@@ -60,7 +60,8 @@ public enum TollgateServer {
         router.add(middleware: RegistryErrorMiddleware())
         router.add(
             middleware: AuthMiddleware(
-                auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service))
+                auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service,
+                anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
         if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: metadata).addRoutes(to: router) }

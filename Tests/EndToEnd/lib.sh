@@ -147,7 +147,7 @@ wait_http() {
 
 # tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] [AUTH_YAML] [PLANS_YAML] — write the config
 # (standard upstreams). AUTH_YAML is the whole top-level `auth:` block; the default lets anonymous
-# clients pull (the proxy-core checks pull without credentials). PLANS_YAML is top-level YAML
+# clients pull without the token dance (`anonymous_without_token`: the proxy-core checks use curl). PLANS_YAML is top-level YAML
 # about plans (`plans:`, `default_plan:`); the default makes the built-in plans unlimited so
 # that the other suites are not rate limited.
 tg_config() {
@@ -166,7 +166,7 @@ tg_config() {
     [ -n "$extra" ] && printf '%s\n' "$extra"
     echo "default_upstream: docker.io"
     if [ -n "$auth" ]; then printf '%s\n' "$auth"
-    else printf "auth:\n  anonymous: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"; fi
+    else printf "auth:\n  anonymous: true\n  anonymous_without_token: true\n  htpasswd: \"%s/htpasswd\"\n  token: {key_dir: \"%s/tokens\"}\n" "$d" "$d"; fi
     if [ -n "$plans" ]; then printf '%s\n' "$plans"
     else echo "plans: {default: {}, anonymous: {}}"; fi
   } >"$d/config.yaml"

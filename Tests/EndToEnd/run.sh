@@ -18,11 +18,14 @@ set -uo pipefail
 
 ALL_CHECKS=(config head accept notfound range routing badinput tags containerd docker podman skopeo restart burst singleflight mismatch stale
   auth-config auth-anon auth-basic auth-token auth-skopeo auth-podman auth-docker auth-containerd auth-refresh auth-userdel
-  auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli)
+  auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli
+  limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
+  limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
 source "$E2E_DIR/checks_auth.sh"
+source "$E2E_DIR/checks_limits.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 

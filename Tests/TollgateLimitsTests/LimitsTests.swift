@@ -22,7 +22,8 @@ final class ManualClock: Sendable {
     func setMonotonic(_ ns: UInt64) { state.withLock { $0.monotonic = ns } }
     var wall: Int64 { state.withLock { $0.wall } }
     var clock: LimitClock {
-        LimitClock(wall: { self.state.withLock { $0.wall } }, monotonic: { self.state.withLock { $0.monotonic } })
+        LimitClock(
+            wallNanos: { self.state.withLock { $0.wall } * 1_000_000_000 }, monotonic: { self.state.withLock { $0.monotonic } })
     }
 }
 
@@ -88,12 +89,12 @@ struct WindowTests {
 
     @Test func windowEndsAfterItsLengthHasElapsed() {
         let clock = ManualClock()  // 13:00, window 12:00–18:00: 5 h left
-        var w = LimitWindow(period: .sixHours, wall: clock.wall, monotonic: 0)
+        var w = LimitWindow(period: .sixHours, wallNanos: (clock.wall) * 1_000_000_000, monotonic: 0)
         w.add(3)
         #expect(w.secondsLeft == 5 * 3600)
-        w.advance(wall: clock.wall + 4 * 3600, monotonic: 4 * 3600 * 1_000_000_000)
+        w.advance(wallNanos: (clock.wall + 4 * 3600) * 1_000_000_000, monotonic: 4 * 3600 * 1_000_000_000)
         #expect(w.used == 3)
-        w.advance(wall: clock.wall + 5 * 3600, monotonic: 5 * 3600 * 1_000_000_000)
+        w.advance(wallNanos: (clock.wall + 5 * 3600) * 1_000_000_000, monotonic: 5 * 3600 * 1_000_000_000)
         #expect(w.used == 0)
         #expect(CivilDate.timestamp(w.start) == "2026-11-25T18:00:00Z")
         #expect(w.secondsLeft == 6 * 3600)
@@ -101,24 +102,35 @@ struct WindowTests {
 
     @Test func wallClockStepsNeitherResetNorStretch() {
         let wall: Int64 = 1_795_611_600
-        var w = LimitWindow(period: .day, wall: wall, monotonic: 0)
+        var w = LimitWindow(period: .day, wallNanos: (wall) * 1_000_000_000, monotonic: 0)
         w.add(100)
         // Wall clock jumps a week ahead, but only a minute really passed: same window.
-        w.advance(wall: wall + 7 * 86400, monotonic: 60_000_000_000)
+        w.advance(wallNanos: (wall + 7 * 86400) * 1_000_000_000, monotonic: 60_000_000_000)
         #expect(w.used == 100)
         // Wall clock jumps a year back: the window still ends when its time is up (11 h after 13:00).
-        w.advance(wall: wall - 365 * 86400, monotonic: 11 * 3600 * 1_000_000_000)
+        w.advance(wallNanos: (wall - 365 * 86400) * 1_000_000_000, monotonic: 11 * 3600 * 1_000_000_000)
         #expect(w.used == 0)
         // ...and the next window's label still moves forward, its length at most a day.
         #expect(CivilDate.timestamp(w.start) == "2026-11-26T00:00:00Z")
         #expect(w.secondsLeft <= 86400)
     }
 
+    @Test func aWindowEndsOnTheBoundaryNotASecondLater() {
+        // First seen 0.9 s into a second, 10 s before 18:00.
+        let wallNanos: Int64 = (1_795_629_600 - 10) * 1_000_000_000 + 900_000_000
+        var w = LimitWindow(period: .sixHours, wallNanos: wallNanos, monotonic: 0)
+        #expect(w.secondsLeft == 10)  // 9.1 s, rounded up
+        #expect(CivilDate.timestamp(w.end) == "2026-11-25T18:00:00Z")
+        w.add(1)
+        w.advance(wallNanos: wallNanos + 9_100_000_000, monotonic: 9_100_000_000)
+        #expect(w.used == 0)
+    }
+
     @Test func restoredOnlyWhenSameWindow() {
         let wall: Int64 = 1_795_611_600
         let start = WindowPeriod.sixHours.start(containing: wall)
-        #expect(LimitWindow(period: .sixHours, wall: wall, monotonic: 0, restoring: (start, 7)).used == 7)
-        #expect(LimitWindow(period: .sixHours, wall: wall, monotonic: 0, restoring: (start - 21600, 7)).used == 0)
+        #expect(LimitWindow(period: .sixHours, wallNanos: (wall) * 1_000_000_000, monotonic: 0, restoring: (start, 7)).used == 7)
+        #expect(LimitWindow(period: .sixHours, wallNanos: (wall) * 1_000_000_000, monotonic: 0, restoring: (start - 21600, 7)).used == 0)
     }
 }
 
@@ -329,7 +341,7 @@ struct RateLimiterTests {
 struct UsageLedgerTests {
     @Test func countsDrainAndPutBack() {
         let clock = ManualClock()
-        let ledger = UsageLedger(metrics: nil, wall: clock.clock.wall)
+        let ledger = UsageLedger(metrics: nil, wall: { clock.wall })
         ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
         ledger.recordRequest(user: "a", upstream: "docker.io", pull: false)
         ledger.recordBytes(user: "a", upstream: "docker.io", bytes: 100, fromCache: true)
@@ -381,7 +393,7 @@ struct UsageLedgerTests {
         let store = try SQLiteMetadataStore(path: dir + "/t.sqlite")
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 2], clock: clock)
-        let ledger = UsageLedger(metrics: nil, wall: clock.clock.wall)
+        let ledger = UsageLedger(metrics: nil, wall: { clock.wall })
         let version = try await LimitsService.load(limiter: l, store: store)
         let service = LimitsService(limiter: l, ledger: ledger, store: store, logger: .init(label: "t"), loadedVersion: version)
         _ = l.admit(.user("a"), pull: true)
@@ -390,8 +402,7 @@ struct UsageLedgerTests {
         #expect(try await store.usage(since: "2026-11-25", user: "a").first?.pulls == 1)
         #expect(try await store.limitWindows(since: 0).count == 3)
         // A second server process (restart) starts from the stored windows.
-        try await store.putUserSettings(PlanBook.record(user: "a", UserLimitSettings(overrides: [.pullsPer6h: 1])))
-        let restarted = limiter([.pullsPer6h: 2], clock: clock)
+        let restarted = limiter([.pullsPer6h: 1], clock: clock)
         _ = try await LimitsService.load(limiter: restarted, store: store)
         #expect(restarted.admit(.user("a"), pull: true).failure?.kind == .pullsPer6h)
     }

@@ -38,7 +38,7 @@ struct LimitHTTPTests {
 
     /// A server with `plans` (YAML) in front of a live fake upstream, with its services running.
     func withServer(
-        plans: String, _ test: @escaping @Sendable (any TestClientProtocol, Upstream, Handles) async throws -> Void
+        plans: String, withoutToken: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol, Upstream, Handles) async throws -> Void
     ) async throws {
         let up = Upstream()
         try await withLiveServer(up.fake.router(realm: { "" })) { port in
@@ -51,7 +51,7 @@ struct LimitHTTPTests {
                     storage: {path: "\(dir)"}
                     upstreams:
                       docker.io: {url: "http://127.0.0.1:\(port)"}
-                    auth: {anonymous: true, htpasswd: "\(dir)/htpasswd", token: {key_dir: "\(dir)/tokens"}}
+                    auth: {anonymous: true, anonymous_without_token: \(withoutToken), htpasswd: "\(dir)/htpasswd", token: {key_dir: "\(dir)/tokens"}}
                     log: {access: false}
                     \(plans)
                     """)
@@ -172,6 +172,36 @@ struct LimitHTTPTests {
                 // The test client has no socket address: not in `metrics.allow`.
                 #expect(r.status == .forbidden)
             }
+        }
+    }
+
+    @Test func anonymousClientsGetTheTokenChallengeSoUsersAreCountedAsThemselves() async throws {
+        try await withServer(plans: "plans: {default: {pulls_per_6h: 2}, anonymous: {pulls_per_6h: 5}}", withoutToken: false) {
+            client, up, handles in
+            let uri = "/v2/library/app/manifests/v1"
+            try await client.execute(uri: uri, method: .get, headers: Self.accept) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate]?.hasPrefix("Bearer realm=") == true)
+            }
+            // No credentials: an anonymous token, then the pull counts for the anonymous plan.
+            let anonymous = try await client.execute(uri: "/token?service=tollgate&scope=repository:library/app:pull", method: .get) {
+                r in
+                #expect(r.status == .ok)
+                return (try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])?["token"] as? String
+            }
+            try await client.execute(
+                uri: uri, method: .get, headers: Self.accept + [.authorization: "Bearer \(anonymous ?? "")"]
+            ) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.rateLimitLimit] == "5;w=21600")
+            }
+            // With credentials (sent after the challenge): counted for the user.
+            try await client.execute(uri: uri, method: .get, headers: Self.alice + Self.accept) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.rateLimitLimit] == "2;w=21600")
+                #expect(r.headers[.rateLimitRemaining] == "1")
+            }
+            #expect(handles.limiter.status(.user("alice")).pulls.used == 1)
         }
     }
 

@@ -189,6 +189,7 @@ struct HTTPTests {
         config.upstreamOrder = ["docker.io"]
         config.log.access = false
         config.auth.anonymous = anonymous
+        config.auth.anonymousWithoutToken = anonymous
         config.auth.lockoutFailures = lockout
         config.auth.htpasswd = config.storage.path + "/htpasswd"
         config.auth.token.service = "test-service"
