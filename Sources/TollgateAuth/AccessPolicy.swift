@@ -1,8 +1,10 @@
 import RegistryCore
+import Synchronization
 
-/// Which repositories a user may pull: glob patterns over the name as clients write it
-/// (`docker.io/library/*`, `ghcr.io/org/**`). `*` matches within one path component, `**` any
-/// number of components. Deny wins over allow; no allow means nothing.
+/// Which repositories a user may pull: glob patterns over `<upstream>/<repository>`, whatever
+/// name the client used (`docker.io/library/*` covers `alpine`, `library/alpine` and
+/// `docker.io/library/alpine`; `ghcr.io/org/**`). `*` matches within one path component, `**`
+/// any number of components. Deny wins over allow; no allow means nothing.
 public struct AccessPolicy: Sendable, Equatable {
     public var allow: [String]
     public var deny: [String]
@@ -21,12 +23,13 @@ public struct AccessPolicy: Sendable, Equatable {
     }
 
     /// The actions of `scope` this policy grants: pull only (a mirror never accepts pushes),
-    /// and the catalog to anyone allowed everything.
-    public func grant(_ scope: Scope) -> AccessEntry? {
+    /// and the catalog to anyone allowed everything. `canonical` turns a name as the client
+    /// writes it into `<upstream>/<repository>` (nil: no such upstream).
+    public func grant(_ scope: Scope, canonical: (RepositoryName) -> String?) -> AccessEntry? {
         switch scope.type {
         case "repository":
             guard scope.actions.contains("pull") || scope.actions.contains("*"),
-                (try? RepositoryName(parsing: scope.name)) != nil, allows(scope.name)
+                let name = try? RepositoryName(parsing: scope.name), let full = canonical(name), allows(full)
             else { return nil }
             return AccessEntry(type: "repository", name: scope.name, actions: ["pull"])
         case "registry" where scope.name == "catalog":
@@ -75,5 +78,40 @@ public struct AccessPolicy: Sendable, Equatable {
             }
         }
         return true
+    }
+}
+
+/// The default policy and each user's own (`tollgate user set --allow/--deny`): a user's allow
+/// list, when set, replaces the default allow list, and likewise for deny.
+public final class PolicyBook: Sendable {
+    public let defaultPolicy: AccessPolicy
+    /// Answer a denied repository as unknown (404 NAME_UNKNOWN) instead of 403 DENIED.
+    public let hideDenied: Bool
+    private let users = Mutex<[String: AccessPolicy]>([:])
+
+    public init(default policy: AccessPolicy, hideDenied: Bool = false) {
+        self.defaultPolicy = policy
+        self.hideDenied = hideDenied
+    }
+
+    public func policy(for user: String) -> AccessPolicy {
+        if user.isEmpty { return defaultPolicy }
+        return users.withLock { $0[user] } ?? defaultPolicy
+    }
+
+    /// Replaces every user's lists (nil: the default's).
+    public func replace(_ lists: [String: (allow: [String]?, deny: [String]?)]) {
+        var policies: [String: AccessPolicy] = [:]
+        for (user, l) in lists where l.allow != nil || l.deny != nil {
+            policies[user] = AccessPolicy(allow: l.allow ?? defaultPolicy.allow, deny: l.deny ?? defaultPolicy.deny)
+        }
+        users.withLock { $0 = policies }
+    }
+
+    /// The registry error for a repository `user` may not pull.
+    public func refusal(_ name: String) -> RegistryError {
+        hideDenied
+            ? RegistryError(.nameUnknown, "repository name not known to registry", detail: name)
+            : RegistryError(.denied, "requested access to the resource is denied", detail: name)
     }
 }

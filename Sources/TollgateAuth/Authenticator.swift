@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import Logging
 import Synchronization
 import TollgateStorage
@@ -20,7 +21,7 @@ public final class Authenticator: Sendable {
     public let secrets: SecretTokens
     public let throttle: LoginThrottle
     public let anonymousAllowed: Bool
-    public let policy: AccessPolicy
+    public let policies: PolicyBook
     let logger: Logger
     /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
     /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
@@ -28,14 +29,14 @@ public final class Authenticator: Sendable {
 
     public init(
         users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
-        anonymousAllowed: Bool, policy: AccessPolicy, logger: Logger
+        anonymousAllowed: Bool, policies: PolicyBook, logger: Logger
     ) {
         self.users = users
         self.tokens = tokens
         self.secrets = secrets
         self.throttle = throttle
         self.anonymousAllowed = anonymousAllowed
-        self.policy = policy
+        self.policies = policies
         self.logger = logger
     }
 
@@ -109,11 +110,13 @@ public final class Authenticator: Sendable {
         }
     }
 
-    /// What `identity` gets of the requested scopes: pull on the repositories its policy allows.
-    public func grant(_ identity: Identity, scopes: [Scope]) -> [AccessEntry] {
+    /// What `identity` gets of the requested scopes: pull on the repositories its policy allows
+    /// (a token never grants more than the policy). `canonical`: see `AccessPolicy.grant`.
+    public func grant(_ identity: Identity, scopes: [Scope], canonical: (RepositoryName) -> String?) -> [AccessEntry] {
+        let policy = policies.policy(for: identity.user)
         var granted: [AccessEntry] = []
         for s in scopes {
-            if let entry = policy.grant(s), !granted.contains(entry) { granted.append(entry) }
+            if let entry = policy.grant(s, canonical: canonical), !granted.contains(entry) { granted.append(entry) }
         }
         return granted
     }

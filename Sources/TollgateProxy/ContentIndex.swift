@@ -9,11 +9,13 @@ final class ContentIndex: Sendable {
         var upstream: String
         var repository: String
         var tag: String
+        var audience: String
     }
     struct LinkKey: Hashable, Sendable {
         var upstream: String
         var repository: String
         var digest: Digest
+        var audience: String
     }
 
     let store: any MetadataStore
@@ -32,22 +34,23 @@ final class ContentIndex: Sendable {
         }
     }
 
-    func tag(upstream: String, repository: String, tag: String) async throws -> TagRecord? {
-        let key = TagKey(upstream: upstream, repository: repository, tag: tag)
+    /// The tag as resolved for `audience` (tags are never shared across audiences).
+    func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord? {
+        let key = TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience)
         if let hit = tags.withLock({ $0[key] }) { return hit }
-        let record = try await store.tag(upstream: upstream, repository: repository, tag: tag)
+        let record = try await store.tag(upstream: upstream, repository: repository, tag: tag, audience: audience)
         if let record { remember(tags, key, record) }
         return record
     }
 
     func putTag(_ r: TagRecord) async throws {
-        remember(tags, TagKey(upstream: r.upstream, repository: r.repository, tag: r.tag), r)
+        remember(tags, TagKey(upstream: r.upstream, repository: r.repository, tag: r.tag, audience: r.audience), r)
         try await store.putTag(r)
     }
 
-    func deleteTag(upstream: String, repository: String, tag: String) async throws {
-        remember(tags, TagKey(upstream: upstream, repository: repository, tag: tag), nil)
-        try await store.deleteTag(upstream: upstream, repository: repository, tag: tag)
+    func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws {
+        remember(tags, TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience), nil)
+        try await store.deleteTag(upstream: upstream, repository: repository, tag: tag, audience: audience)
     }
 
     func manifest(_ digest: Digest) async throws -> ManifestRecord? {
@@ -62,19 +65,26 @@ final class ContentIndex: Sendable {
         try await store.putManifest(r)
     }
 
-    /// The linked size, or nil when (upstream, repository) has no link to `digest`.
-    func link(upstream: String, repository: String, digest: Digest) async throws -> Int64? {
-        let key = LinkKey(upstream: upstream, repository: repository, digest: digest)
-        if let hit = links.withLock({ $0[key] }) { return hit }
-        let record = try await store.link(upstream: upstream, repository: repository, digest: digest)
-        if let record { remember(links, key, record.size) }
-        return record?.size
+    /// The linked size, or nil when (upstream, repository) has no link to `digest` for any of
+    /// `audiences`: content on disk is only served to the audiences it was fetched for.
+    func link(upstream: String, repository: String, digest: Digest, audiences: [String]) async throws -> Int64? {
+        for audience in audiences {
+            let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
+            if let hit = links.withLock({ $0[key] }) { return hit }
+            let record = try await store.link(upstream: upstream, repository: repository, digest: digest, audience: audience)
+            if let record {
+                remember(links, key, record.size)
+                return record.size
+            }
+        }
+        return nil
     }
 
-    func putLink(upstream: String, repository: String, digest: Digest, size: Int64) async throws {
-        let key = LinkKey(upstream: upstream, repository: repository, digest: digest)
+    func putLink(upstream: String, repository: String, digest: Digest, size: Int64, audience: String) async throws {
+        let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
         if links.withLock({ $0[key] }) == size { return }
         remember(links, key, size)
-        try await store.putLink(LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size))
+        try await store.putLink(
+            LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size, audience: audience))
     }
 }

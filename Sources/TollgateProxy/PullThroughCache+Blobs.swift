@@ -27,22 +27,26 @@ extension PullThroughCache {
     public func blob(from upstream: Upstream, _ repository: RepositoryName, _ digest: Digest, head: Bool)
         async throws -> BlobResult
     {
-        let linked = try await index.link(upstream: upstream.name, repository: repository.value, digest: digest)
+        let linked = try await index.link(
+            upstream: upstream.name, repository: repository.value, digest: digest, audiences: upstream.visible)
         if linked != nil, let local = try await localBlob(digest, head: head) {
             return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
         }
-        let key = FillKey(upstream: upstream.name, repository: repository, digest: digest)
+        let key = FillKey(upstream: upstream.name, repository: repository, digest: digest, audience: upstream.audience)
         if let running = fills.withLock({ $0[key] }) {
             let size = try await running.waitUntilStarted()
             return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
         }
         if linked == nil, let size = try await blobs.size(of: digest) {
-            // The bytes are here for another repository: upstream must confirm this one has them.
+            // The bytes are here, but not for this repository and caller: knowing a digest is not
+            // access. Upstream must confirm, with the caller's credentials, that they may have it.
             let confirmed = try await upstreamHead(upstream, repository, digest)
             guard confirmed == nil || confirmed == size else {
                 throw RegistryError(.badGateway, "upstream \(upstream.name) reports a different size for \(digest)")
             }
-            try await index.putLink(upstream: upstream.name, repository: repository.value, digest: digest, size: size)
+            try await index.putLink(
+                upstream: upstream.name, repository: repository.value, digest: digest, size: size,
+                audience: upstream.audience)
             if let local = try await localBlob(digest, head: head) {
                 return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
             }
@@ -77,7 +81,7 @@ extension PullThroughCache {
     {
         let response = try await UpstreamFailure.sendExpectingOK(
             upstream: upstream.name, notFound: .blobUnknown(digest.description)
-        ) { try await upstream.client.blob(repository, digest, method: .HEAD) }
+        ) { try await upstream.client.blob(repository, digest, method: .HEAD, as: upstream.identity) }
         await response.discard()
         return response.contentLength
     }
@@ -111,7 +115,10 @@ extension PullThroughCache {
             defer { pipe.close() }
             let response = try await UpstreamFailure.sendExpectingOK(
                 upstream: key.upstream, notFound: .blobUnknown(key.digest.description)
-            ) { try await job.upstream.client.blob(key.repository, key.digest, method: .GET, into: pipe) }
+            ) {
+                try await job.upstream.client.blob(
+                    key.repository, key.digest, method: .GET, as: job.upstream.identity, into: pipe)
+            }
             let expected = response.contentLength
             let temp = try await blobs.makeTemporaryFile()
             file = temp
@@ -122,7 +129,8 @@ extension PullThroughCache {
             try await blobs.commit(temp, as: key.digest, durable: true)
             file = nil
             try await index.putLink(
-                upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written)
+                upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written,
+                audience: key.audience)
             logger.debug("blob cached", metadata: ["bytes": "\(written)", "duration": "\(ContinuousClock.now - started)"])
         } catch {
             if let file { await blobs.discard(file) }

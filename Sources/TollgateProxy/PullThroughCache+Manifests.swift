@@ -24,6 +24,8 @@ struct ManifestKey: Hashable, Sendable {
     var upstream: String
     var repository: RepositoryName
     var reference: Reference
+    /// Fetches with different credentials are never merged.
+    var audience: String
 }
 
 /// Reading an image index (or Docker manifest list).
@@ -98,7 +100,8 @@ extension PullThroughCache {
         -> ManifestResult
     {
         let now = clock()
-        let known = try await index.tag(upstream: upstream.name, repository: repository.value, tag: tag.value)
+        let known = try await index.tag(
+            upstream: upstream.name, repository: repository.value, tag: tag.value, audience: upstream.audience)
         let cached: (mediaType: String, bytes: ByteBuffer)? =
             if let known { try await cachedManifest(upstream, repository, known.digest) } else { nil }
 
@@ -113,7 +116,8 @@ extension PullThroughCache {
             let response: UpstreamResponse
             do {
                 response = try await upstream.client.manifest(
-                    repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "), method: .HEAD)
+                    repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "), method: .HEAD,
+                    as: upstream.identity)
             } catch let e as UpstreamError {
                 logger.warning(
                     "serving stale tag", metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)",
@@ -128,16 +132,17 @@ extension PullThroughCache {
                     let f = try await fetchManifest(upstream, repository, .digest(current))
                     try await index.putTag(TagRecord(
                         upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest,
-                        fetchedAt: now))
+                        fetchedAt: now, audience: upstream.audience))
                     return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
                 }
                 try await index.putTag(TagRecord(
                     upstream: upstream.name, repository: repository.value, tag: tag.value, digest: known.digest,
-                    fetchedAt: now))
+                    fetchedAt: now, audience: upstream.audience))
                 return ManifestResult(
                     digest: known.digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .revalidated)
             case 404:
-                try await index.deleteTag(upstream: upstream.name, repository: repository.value, tag: tag.value)
+                try await index.deleteTag(
+                    upstream: upstream.name, repository: repository.value, tag: tag.value, audience: upstream.audience)
                 throw RegistryError.manifestUnknown(tag.value)
             case let status where UpstreamFailure.allowsStale(status: status):
                 logger.warning(
@@ -152,7 +157,8 @@ extension PullThroughCache {
         // Never seen (or its manifest is gone from disk): one GET by tag.
         let f = try await fetchManifest(upstream, repository, .tag(tag))
         try await index.putTag(TagRecord(
-            upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest, fetchedAt: now))
+            upstream: upstream.name, repository: repository.value, tag: tag.value, digest: f.digest, fetchedAt: now,
+            audience: upstream.audience))
         return ManifestResult(digest: f.digest, mediaType: f.mediaType, bytes: f.bytes, outcome: .miss)
     }
 
@@ -160,7 +166,9 @@ extension PullThroughCache {
     func cachedManifest(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
         -> (mediaType: String, bytes: ByteBuffer)?
     {
-        guard try await index.link(upstream: upstream.name, repository: repository.value, digest: digest) != nil,
+        guard
+            try await index.link(
+                upstream: upstream.name, repository: repository.value, digest: digest, audiences: upstream.visible) != nil,
             let record = try await index.manifest(digest)
         else { return nil }
         if let bytes = memory.get(digest) { return (record.mediaType, bytes) }
@@ -184,7 +192,7 @@ extension PullThroughCache {
         -> FetchedManifest
     {
         try await manifestFetches.run(
-            ManifestKey(upstream: upstream.name, repository: repository, reference: reference)
+            ManifestKey(upstream: upstream.name, repository: repository, reference: reference, audience: upstream.audience)
         ) {
             try await fetchManifestOnce(upstream, repository, reference)
         }
@@ -197,7 +205,8 @@ extension PullThroughCache {
             upstream: upstream.name, notFound: .manifestUnknown(reference.description)
         ) {
             try await upstream.client.manifest(
-                repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .GET)
+                repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .GET,
+                as: upstream.identity)
         }
         if let length = response.contentLength, length > Self.maxManifestSize {
             await response.discard()
@@ -227,7 +236,8 @@ extension PullThroughCache {
         try await storeSmall(bytes, as: digest)
         try await index.putManifest(ManifestRecord(digest: digest, mediaType: mediaType, size: Int64(bytes.readableBytes)))
         try await index.putLink(
-            upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes))
+            upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes),
+            audience: upstream.audience)
         memory.put(digest, bytes, cost: bytes.readableBytes)
         return FetchedManifest(digest: digest, mediaType: mediaType, bytes: bytes)
     }

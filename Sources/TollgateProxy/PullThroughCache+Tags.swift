@@ -23,7 +23,8 @@ extension PullThroughCache {
         }
         var failure: RegistryError
         do {
-            let response = try await upstream.client.tags(repository, query: query.isEmpty ? nil : query.joined(separator: "&"))
+            let response = try await upstream.client.tags(
+                repository, query: query.isEmpty ? nil : query.joined(separator: "&"), as: upstream.identity)
             if response.status == 200 {
                 struct TagList: Decodable { var tags: [String]? }
                 let body = try await response.collect(upTo: 16 << 20)
@@ -42,14 +43,16 @@ extension PullThroughCache {
         } catch let e as UpstreamError {
             failure = UpstreamFailure.error(e)
         }
-        let cached = try await index.store.tags(upstream: upstream.name, repository: repository.value)
+        let cached = try await index.store.tags(
+            upstream: upstream.name, repository: repository.value, audiences: upstream.visible)
         guard !cached.isEmpty else { throw failure }
         let (entries, hasMore) = page.page(of: cached)
         return TagListResult(tags: entries, hasMore: hasMore, outcome: .stale)
     }
 
-    /// Every (upstream, repository) that has content in the cache.
-    public func cachedRepositories() async throws -> [RepositoryKey] {
-        try await index.store.repositories()
+    /// Every (upstream, repository) with content in the cache for any of `audiences` (a user's
+    /// own private repositories are listed to that user only).
+    public func cachedRepositories(audiences: [String]) async throws -> [RepositoryKey] {
+        try await index.store.repositories(audiences: audiences)
     }
 }

@@ -34,6 +34,8 @@ public final class PullThroughCache: Service {
         var upstream: String
         var repository: RepositoryName
         var digest: Digest
+        /// Downloads with different credentials are never merged.
+        var audience: String
     }
 
     struct FillJob: Sendable {

@@ -1,18 +1,39 @@
 import RegistryCore
 import TollgateUpstream
 
-/// An upstream as the cache sees it: its client and how long a tag stays fresh.
+/// An upstream as the cache sees it for one request: its client, how long a tag stays fresh, and
+/// whose credentials the request goes upstream with.
 public struct Upstream: Sendable {
     public let client: RegistryClient
     /// Within this time a cached tag is served without asking upstream.
     public let manifestTTL: Duration
+    /// The credentials sent upstream (the operator's shared ones unless a user brought their own).
+    public let identity: UpstreamIdentity
 
-    public init(client: RegistryClient, manifestTTL: Duration) {
+    public init(client: RegistryClient, manifestTTL: Duration, identity: UpstreamIdentity? = nil) {
         self.client = client
         self.manifestTTL = manifestTTL
+        self.identity = identity ?? client.shared
     }
 
     public var name: String { client.name }
+
+    /// The same upstream, going there with a user's own credentials.
+    public func acting(as identity: UpstreamIdentity) -> Upstream {
+        Upstream(client: client, manifestTTL: manifestTTL, identity: identity)
+    }
+
+    /// Who content fetched by this request is visible to: `shared` (anyone whose policy allows
+    /// the repository) or `user:<name>` (fetched with that user's own credentials).
+    public var audience: String { identity.owner.map { "user:" + $0 } ?? Audience.shared }
+
+    /// The audiences whose cached content this request may be served: shared content, and the
+    /// user's own.
+    var visible: [String] { identity.isShared ? [Audience.shared] : [Audience.shared, audience] }
+}
+
+public enum Audience {
+    public static let shared = "shared"
 }
 
 /// How a response was produced, for the access log and the `X-Cache` header.
@@ -81,6 +102,8 @@ enum UpstreamFailure {
         case .unreachable: RegistryError(.unavailable, "upstream \(e.upstream) is unreachable", detail: e.message)
         case .timeout: RegistryError(.gatewayTimeout, "upstream \(e.upstream) timed out", detail: e.message)
         case .protocolError: RegistryError(.badGateway, "upstream \(e.upstream) failed", detail: e.message)
+        case .credentialsRejected:
+            RegistryError(.denied, "upstream \(e.upstream) refused the credentials: \(e.message)")
         }
     }
 

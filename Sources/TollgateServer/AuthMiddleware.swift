@@ -7,7 +7,8 @@ import TollgateAuth
 /// Authenticates every `/v2` request (and `/usage`): a Bearer token from our token server, Basic credentials
 /// (htpasswd password or personal access token), or anonymous when allowed. Failures are 401
 /// with Docker's Bearer challenge (with the repository scope, so clients ask for the right
-/// token), 403 when the policy denies the repository, 429 while a login is locked out.
+/// token), 429 while a login is locked out. (The access policy needs the routed upstream, so
+/// `RegistryController` applies it.)
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
     let auth: Authenticator
@@ -41,7 +42,6 @@ struct AuthMiddleware: RouterMiddleware {
         let header = request.headers[.authorization]
         if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header, client: context.clientAddress) {
             identity = Identity(user: user)
-            try checkPolicy(name, identity)
             return try await proceed(request, context, identity, next)
         }
         switch Credentials(header) {
@@ -65,7 +65,6 @@ struct AuthMiddleware: RouterMiddleware {
                 throw RegistryError(
                     .tooManyRequests, "too many failed logins; try again in \(wait) s", retryAfter: wait)
             }
-            try checkPolicy(name, identity)
         case .none:
             // As on Docker Hub, anonymous pulls use an anonymous token from /token: a client that
             // has credentials sends them only after this challenge, and is counted as itself.
@@ -75,7 +74,6 @@ struct AuthMiddleware: RouterMiddleware {
                     message: auth.anonymousAllowed ? "a token is needed (anonymous tokens: \(realm))" : "authentication required")
             }
             identity = .anonymous
-            try checkPolicy(name, identity)
         }
         return try await proceed(request, context, identity, next)
     }
@@ -87,12 +85,6 @@ struct AuthMiddleware: RouterMiddleware {
         context.identity = identity
         if !identity.isAnonymous { context.notes.record(user: identity.user) }  // for the access log
         return try await next(request, context)
-    }
-
-    private func checkPolicy(_ name: String?, _ identity: Identity) throws {
-        if let name, !auth.policy.allows(name) {
-            throw RegistryError(.denied, "requested access to the resource is denied", detail: name)
-        }
     }
 
     func challenge(scope: String?, error: String?, message: String) -> RegistryError {

@@ -36,6 +36,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
         public var aliases: [String] = []
         public var username: String?
         public var passwordFile: String?
+        /// The name of an environment variable holding the password.
+        public var passwordEnv: String?
         public var manifestTTL: Duration = .seconds(300)
         public var connectTimeout: Duration = .seconds(10)
         public var firstByteTimeout: Duration = .seconds(30)
@@ -443,6 +445,9 @@ struct ConfigReader {
                     u.aliases = list.map { $0.lowercased() }
                 case "username": u.username = string(v, path)
                 case "password_file": u.passwordFile = string(v, path)
+                case "password_env": u.passwordEnv = string(v, path)
+                case "password":
+                    problem(path, "passwords are not kept in the configuration; put it in a file (mode 0600) named by password_file, or use password_env")
                 case "manifest_ttl": if let d = duration(v, path) { u.manifestTTL = d }
                 case "connect_timeout": if let d = duration(v, path) { u.connectTimeout = d }
                 case "first_byte_timeout": if let d = duration(v, path) { u.firstByteTimeout = d }
@@ -453,8 +458,10 @@ struct ConfigReader {
             if u.url.isEmpty, !problems.contains(where: { $0.hasPrefix("\(base).url") }) {
                 problem("\(base).url", "required")
             }
-            if (u.username == nil) != (u.passwordFile == nil) {
-                problem(base, "username and password_file go together")
+            if u.passwordFile != nil, u.passwordEnv != nil {
+                problem(base, "password_file and password_env: give one")
+            } else if (u.username == nil) != (u.passwordFile == nil && u.passwordEnv == nil) {
+                problem(base, "username and password_file (or password_env) go together")
             }
             c.upstreams[name] = u
             c.upstreamOrder.append(name)

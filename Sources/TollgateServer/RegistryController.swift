@@ -4,15 +4,20 @@ import Hummingbird
 import Logging
 import NIOCore
 import RegistryCore
+import TollgateAuth
 import TollgateProxy
 import TollgateStorage
 
-/// The `/v2/` pull API: parses and validates the request, routes it to an upstream, asks the
-/// cache, and turns the answer into a response.
+/// The `/v2/` pull API: parses and validates the request, routes it to an upstream, applies the
+/// caller's access policy (on `<upstream>/<repository>`), picks the credentials it goes upstream
+/// with (the caller's own, else the shared ones), asks the cache, and turns the answer into a
+/// response.
 struct RegistryController: Sendable {
     let cache: PullThroughCache
     let upstreams: [String: Upstream]
     let router: UpstreamRouter
+    let policies: PolicyBook
+    let credentials: UpstreamCredentialBook
 
     func addRoutes(to r: Router<TollgateContext>) {
         for path in ["/v2", "/v2/**"] {
@@ -34,7 +39,7 @@ struct RegistryController: Sendable {
         case .base:
             return Self.json("{}", head: head)
         case .catalog:
-            return try await catalog(request, head: head)
+            return try await catalog(request, context, head: head)
         case .upload:
             throw RegistryError.unsupported
         case .referrers(let name, _):
@@ -79,7 +84,8 @@ struct RegistryController: Sendable {
         }
     }
 
-    /// The upstream and repository for a name, or NAME_UNKNOWN.
+    /// The upstream (acting with the caller's credentials) and repository for a name; NAME_UNKNOWN,
+    /// or DENIED when the caller's policy doesn't allow `<upstream>/<repository>`.
     private func resolve(_ name: RepositoryName, _ request: Request, _ context: TollgateContext) throws
         -> (Upstream, UpstreamRouter.Route)
     {
@@ -89,6 +95,13 @@ struct RegistryController: Sendable {
             throw RegistryError(.nameUnknown, "upstream \(route.upstream) is not configured")
         }
         context.notes.record(upstream: route.upstream)
+        let user = context.identity?.user ?? ""
+        guard policies.policy(for: user).allows("\(route.upstream)/\(route.repository)") else {
+            throw policies.refusal(name.value)
+        }
+        if let own = credentials.identity(user: user, upstream: route.upstream) {
+            return (upstream.acting(as: own), route)
+        }
         return (upstream, route)
     }
 
@@ -151,11 +164,16 @@ struct RegistryController: Sendable {
     }
 
     /// `/v2/_catalog`: the repositories that have content in the cache, as pullable names
-    /// (`<upstream>/<repository>`).
-    private func catalog(_ request: Request, head: Bool) async throws -> Response {
+    /// (`<upstream>/<repository>`), that the caller may pull: shared content their policy allows,
+    /// and what they fetched with their own credentials.
+    private func catalog(_ request: Request, _ context: TollgateContext, head: Bool) async throws -> Response {
         let q = request.uri.queryParameters
         let page = try Pagination(n: q["n"].map(String.init), last: q["last"].map(String.init))
-        let names = try await cache.cachedRepositories().map { "\($0.upstream)/\($0.repository)" }.sorted()
+        let user = context.identity?.user ?? ""
+        let policy = policies.policy(for: user)
+        let audiences = user.isEmpty ? [Audience.shared] : [Audience.shared, "user:" + user]
+        let names = try await cache.cachedRepositories(audiences: audiences).map { "\($0.upstream)/\($0.repository)" }
+            .filter { policy.allows($0) }.sorted()
         let (entries, hasMore) = page.page(of: names)
         var headers: HTTPFields = [:]
         if hasMore, let last = entries.last {

@@ -11,6 +11,8 @@ import TollgateStorage
 struct TokenController: Sendable {
     let auth: Authenticator
     let refreshTTL: Duration
+    /// To see scope names as `<upstream>/<repository>`, as the access policy does.
+    let router: UpstreamRouter
 
     func addRoutes(to router: Router<TollgateContext>) {
         router.get("/token") { request, context in try await self.get(request, context) }
@@ -50,7 +52,7 @@ struct TokenController: Sendable {
             let offline = q["offline_token"] == "true"
             let refresh = offline && !identity.isAnonymous
                 ? try await newRefreshToken(identity.user, client: q["client_id"].map(String.init)) : nil
-            return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false)
+            return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false, host: request.head.authority)
         } catch let f as Failure {
             return failure(f)
         }
@@ -70,7 +72,7 @@ struct TokenController: Sendable {
                 }
                 let identity = try await login(user, password, context)
                 let refresh = offline ? try await newRefreshToken(user, client: form["client_id"]) : nil
-                return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: true)
+                return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: true, host: request.head.authority)
             case "refresh_token":
                 guard let presented = form["refresh_token"],
                     let record = try await auth.secrets.verify(presented, kind: .refresh),
@@ -79,7 +81,8 @@ struct TokenController: Sendable {
                     throw Failure(status: .unauthorized, error: "invalid_grant", description: "refresh token is invalid or revoked")
                 }
                 return try await tokenResponse(
-                    Identity(user: record.user), scopes: scopes, refreshToken: presented, oauth: true)
+                    Identity(user: record.user), scopes: scopes, refreshToken: presented, oauth: true,
+                    host: request.head.authority)
             default:
                 throw Failure(status: .badRequest, error: "unsupported_grant_type", description: "grant_type must be password or refresh_token")
             }
@@ -110,10 +113,13 @@ struct TokenController: Sendable {
         ).secret
     }
 
-    private func tokenResponse(_ identity: Identity, scopes: [Scope], refreshToken: String?, oauth: Bool) async throws
-        -> Response
-    {
-        let access = auth.grant(identity, scopes: scopes)
+    private func tokenResponse(
+        _ identity: Identity, scopes: [Scope], refreshToken: String?, oauth: Bool, host: String?
+    ) async throws -> Response {
+        let router = self.router
+        let access = auth.grant(identity, scopes: scopes) { name in
+            (try? router.route(name: name, namespace: nil, host: host)).map { "\($0.upstream)/\($0.repository)" }
+        }
         let issued = try await auth.tokens.issue(subject: identity.user, access: access)
         var fields: [String] = [
             "\"token\":\(JSONString.quote(issued.token))", "\"access_token\":\(JSONString.quote(issued.token))",

@@ -20,8 +20,10 @@ public enum TollgateServer {
         public let limiter: RateLimiter
         public let ledger: UsageLedger
         public let metrics: PrometheusCollectorRegistry
-        /// Flushes usage and reloads user settings; run it alongside the server.
+        /// Flushes usage; run it alongside the server.
         public let limitsService: LimitsService
+        /// Reloads user settings (plans, policies, own upstream credentials) the CLI changes.
+        let settingsWatcher: UserSettingsWatcher
         let accessLog: AccessLog?
     }
 
@@ -37,6 +39,11 @@ public enum TollgateServer {
             var credentials: UpstreamConfiguration.Credentials?
             if let user = u.username, let file = u.passwordFile {
                 credentials = .init(username: user, password: try readSecret(file, key: "upstreams.\(name).password_file"))
+            } else if let user = u.username, let variable = u.passwordEnv {
+                guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                    throw ConfigurationError(problems: ["upstreams.\(name).password_env: \(variable) is not set"])
+                }
+                credentials = .init(username: user, password: value)
             }
             let client = RegistryClient(
                 configuration: UpstreamConfiguration(
@@ -47,14 +54,24 @@ public enum TollgateServer {
             clients.append(client)
             upstreams[name] = Upstream(client: client, manifestTTL: u.manifestTTL)
         }
-        let authenticator = try await makeAuthenticator(config, metadata: metadata, logger: logger)
+        let policies = PolicyBook(
+            default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
+        let authenticator = try await makeAuthenticator(config, metadata: metadata, policies: policies, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
         let metrics = PrometheusCollectorRegistry()
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: PrometheusMetricsFactory(registry: metrics))
-        let settingsVersion = try await LimitsService.load(limiter: limiter, store: metadata)
-        let limitsService = LimitsService(
-            limiter: limiter, ledger: ledger, store: metadata, logger: logger, loadedVersion: settingsVersion)
+        try await LimitsService.load(limiter: limiter, store: metadata)
+        let limitsService = LimitsService(limiter: limiter, ledger: ledger, store: metadata, logger: logger)
+        let credentials = UpstreamCredentialBook()
+        let vault = try CredentialVault.loadOrCreate(in: config.auth.token.keyDirectory)
+        let version = try await UserSettingsWatcher.load(
+            store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
+            logger: logger)
+        let watcher = UserSettingsWatcher(
+            store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
+            logger: logger, loadedVersion: version)
+        let upstreamRouter = UpstreamRouter(config)
         let router = Router(context: TollgateContext.self)
         router.add(middleware: AccessLogMiddleware(log: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
@@ -69,18 +86,23 @@ public enum TollgateServer {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
                 .addRoutes(to: router)
         }
-        TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL).addRoutes(to: router)
-        RegistryController(cache: cache, upstreams: upstreams, router: UpstreamRouter(config)).addRoutes(to: router)
+        TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter)
+            .addRoutes(to: router)
+        RegistryController(
+            cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials
+        ).addRoutes(to: router)
         return Parts(
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
-            limitsService: limitsService, accessLog: accessLog)
+            limitsService: limitsService, settingsWatcher: watcher, accessLog: accessLog)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
         let parts = try await makeParts(config, logger: logger)
         // Shut down in reverse order after the HTTP server: the last usage flush comes last.
-        var services: [any Service] = [parts.limitsService, parts.cache, UpstreamClientsService(clients: parts.clients)]
+        var services: [any Service] = [
+            parts.limitsService, parts.settingsWatcher, parts.cache, UpstreamClientsService(clients: parts.clients),
+        ]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         let app = Application(
             router: parts.router,
@@ -98,9 +120,9 @@ public enum TollgateServer {
         try await app.runService()
     }
 
-    static func makeAuthenticator(_ config: TollgateConfiguration, metadata: SQLiteMetadataStore, logger: Logger)
-        async throws -> Authenticator
-    {
+    static func makeAuthenticator(
+        _ config: TollgateConfiguration, metadata: SQLiteMetadataStore, policies: PolicyBook, logger: Logger
+    ) async throws -> Authenticator {
         let a = config.auth
         let algorithm = TokenKeys.Algorithm(rawValue: a.token.algorithm) ?? .es256
         let keys = try TokenKeys.loadOrCreate(in: a.token.keyDirectory, algorithm: algorithm)
@@ -109,7 +131,7 @@ public enum TollgateServer {
             tokens: try await TokenService(keys: keys, issuer: a.token.issuer, service: a.token.service, ttl: a.token.ttl),
             secrets: SecretTokens(store: metadata),
             throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
-            anonymousAllowed: a.anonymous, policy: AccessPolicy(allow: a.allow, deny: a.deny), logger: logger)
+            anonymousAllowed: a.anonymous, policies: policies, logger: logger)
     }
 
     /// Reads a secret file: its first line, without the line break.

@@ -36,3 +36,29 @@ public protocol CredentialStore: Sendable {
     /// Deletes a user's credentials of `kind` (all kinds when nil); returns how many.
     func deleteCredentials(user: String, kind: CredentialRecord.Kind?) async throws -> Int
 }
+
+/// A user's own credentials for one upstream; the password is sealed (see `CredentialVault`).
+public struct UpstreamCredentialRecord: Sendable, Equatable {
+    public var user: String
+    public var upstream: String
+    public var username: String
+    public var sealedPassword: Data
+    public var created: Date
+
+    public init(user: String, upstream: String, username: String, sealedPassword: Data, created: Date) {
+        self.user = user
+        self.upstream = upstream
+        self.username = username
+        self.sealedPassword = sealedPassword
+        self.created = created
+    }
+}
+
+public protocol UpstreamCredentialStore: Sendable {
+    /// Adds or replaces; bumps the settings version so a running server reloads.
+    func putUpstreamCredential(_ record: UpstreamCredentialRecord) async throws
+    /// Returns whether there was one; bumps the settings version.
+    func deleteUpstreamCredential(user: String, upstream: String) async throws -> Bool
+    /// One user's, or everyone's.
+    func upstreamCredentials(user: String?) async throws -> [UpstreamCredentialRecord]
+}

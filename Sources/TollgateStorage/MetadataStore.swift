@@ -8,8 +8,13 @@ public struct TagRecord: Sendable, Equatable {
     public var digest: Digest
     /// Seconds since 1970 when the upstream last confirmed this tag.
     public var fetchedAt: Double
+    /// Who resolved it: `shared`, or `user:<name>` when fetched with that user's own credentials.
+    public var audience: String
 
-    public init(upstream: String, repository: String, tag: String, digest: Digest, fetchedAt: Double) {
+    public init(
+        upstream: String, repository: String, tag: String, digest: Digest, fetchedAt: Double, audience: String = "shared"
+    ) {
+        self.audience = audience
         self.upstream = upstream
         self.repository = repository
         self.tag = tag
@@ -38,8 +43,11 @@ public struct LinkRecord: Sendable, Equatable, Hashable {
     public var repository: String
     public var digest: Digest
     public var size: Int64
+    /// Who may be served this content: `shared`, or `user:<name>`.
+    public var audience: String
 
-    public init(upstream: String, repository: String, digest: Digest, size: Int64) {
+    public init(upstream: String, repository: String, digest: Digest, size: Int64, audience: String = "shared") {
+        self.audience = audience
         self.upstream = upstream
         self.repository = repository
         self.digest = digest
@@ -61,17 +69,19 @@ public struct RepositoryKey: Sendable, Hashable, Comparable {
 
 /// The index of what the cache holds: tags, manifests, repository↔content links.
 public protocol MetadataStore: Sendable {
-    func tag(upstream: String, repository: String, tag: String) async throws -> TagRecord?
+    func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord?
     func putTag(_ record: TagRecord) async throws
-    func deleteTag(upstream: String, repository: String, tag: String) async throws
-    func tags(upstream: String, repository: String) async throws -> [String]
+    func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws
+    /// Tag names known to any of `audiences`.
+    func tags(upstream: String, repository: String, audiences: [String]) async throws -> [String]
 
     func manifest(_ digest: Digest) async throws -> ManifestRecord?
     func putManifest(_ record: ManifestRecord) async throws
 
-    func link(upstream: String, repository: String, digest: Digest) async throws -> LinkRecord?
+    func link(upstream: String, repository: String, digest: Digest, audience: String) async throws -> LinkRecord?
     func putLink(_ record: LinkRecord) async throws
 
     /// Every (upstream, repository) with cached content, sorted.
-    func repositories() async throws -> [RepositoryKey]
+    /// Repositories with content linked for any of `audiences`.
+    func repositories(audiences: [String]) async throws -> [RepositoryKey]
 }

@@ -70,19 +70,61 @@ public final class SQLiteMetadataStore: MetadataStore {
                     INSERT INTO settings_version (id, version) VALUES (1, 0);
                     """)
         }
+        m.registerMigration("v4-audience") { db in
+            // Tags and links are kept per audience: `shared`, or `user:<name>` for content fetched
+            // with a user's own upstream credentials (visible to that user only).
+            try db.execute(
+                sql: """
+                    CREATE TABLE tags_new (
+                        upstream TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
+                        audience TEXT NOT NULL DEFAULT 'shared', digest TEXT NOT NULL, fetched_at REAL NOT NULL,
+                        PRIMARY KEY (upstream, repository, tag, audience)
+                    ) WITHOUT ROWID;
+                    INSERT INTO tags_new (upstream, repository, tag, digest, fetched_at)
+                        SELECT upstream, repository, tag, digest, fetched_at FROM tags;
+                    DROP TABLE tags;
+                    ALTER TABLE tags_new RENAME TO tags;
+                    CREATE TABLE links_new (
+                        upstream TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL,
+                        audience TEXT NOT NULL DEFAULT 'shared',
+                        size INTEGER NOT NULL, created_at REAL NOT NULL DEFAULT (unixepoch()),
+                        PRIMARY KEY (upstream, repository, digest, audience)
+                    ) WITHOUT ROWID;
+                    INSERT INTO links_new (upstream, repository, digest, size, created_at)
+                        SELECT upstream, repository, digest, size, created_at FROM links;
+                    DROP TABLE links;
+                    ALTER TABLE links_new RENAME TO links;
+                    CREATE INDEX links_digest ON links(digest);
+                    """)
+        }
+        m.registerMigration("v5-upstream-credentials") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE upstream_credentials (
+                        user TEXT NOT NULL, upstream TEXT NOT NULL, username TEXT NOT NULL,
+                        sealed_password BLOB NOT NULL, created_at REAL NOT NULL,
+                        PRIMARY KEY (user, upstream)
+                    ) WITHOUT ROWID;
+                    ALTER TABLE user_settings ADD COLUMN allow TEXT;
+                    ALTER TABLE user_settings ADD COLUMN deny TEXT;
+                    """)
+        }
         return m
     }
 
-    public func tag(upstream: String, repository: String, tag: String) async throws -> TagRecord? {
+    public func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord? {
         try await pool.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT digest, fetched_at FROM tags WHERE upstream = ? AND repository = ? AND tag = ?",
-                    arguments: [upstream, repository, tag]),
+                    db,
+                    sql:
+                        "SELECT digest, fetched_at FROM tags WHERE upstream = ? AND repository = ? AND tag = ? AND audience = ?",
+                    arguments: [upstream, repository, tag, audience]),
                 let digest = try? Digest(parsing: row["digest"] as String)
             else { return nil }
             return TagRecord(
-                upstream: upstream, repository: repository, tag: tag, digest: digest, fetchedAt: row["fetched_at"])
+                upstream: upstream, repository: repository, tag: tag, digest: digest, fetchedAt: row["fetched_at"],
+                audience: audience)
         }
     }
 
@@ -90,26 +132,30 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO tags (upstream, repository, tag, digest, fetched_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (upstream, repository, tag) DO UPDATE SET digest = excluded.digest, fetched_at = excluded.fetched_at
+                    INSERT INTO tags (upstream, repository, tag, audience, digest, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (upstream, repository, tag, audience) DO UPDATE SET
+                        digest = excluded.digest, fetched_at = excluded.fetched_at
                     """,
-                arguments: [r.upstream, r.repository, r.tag, r.digest.description, r.fetchedAt])
+                arguments: [r.upstream, r.repository, r.tag, r.audience, r.digest.description, r.fetchedAt])
         }
     }
 
-    public func deleteTag(upstream: String, repository: String, tag: String) async throws {
+    public func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "DELETE FROM tags WHERE upstream = ? AND repository = ? AND tag = ?",
-                arguments: [upstream, repository, tag])
+                sql: "DELETE FROM tags WHERE upstream = ? AND repository = ? AND tag = ? AND audience = ?",
+                arguments: [upstream, repository, tag, audience])
         }
     }
 
-    public func tags(upstream: String, repository: String) async throws -> [String] {
+    public func tags(upstream: String, repository: String, audiences: [String]) async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT tag FROM tags WHERE upstream = ? AND repository = ? ORDER BY tag",
-                arguments: [upstream, repository])
+            let marks = audiences.map { _ in "?" }.joined(separator: ",")
+            return try String.fetchAll(
+                db,
+                sql:
+                    "SELECT DISTINCT tag FROM tags WHERE upstream = ? AND repository = ? AND audience IN (\(marks)) ORDER BY tag",
+                arguments: StatementArguments([upstream, repository] + audiences))
         }
     }
 
@@ -131,14 +177,17 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func link(upstream: String, repository: String, digest: Digest) async throws -> LinkRecord? {
+    public func link(upstream: String, repository: String, digest: Digest, audience: String) async throws
+        -> LinkRecord?
+    {
         try await pool.read { db in
             guard
                 let size = try Int64.fetchOne(
-                    db, sql: "SELECT size FROM links WHERE upstream = ? AND repository = ? AND digest = ?",
-                    arguments: [upstream, repository, digest.description])
+                    db,
+                    sql: "SELECT size FROM links WHERE upstream = ? AND repository = ? AND digest = ? AND audience = ?",
+                    arguments: [upstream, repository, digest.description, audience])
             else { return nil }
-            return LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size)
+            return LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size, audience: audience)
         }
     }
 
@@ -146,17 +195,22 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO links (upstream, repository, digest, size) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (upstream, repository, digest) DO UPDATE SET size = excluded.size
+                    INSERT INTO links (upstream, repository, digest, audience, size) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (upstream, repository, digest, audience) DO UPDATE SET size = excluded.size
                     """,
-                arguments: [r.upstream, r.repository, r.digest.description, r.size])
+                arguments: [r.upstream, r.repository, r.digest.description, r.audience, r.size])
         }
     }
 
-    public func repositories() async throws -> [RepositoryKey] {
+    public func repositories(audiences: [String]) async throws -> [RepositoryKey] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT DISTINCT upstream, repository FROM links ORDER BY upstream, repository")
-                .map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
+            let marks = audiences.map { _ in "?" }.joined(separator: ",")
+            return try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT DISTINCT upstream, repository FROM links WHERE audience IN (\(marks)) ORDER BY upstream, repository",
+                arguments: StatementArguments(audiences)
+            ).map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
         }
     }
 }
@@ -289,9 +343,11 @@ extension SQLiteMetadataStore: UsageStore {
 
     public func userSettings() async throws -> [UserSettingsRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT user, plan, overrides FROM user_settings ORDER BY user").map { row in
+            try Row.fetchAll(db, sql: "SELECT user, plan, overrides, allow, deny FROM user_settings ORDER BY user").map {
+                row in
                 UserSettingsRecord(
-                    user: row["user"], plan: row["plan"], overrides: Self.decodeOverrides(row["overrides"]))
+                    user: row["user"], plan: row["plan"], overrides: Self.decodeOverrides(row["overrides"]),
+                    allow: Self.decodeList(row["allow"]), deny: Self.decodeList(row["deny"]))
             }
         }
     }
@@ -303,11 +359,15 @@ extension SQLiteMetadataStore: UsageStore {
             } else {
                 try db.execute(
                     sql: """
-                        INSERT INTO user_settings (user, plan, overrides, updated_at) VALUES (?, ?, ?, ?)
+                        INSERT INTO user_settings (user, plan, overrides, allow, deny, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT (user) DO UPDATE SET
-                            plan = excluded.plan, overrides = excluded.overrides, updated_at = excluded.updated_at
+                            plan = excluded.plan, overrides = excluded.overrides, allow = excluded.allow,
+                            deny = excluded.deny, updated_at = excluded.updated_at
                         """,
-                    arguments: [s.user, s.plan, Self.encodeOverrides(s.overrides), Date().timeIntervalSince1970])
+                    arguments: [
+                        s.user, s.plan, Self.encodeOverrides(s.overrides), s.allow.map(Self.encodeList),
+                        s.deny.map(Self.encodeList), Date().timeIntervalSince1970,
+                    ])
             }
             try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
         }
@@ -327,6 +387,15 @@ extension SQLiteMetadataStore: UsageStore {
         return "{" + items.joined(separator: ",") + "}"
     }
 
+    static func encodeList(_ list: [String]) -> String {
+        "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
+    }
+
+    static func decodeList(_ text: String?) -> [String]? {
+        guard let data = text?.data(using: .utf8) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String]
+    }
+
     static func decodeOverrides(_ text: String) -> [String: Int64?] {
         guard let data = text.data(using: .utf8),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -340,5 +409,49 @@ extension SQLiteMetadataStore: UsageStore {
             }
         }
         return result
+    }
+}
+
+extension SQLiteMetadataStore: UpstreamCredentialStore {
+    public func putUpstreamCredential(_ r: UpstreamCredentialRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO upstream_credentials (user, upstream, username, sealed_password, created_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (user, upstream) DO UPDATE SET
+                        username = excluded.username, sealed_password = excluded.sealed_password,
+                        created_at = excluded.created_at
+                    """,
+                arguments: [r.user, r.upstream, r.username, r.sealedPassword, r.created.timeIntervalSince1970])
+            try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
+        }
+    }
+
+    public func deleteUpstreamCredential(user: String, upstream: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM upstream_credentials WHERE user = ? AND upstream = ?", arguments: [user, upstream])
+            let found = db.changesCount > 0
+            try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
+            return found
+        }
+    }
+
+    public func upstreamCredentials(user: String?) async throws -> [UpstreamCredentialRecord] {
+        try await pool.read { db in
+            let rows =
+                if let user {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM upstream_credentials WHERE user = ? ORDER BY upstream", arguments: [user])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM upstream_credentials ORDER BY user, upstream")
+                }
+            return rows.map {
+                UpstreamCredentialRecord(
+                    user: $0["user"], upstream: $0["upstream"], username: $0["username"],
+                    sealedPassword: $0["sealed_password"], created: Date(timeIntervalSince1970: $0["created_at"]))
+            }
+        }
     }
 }

@@ -45,20 +45,29 @@ public struct LimitWindowRecord: Sendable, Equatable {
     }
 }
 
-/// A user's plan and per-limit overrides. An override of `nil` means "unlimited".
+/// A user's plan, per-limit overrides and access policy. An override of `nil` means "unlimited";
+/// a policy list of `nil` means the configured default.
 public struct UserSettingsRecord: Sendable, Equatable {
     public var user: String
     public var plan: String?
     /// Limit name (`pulls_per_6h`, …) → value, `nil` = unlimited.
     public var overrides: [String: Int64?]
+    /// Globs over `<upstream>/<repository>`.
+    public var allow: [String]?
+    public var deny: [String]?
 
-    public init(user: String, plan: String? = nil, overrides: [String: Int64?] = [:]) {
+    public init(
+        user: String, plan: String? = nil, overrides: [String: Int64?] = [:], allow: [String]? = nil,
+        deny: [String]? = nil
+    ) {
         self.user = user
         self.plan = plan
         self.overrides = overrides
+        self.allow = allow
+        self.deny = deny
     }
 
-    public var isEmpty: Bool { plan == nil && overrides.isEmpty }
+    public var isEmpty: Bool { plan == nil && overrides.isEmpty && allow == nil && deny == nil }
 }
 
 /// The durable side of limits and accounting: the usage ledger, limit windows that must survive

@@ -77,6 +77,9 @@ public final class RegistryClient: Sendable {
 
     public var name: String { configuration.name }
 
+    /// The operator's configured credentials (or none).
+    public var shared: UpstreamIdentity { .shared(configuration.credentials) }
+
     public func shutdown() async throws {
         try await http.shutdown()
     }
@@ -84,25 +87,31 @@ public final class RegistryClient: Sendable {
     // MARK: - Registry operations
 
     public func manifest(
-        _ repository: RepositoryName, _ reference: Reference, accept: String, method: HTTPMethod
+        _ repository: RepositoryName, _ reference: Reference, accept: String, method: HTTPMethod,
+        as identity: UpstreamIdentity? = nil
     ) async throws -> UpstreamResponse {
         try await send(
             method, path: "/v2/\(repository)/manifests/\(reference)", scope: Self.pullScope(repository),
-            headers: [("Accept", accept)])
+            identity: identity ?? shared, headers: [("Accept", accept)])
     }
 
     /// GET follows redirects (e.g. Docker Hub's CDN) itself. With a `sink`, a 200 body goes there
     /// as it arrives (the response's `body` is then `.delivered`).
     public func blob(
-        _ repository: RepositoryName, _ digest: Digest, method: HTTPMethod, into sink: (any ResponseBodySink)? = nil
+        _ repository: RepositoryName, _ digest: Digest, method: HTTPMethod, as identity: UpstreamIdentity? = nil,
+        into sink: (any ResponseBodySink)? = nil
     ) async throws -> UpstreamResponse {
         try await send(
-            method, path: "/v2/\(repository)/blobs/\(digest)", scope: Self.pullScope(repository), sink: sink)
+            method, path: "/v2/\(repository)/blobs/\(digest)", scope: Self.pullScope(repository),
+            identity: identity ?? shared, sink: sink)
     }
 
-    public func tags(_ repository: RepositoryName, query: String?) async throws -> UpstreamResponse {
+    public func tags(_ repository: RepositoryName, query: String?, as identity: UpstreamIdentity? = nil)
+        async throws -> UpstreamResponse
+    {
         let q = query.map { "?" + $0 } ?? ""
-        return try await send(.GET, path: "/v2/\(repository)/tags/list\(q)", scope: Self.pullScope(repository))
+        return try await send(
+            .GET, path: "/v2/\(repository)/tags/list\(q)", scope: Self.pullScope(repository), identity: identity ?? shared)
     }
 
     static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull" }
@@ -110,11 +119,11 @@ public final class RegistryClient: Sendable {
     // MARK: - Request flow
 
     func send(
-        _ method: HTTPMethod, path: String, scope: String, headers extra: [(String, String)] = [],
-        sink: (any ResponseBodySink)? = nil
+        _ method: HTTPMethod, path: String, scope: String, identity: UpstreamIdentity,
+        headers extra: [(String, String)] = [], sink: (any ResponseBodySink)? = nil
     ) async throws -> UpstreamResponse {
         var url = configuration.url + path
-        var authorization = try await authorizationBeforeSending(scope: scope)
+        var authorization = try await authorizationBeforeSending(scope: scope, identity)
         var challenged = false
         var redirects = 0
         while true {
@@ -125,7 +134,7 @@ public final class RegistryClient: Sendable {
                 challenged = true
                 let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
                 await response.discard()
-                guard let auth = try await authorize(challengeHeader: header, scope: scope) else {
+                guard let auth = try await authorize(challengeHeader: header, scope: scope, identity) else {
                     return try await execute(method, url: url, headers: extra, authorization: nil, sink: sink)
                 }
                 authorization = auth
@@ -152,8 +161,8 @@ public final class RegistryClient: Sendable {
 
     /// A cached token or Basic credentials; or, when the upstream is known to use Bearer tokens, a
     /// fresh token for this scope. The first request to an upstream pings `/v2/` to learn that.
-    private func authorizationBeforeSending(scope: String) async throws -> String? {
-        if let auth = currentAuthorization(scope: scope) { return auth }
+    private func authorizationBeforeSending(scope: String, _ identity: UpstreamIdentity) async throws -> String? {
+        if let auth = currentAuthorization(scope: scope, identity) { return auth }
         if !pinged.exchange(true, ordering: .relaxed) {
             if let response = try? await execute(.GET, url: configuration.url + "/v2/", headers: [], authorization: nil) {
                 let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
@@ -164,24 +173,27 @@ public final class RegistryClient: Sendable {
             }
         }
         guard let known = bearer.withLock({ $0 }) else {
-            return usesBasic.load(ordering: .relaxed) ? configuration.credentials.map(Self.basic) : nil
+            return usesBasic.load(ordering: .relaxed) ? identity.credentials.map(Self.basic) : nil
         }
-        let token = try await fetchToken(realm: known.realm, service: known.service, scope: scope)
-        tokens.store(token.value, for: scope, lifetime: token.lifetime)
+        let token = try await fetchToken(realm: known.realm, service: known.service, scope: scope, identity)
+        tokens.store(token.value, for: Self.tokenKey(scope, identity), lifetime: token.lifetime)
         return "Bearer \(token.value)"
     }
+
+    /// Tokens are cached per identity and scope: one identity's token never serves another.
+    static func tokenKey(_ scope: String, _ identity: UpstreamIdentity) -> String { identity.key + "\u{0}" + scope }
 
     private func learn(_ challenges: [AuthChallenge]) {
         if let b = challenges.first(where: \.isBearer), let realm = b.realm {
             bearer.withLock { $0 = (realm, b.service) }
-        } else if challenges.contains(where: \.isBasic), configuration.credentials != nil {
+        } else if challenges.contains(where: \.isBasic) {
             usesBasic.store(true, ordering: .relaxed)
         }
     }
 
-    private func currentAuthorization(scope: String) -> String? {
-        if let token = tokens.token(for: scope) { return "Bearer \(token)" }
-        if usesBasic.load(ordering: .relaxed), let c = configuration.credentials { return Self.basic(c) }
+    private func currentAuthorization(scope: String, _ identity: UpstreamIdentity) -> String? {
+        if let token = tokens.token(for: Self.tokenKey(scope, identity)) { return "Bearer \(token)" }
+        if usesBasic.load(ordering: .relaxed), let c = identity.credentials { return Self.basic(c) }
         return nil
     }
 
@@ -190,15 +202,16 @@ public final class RegistryClient: Sendable {
     }
 
     /// Answers a 401's challenge: a Bearer token from the realm, or Basic credentials.
-    private func authorize(challengeHeader: String, scope: String) async throws -> String? {
+    private func authorize(challengeHeader: String, scope: String, _ identity: UpstreamIdentity) async throws -> String? {
         let challenges = AuthChallenge.parse(challengeHeader)
         learn(challenges)
         if let bearer = challenges.first(where: \.isBearer), let realm = bearer.realm {
-            let token = try await fetchToken(realm: realm, service: bearer.service, scope: bearer.scope ?? scope)
-            tokens.store(token.value, for: scope, lifetime: token.lifetime)
+            let token = try await fetchToken(
+                realm: realm, service: bearer.service, scope: bearer.scope ?? scope, identity)
+            tokens.store(token.value, for: Self.tokenKey(scope, identity), lifetime: token.lifetime)
             return "Bearer \(token.value)"
         }
-        if challenges.contains(where: \.isBasic), let c = configuration.credentials {
+        if challenges.contains(where: \.isBasic), let c = identity.credentials {
             usesBasic.store(true, ordering: .relaxed)
             return Self.basic(c)
         }
@@ -211,26 +224,27 @@ public final class RegistryClient: Sendable {
         var expires_in: Int?
     }
 
-    private func fetchToken(realm: String, service: String?, scope: String) async throws -> (
-        value: String, lifetime: Duration
-    ) {
+    private func fetchToken(realm: String, service: String?, scope: String, _ identity: UpstreamIdentity)
+        async throws -> (value: String, lifetime: Duration)
+    {
         guard var components = URLComponents(string: realm), let scheme = components.scheme,
             scheme == "https" || scheme == "http"
         else { throw UpstreamError(.protocolError, upstream: name, "token realm is not an http(s) URL") }
         var items = components.queryItems ?? []
         if let service { items.append(URLQueryItem(name: "service", value: service)) }
         for s in scope.split(separator: " ") { items.append(URLQueryItem(name: "scope", value: String(s))) }
-        if let c = configuration.credentials { items.append(URLQueryItem(name: "account", value: c.username)) }
+        if let c = identity.credentials { items.append(URLQueryItem(name: "account", value: c.username)) }
         components.queryItems = items
         guard let url = components.url?.absoluteString else {
             throw UpstreamError(.protocolError, upstream: name, "bad token realm")
         }
         let response = try await execute(
-            .GET, url: url, headers: [], authorization: configuration.credentials.map(Self.basic))
+            .GET, url: url, headers: [], authorization: identity.credentials.map(Self.basic))
         guard response.status == 200 else {
             await response.discard()
-            if response.status == 401 {
-                throw UpstreamError(.protocolError, upstream: name, "token server refused the configured credentials")
+            if response.status == 401 || response.status == 403 {
+                throw UpstreamError(
+                    .credentialsRejected, upstream: name, "its token server refused \(identity)")
             }
             throw UpstreamError(.protocolError, upstream: name, "token server answered \(response.status)")
         }

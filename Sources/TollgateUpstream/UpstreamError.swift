@@ -7,6 +7,8 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
         case timeout
         /// The upstream answered something unusable (bad redirect, token endpoint failure).
         case protocolError
+        /// The upstream (or its token server) refused the credentials sent.
+        case credentialsRejected
     }
     public var kind: Kind
     public var upstream: String

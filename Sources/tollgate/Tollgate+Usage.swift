@@ -3,14 +3,18 @@ import Foundation
 import TollgateAuth
 import TollgateLimits
 import TollgateServer
+import TollgateStorage
 
 extension Tollgate.User {
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set a user's plan and limit overrides (a running server applies them within a second).",
+            abstract:
+                "Set a user's plan, limit overrides and access policy (a running server applies them within a second).",
             discussion: """
                 Counts take a whole number, byte limits a size (500MB, 20GiB); either takes `unlimited`.
-                --clear-overrides first returns the user to the default plan with no overrides, then
+                --allow/--deny take globs over <upstream>/<repository> (docker.io/library/*, ghcr.io/org/**);
+                given, they replace the user's allow (or deny) list, which otherwise is auth.default_policy's.
+                --clear-overrides first returns the user to the default plan, limits and policy, then
                 applies the other options given.
                 """)
         @OptionGroup var options: ConfigOption
@@ -21,7 +25,9 @@ extension Tollgate.User {
         @Option(help: "Blob bytes per UTC day.") var bytesPerDay: String?
         @Option(help: "Blob bytes per UTC month.") var bytesPerMonth: String?
         @Option(help: "Simultaneous blob downloads.") var concurrentTransfers: String?
-        @Flag(help: "Remove the plan choice and all overrides first.") var clearOverrides = false
+        @Option(help: "Allow pulls of <upstream>/<repository> matching this glob (repeatable).") var allow: [String] = []
+        @Option(help: "Deny pulls matching this glob (repeatable; deny wins).") var deny: [String] = []
+        @Flag(help: "Remove the plan choice, limit overrides and policy first.") var clearOverrides = false
 
         func run() async throws {
             try await options.runAsync { config in
@@ -47,22 +53,32 @@ extension Tollgate.User {
                         throw CLIError("--\(kind.rawValue.replacingOccurrences(of: "_", with: "-")): expected \(what) or unlimited, got \(text)")
                     }
                 }
-                guard plan != nil || !overrides.isEmpty || clearOverrides else {
-                    throw CLIError("nothing to set: give --plan, a limit option, or --clear-overrides")
+                for glob in allow + deny where !validGlob(glob) {
+                    throw CLIError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
+                }
+                guard plan != nil || !overrides.isEmpty || clearOverrides || !allow.isEmpty || !deny.isEmpty else {
+                    throw CLIError("nothing to set: give --plan, a limit option, --allow/--deny, or --clear-overrides")
                 }
                 let store = try openStore(config)
-                let all = PlanBook.settings(from: try await store.userSettings())
-                var settings = clearOverrides ? UserLimitSettings() : (all[name] ?? UserLimitSettings())
+                let existing = try await store.userSettings().first { $0.user == name }
+                var record = clearOverrides ? UserSettingsRecord(user: name) : (existing ?? UserSettingsRecord(user: name))
+                var settings = PlanBook.settings(from: [record])[name] ?? UserLimitSettings()
                 if let plan { settings.plan = plan }
                 settings.overrides.merge(overrides) { _, new in new }
-                try await store.putUserSettings(PlanBook.record(user: name, settings))
+                let limits = PlanBook.record(user: name, settings)
+                record.plan = limits.plan
+                record.overrides = limits.overrides
+                if !allow.isEmpty { record.allow = allow }
+                if !deny.isEmpty { record.deny = deny }
+                try await store.putUserSettings(record)
                 let book = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
                 book.replace([name: settings])
                 let effective = book.limits(for: .user(name))
                 let summary = LimitKind.allCases.map { kind in
                     "\(kind.rawValue)=\(effective.limits[kind].map { kind.isSize ? ByteCount.format($0) : String($0) } ?? "unlimited")"
                 }
-                print("\(name): plan \(effective.plan); " + summary.joined(separator: ", "))
+                let policy = "allow \((record.allow ?? config.auth.allow).joined(separator: " ")); deny \((record.deny ?? config.auth.deny).joined(separator: " "))"
+                print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
             }
         }
     }
@@ -94,5 +110,13 @@ extension Tollgate {
                 print(json ? UsageReport.json(lines, since: from) : UsageReport.table(lines), terminator: "")
             }
         }
+    }
+}
+
+/// A policy glob: `/`-separated components of name characters, `*` and `**`.
+func validGlob(_ glob: String) -> Bool {
+    guard !glob.isEmpty, glob.utf8.count <= 512 else { return false }
+    return glob.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { c in
+        !c.isEmpty && c.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-*:".contains($0)) }
     }
 }

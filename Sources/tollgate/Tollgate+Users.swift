@@ -43,7 +43,10 @@ extension Tollgate {
                     guard removed else { throw CLIError("no user \(name)") }
                     let store = try openStore(config)
                     let n = try await store.deleteCredentials(user: name, kind: nil)
-                    try await store.putUserSettings(UserSettingsRecord(user: name))  // plan and overrides go too
+                    try await store.putUserSettings(UserSettingsRecord(user: name))  // plan, limits, policy go too
+                    for c in try await store.upstreamCredentials(user: name) {
+                        _ = try await store.deleteUpstreamCredential(user: name, upstream: c.upstream)
+                    }
                     print("removed user \(name)" + (n > 0 ? " and \(n) token(s)" : ""))
                 }
             }

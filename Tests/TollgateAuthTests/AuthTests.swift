@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import Logging
 import Testing
 
@@ -77,16 +78,68 @@ struct ScopeTests {
     }
 
     @Test func grantsOnlyPullOnAllowedRepositories() {
-        let policy = AccessPolicy(allow: ["docker.io/**", "library/*"], deny: ["library/secret"])
-        #expect(policy.grant(Scope(type: "repository", name: "library/alpine", actions: ["pull", "push"]))
-            == AccessEntry(type: "repository", name: "library/alpine", actions: ["pull"]))
-        #expect(policy.grant(Scope(type: "repository", name: "library/secret", actions: ["pull"])) == nil)
-        #expect(policy.grant(Scope(type: "repository", name: "library/a/b", actions: ["pull"])) == nil)
-        #expect(policy.grant(Scope(type: "repository", name: "docker.io/a/b/c", actions: ["pull"])) != nil)
-        #expect(policy.grant(Scope(type: "repository", name: "library/alpine", actions: ["push"])) == nil)
-        #expect(AccessPolicy.everything.grant(Scope(type: "repository", name: "../x", actions: ["pull"])) == nil)
-        #expect(policy.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) == nil)
-        #expect(AccessPolicy.everything.grant(Scope(type: "registry", name: "catalog", actions: ["*"])) != nil)
+        // Names as clients write them, routed like the server does: a known upstream prefix, else docker.io.
+        let canonical = { (n: RepositoryName) -> String? in
+            let parts = n.value.split(separator: "/", maxSplits: 1)
+            if parts[0] == "ghcr.io", parts.count == 2 { return n.value }
+            if parts[0] == "nowhere.io" { return nil }
+            return "docker.io/" + (parts.count == 1 ? "library/" + n.value : n.value)
+        }
+        func grant(_ p: AccessPolicy, _ name: String, _ actions: [String] = ["pull"]) -> AccessEntry? {
+            p.grant(Scope(type: "repository", name: name, actions: actions), canonical: canonical)
+        }
+        let policy = AccessPolicy(allow: ["docker.io/library/*", "ghcr.io/org/**"], deny: ["docker.io/library/secret"])
+        #expect(grant(policy, "library/alpine", ["pull", "push"]) == AccessEntry(type: "repository", name: "library/alpine", actions: ["pull"]))
+        #expect(grant(policy, "alpine") != nil)  // docker.io/library/alpine
+        #expect(grant(policy, "secret") == nil)
+        #expect(grant(policy, "library/secret") == nil)
+        #expect(grant(policy, "library/a/b") == nil)
+        #expect(grant(policy, "ghcr.io/org/a/b") != nil)
+        #expect(grant(policy, "ghcr.io/other/a") == nil)
+        #expect(grant(AccessPolicy.everything, "nowhere.io/x") == nil)  // no such upstream
+        #expect(grant(policy, "library/alpine", ["push"]) == nil)
+        #expect(grant(AccessPolicy.everything, "../x") == nil)
+        #expect(policy.grant(Scope(type: "registry", name: "catalog", actions: ["*"]), canonical: canonical) == nil)
+        #expect(AccessPolicy.everything.grant(Scope(type: "registry", name: "catalog", actions: ["*"]), canonical: canonical) != nil)
+    }
+
+    @Test func credentialVaultSealsPerUserAndUpstream() throws {
+        let dir = NSTemporaryDirectory() + "tollgate-vault-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vault = try CredentialVault.loadOrCreate(in: dir)
+        let attributes = try FileManager.default.attributesOfItem(atPath: CredentialVault.keyPath(dir))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let sealed = try vault.seal("hunter2", user: "alice", upstream: "docker.io")
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("hunter2"))
+        #expect(try vault.open(sealed, user: "alice", upstream: "docker.io") == "hunter2")
+        // The same key again from disk.
+        #expect(try CredentialVault.loadOrCreate(in: dir).open(sealed, user: "alice", upstream: "docker.io") == "hunter2")
+        // Bound to its user and upstream.
+        #expect(throws: CredentialVault.Failure.self) { try vault.open(sealed, user: "bob", upstream: "docker.io") }
+        #expect(throws: CredentialVault.Failure.self) { try vault.open(sealed, user: "alice", upstream: "ghcr.io") }
+        // Tampered or truncated ciphertext, another key.
+        var tampered = sealed
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(throws: CredentialVault.Failure.self) { try vault.open(tampered, user: "alice", upstream: "docker.io") }
+        #expect(throws: CredentialVault.Failure.self) { try vault.open(sealed.prefix(10), user: "alice", upstream: "docker.io") }
+        let other = CredentialVault(key: .init(size: .bits256))
+        #expect(throws: CredentialVault.Failure.self) { try other.open(sealed, user: "alice", upstream: "docker.io") }
+        // A damaged key file is an error, not a new key.
+        try "not base64".write(toFile: CredentialVault.keyPath(dir), atomically: true, encoding: .utf8)
+        #expect(throws: CredentialVault.Failure.self) { _ = try CredentialVault.loadOrCreate(in: dir) }
+    }
+
+    @Test func userPoliciesReplaceTheDefaultLists() {
+        let book = PolicyBook(default: AccessPolicy(allow: ["**"], deny: ["docker.io/private/**"]))
+        book.replace(["alice": (allow: nil, deny: ["ghcr.io/**"]), "bob": (allow: ["docker.io/private/app"], deny: [])])
+        #expect(book.policy(for: "alice").allows("docker.io/private/app"))
+        #expect(!book.policy(for: "alice").allows("ghcr.io/x/y"))
+        #expect(book.policy(for: "bob").allows("docker.io/private/app"))
+        #expect(!book.policy(for: "bob").allows("docker.io/library/alpine"))
+        #expect(!book.policy(for: "carol").allows("docker.io/private/app"))
+        #expect(!book.policy(for: "").allows("docker.io/private/app"))
+        #expect(book.refusal("x").code == .denied)
+        #expect(PolicyBook(default: .everything, hideDenied: true).refusal("x").code == .nameUnknown)
     }
 
     @Test(arguments: [

@@ -394,8 +394,8 @@ struct UsageLedgerTests {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 2], clock: clock)
         let ledger = UsageLedger(metrics: nil, wall: { clock.wall })
-        let version = try await LimitsService.load(limiter: l, store: store)
-        let service = LimitsService(limiter: l, ledger: ledger, store: store, logger: .init(label: "t"), loadedVersion: version)
+        try await LimitsService.load(limiter: l, store: store)
+        let service = LimitsService(limiter: l, ledger: ledger, store: store, logger: .init(label: "t"))
         _ = l.admit(.user("a"), pull: true)
         ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
         await service.flush()
@@ -403,7 +403,7 @@ struct UsageLedgerTests {
         #expect(try await store.limitWindows(since: 0).count == 3)
         // A second server process (restart) starts from the stored windows.
         let restarted = limiter([.pullsPer6h: 1], clock: clock)
-        _ = try await LimitsService.load(limiter: restarted, store: store)
+        try await LimitsService.load(limiter: restarted, store: store)
         #expect(restarted.admit(.user("a"), pull: true).failure?.kind == .pullsPer6h)
     }
 }

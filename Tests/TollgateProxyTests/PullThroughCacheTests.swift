@@ -147,6 +147,57 @@ struct PullThroughCacheTests {
         }
     }
 
+    @Test func contentFetchedWithOwnCredentialsIsVisibleToThatUserOnly() async throws {
+        let fake = FakeRegistry()
+        let layer = fake.addBlob(Self.bytes(5000, seed: 9))
+        let manifest = fake.addImage(repo: "org/app", tag: "v1", layers: [layer])
+        fake.setOptions { $0.basic = ("owner", "secret") }  // a private repository
+        let any = AcceptList(headerValues: [MediaType.dockerManifest])
+        try await Harness.with(fake) { h in
+            let carol = h.upstream.acting(as: .user("carol", .init(username: "owner", password: "secret")))
+            let dave = h.upstream.acting(as: .user("dave", .init(username: "owner", password: "wrong")))
+            // carol brings credentials the upstream accepts: pulled and cached for her.
+            let v1 = try Tag(parsing: "v1")
+            let first = try await h.cache.manifest(from: carol, repo, .tag(v1), accept: any)
+            #expect(first.digest == manifest)
+            let blob = try await h.cache.blob(from: carol, repo, layer, head: false)
+            let bytes = try await h.read(blob)
+            #expect(bytes.count == 5000)
+            await h.settle()
+            fake.clearLog()
+            // Others: the bytes are on disk, but they are asked for upstream with their own
+            // credentials (none, or wrong ones), which the upstream refuses.
+            for other in [h.upstream, dave] {
+                await #expect(throws: RegistryError.self) {
+                    _ = try await h.cache.blob(from: other, repo, layer, head: false)
+                }
+                await #expect(throws: RegistryError.self) {
+                    _ = try await h.cache.manifest(from: other, repo, .digest(manifest), accept: any)
+                }
+                await #expect(throws: RegistryError.self) {
+                    _ = try await h.cache.manifest(from: other, repo, .tag(v1), accept: any)
+                }
+            }
+            #expect(fake.count("HEAD /v2/org/app/blobs/") + fake.count("GET /v2/org/app/manifests/") >= 4)
+            #expect(fake.count("GET /v2/org/app/blobs/") == 0)  // never downloaded again
+            // carol herself: served from the cache, no upstream contact.
+            fake.clearLog()
+            let again = try await h.cache.blob(from: carol, repo, layer, head: false)
+            #expect(again.outcome == .hit)
+            let tagAgain = try await h.cache.manifest(from: carol, repo, .tag(v1), accept: any)
+            #expect(tagAgain.outcome == .hit)
+            #expect(fake.log.isEmpty)
+            // Once the upstream says the shared identity may have it, it is linked for everyone
+            // from the bytes on disk (one HEAD, no download).
+            fake.setOptions { $0.basic = nil }
+            let shared = try await h.cache.blob(from: h.upstream, repo, layer, head: false)
+            #expect(shared.outcome == .hit)
+            #expect(fake.count("GET /v2/org/app/blobs/") == 0)
+            let listed = try await h.cache.cachedRepositories(audiences: ["shared"])
+            #expect(listed.count == 1)
+        }
+    }
+
     @Test func unknownBlobIsBlobUnknown() async throws {
         let fake = FakeRegistry()
         try await Harness.with(fake) { h in

@@ -104,6 +104,22 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func upstreamPasswordsStayOutOfTheConfiguration() throws {
+        func problems(_ yaml: String) -> String {
+            do {
+                _ = try TollgateConfiguration.parse(yaml: yaml)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problems("upstreams: {docker.io: {url: https://x, username: u, password: p}}").contains("password_file"))
+        #expect(problems("upstreams: {docker.io: {url: https://x, username: u, password_file: f, password_env: E}}").contains("give one"))
+        #expect(problems("upstreams: {docker.io: {url: https://x, username: u}}").contains("go together"))
+        #expect(problems("upstreams: {docker.io: {url: https://x, username: u, password_env: TG_PW}}").isEmpty)
+        #expect(problems("auth: {hide_denied: true, default_policy: {deny: [\"docker.io/private/**\"]}}").isEmpty)
+    }
+
     @Test func addressRanges() {
         #expect(AddressRange("127.0.0.0/8")?.contains("127.1.2.3") == true)
         #expect(AddressRange("127.0.0.0/8")?.contains("128.0.0.1") == false)

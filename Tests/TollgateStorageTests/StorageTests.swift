@@ -52,14 +52,25 @@ struct StorageTests {
         }
         // Durable across a reopen.
         let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
-        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1")?.fetchedAt == 5)
-        #expect(try await m.tag(upstream: "ghcr.io", repository: "library/a", tag: "1") == nil)
-        #expect(try await m.tags(upstream: "docker.io", repository: "library/a") == ["0", "1"])
+        let shared = "shared"
+        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)?.fetchedAt == 5)
+        #expect(try await m.tag(upstream: "ghcr.io", repository: "library/a", tag: "1", audience: shared) == nil)
+        #expect(try await m.tags(upstream: "docker.io", repository: "library/a", audiences: [shared]) == ["0", "1"])
         #expect(try await m.manifest(d)?.mediaType == "x/y")
-        #expect(try await m.link(upstream: "docker.io", repository: "library/a", digest: d)?.size == 1)
-        #expect(try await m.link(upstream: "docker.io", repository: "library/b", digest: d) == nil)
-        #expect(try await m.repositories().map(\.upstream) == ["docker.io", "ghcr.io"])
-        try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1")
-        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1") == nil)
+        #expect(try await m.link(upstream: "docker.io", repository: "library/a", digest: d, audience: shared)?.size == 1)
+        #expect(try await m.link(upstream: "docker.io", repository: "library/b", digest: d, audience: shared) == nil)
+        #expect(try await m.repositories(audiences: [shared]).map(\.upstream) == ["docker.io", "ghcr.io"])
+        // A user's own content is kept apart: visible to that audience only.
+        try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: "user:alice"))
+        try await m.putTag(
+            TagRecord(upstream: "docker.io", repository: "private/x", tag: "v", digest: d, fetchedAt: 1, audience: "user:alice"))
+        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: shared) == nil)
+        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: "user:alice") != nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "private/x", tag: "v", audience: "user:bob") == nil)
+        #expect(try await m.tags(upstream: "docker.io", repository: "private/x", audiences: [shared]).isEmpty)
+        #expect(try await m.repositories(audiences: [shared]).count == 2)
+        #expect(try await m.repositories(audiences: [shared, "user:alice"]).count == 3)
+        try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)
+        #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared) == nil)
     }
 }

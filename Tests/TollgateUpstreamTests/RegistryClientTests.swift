@@ -53,6 +53,31 @@ struct RegistryClientTests {
         }
     }
 
+    @Test func tokensAreNeverSharedAcrossCredentialIdentities() async throws {
+        let fake = FakeRegistry()
+        fake.setOptions { $0.bearer = true }
+        let blob = fake.addBlob(Array(repeating: 7, count: 100))
+        let port = PortBox()
+        try await withLiveServer(fake.router(realm: { "http://127.0.0.1:\(port.value)/token" })) { p in
+            port.value = p
+            try await withClient(p) { c in
+                let alice = UpstreamIdentity.user("alice", .init(username: "a", password: "pa"))
+                let bob = UpstreamIdentity.user("bob", .init(username: "b", password: "pb"))
+                let aliceNewPassword = UpstreamIdentity.user("alice", .init(username: "a", password: "changed"))
+                for identity in [alice, bob, c.shared, alice, bob, c.shared, aliceNewPassword] {
+                    let r = try await c.blob(repo, blob, method: .HEAD, as: identity)
+                    #expect(r.status == 200)
+                }
+                // One token per identity (and a changed password is a new identity).
+                #expect(fake.tokensIssued == 4)
+                // The token server saw each user's account, never another's.
+                #expect(fake.log.filter { $0.contains("account=a") }.count == 2)
+                #expect(fake.log.filter { $0.contains("account=b") }.count == 1)
+                #expect(!alice.description.contains("pa") && !"\(alice)".contains("pa"))
+            }
+        }
+    }
+
     @Test func basicChallengeUsesConfiguredCredentials() async throws {
         let fake = FakeRegistry()
         fake.setOptions { $0.basic = ("u", "p") }
