@@ -16,8 +16,11 @@ public struct AccessPolicy: Sendable, Equatable {
 
     public static let everything = AccessPolicy()
 
+    /// The default policy: everything, nothing denied (checked without building a name).
+    public var allowsEverything: Bool { deny.isEmpty && allow.contains("**") }
+
     public func allows(_ name: String) -> Bool {
-        if deny.isEmpty, allow.contains("**") { return true }  // the default, on every request
+        if allowsEverything { return true }  // the default, on every request
         if deny.contains(where: { Self.matches($0, name) }) { return false }
         return allow.contains(where: { Self.matches($0, name) })
     }
@@ -37,6 +40,15 @@ public struct AccessPolicy: Sendable, Equatable {
             return AccessEntry(type: "registry", name: "catalog", actions: ["*"])
         default:
             return nil
+        }
+    }
+
+    /// A glob over `<upstream>/<repository>`: `/`-separated components of lowercase name
+    /// characters (and `:` for a port), `*` and `**`.
+    public static func isValidGlob(_ glob: String) -> Bool {
+        guard !glob.isEmpty, glob.utf8.count <= 512 else { return false }
+        return glob.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { c in
+            !c.isEmpty && c.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-*:".contains($0)) }
         }
     }
 

@@ -29,11 +29,12 @@ public struct Upstream: Sendable {
 
     /// The audiences whose cached content this request may be served: shared content, and the
     /// user's own.
-    var visible: [String] { identity.isShared ? [Audience.shared] : [Audience.shared, audience] }
+    var visible: [String] { identity.isShared ? Audience.sharedOnly : [Audience.shared, audience] }
 }
 
 public enum Audience {
     public static let shared = "shared"
+    static let sharedOnly = [shared]
 }
 
 /// How a response was produced, for the access log and the `X-Cache` header.

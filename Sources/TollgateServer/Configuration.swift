@@ -1,4 +1,5 @@
 import Foundation
+import TollgateAuth
 import TollgateLimits
 import Yams
 
@@ -336,8 +337,12 @@ struct ConfigReader {
                 for (k, v) in pol {
                     let p = "\(path).\(k)"
                     switch k {
-                    case "allow": if let list = stringList(v, p) { a.allow = list }
-                    case "deny": if let list = stringList(v, p) { a.deny = list }
+                    case "allow", "deny":
+                        guard let list = stringList(v, p) else { continue }
+                        for (i, glob) in list.enumerated() where !AccessPolicy.isValidGlob(glob) {
+                            problem("\(p)[\(i)]", "not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
+                        }
+                        if k == "allow" { a.allow = list } else { a.deny = list }
                     default: unknown(path, k)
                     }
                 }

@@ -32,27 +32,16 @@ public enum TollgateServer {
         let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
         let cache = PullThroughCache(
             blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache))
-        var upstreams: [String: Upstream] = [:]
-        var clients: [RegistryClient] = []
-        for name in config.upstreamOrder {
-            guard let u = config.upstreams[name] else { continue }
-            var credentials: UpstreamConfiguration.Credentials?
-            if let user = u.username, let file = u.passwordFile {
-                credentials = .init(username: user, password: try readSecret(file, key: "upstreams.\(name).password_file"))
-            } else if let user = u.username, let variable = u.passwordEnv {
-                guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
-                    throw ConfigurationError(problems: ["upstreams.\(name).password_env: \(variable) is not set"])
-                }
-                credentials = .init(username: user, password: value)
-            }
-            let client = RegistryClient(
-                configuration: UpstreamConfiguration(
-                    name: name, url: u.url, credentials: credentials,
+        // Everything that can fail comes before the upstream clients exist: a client must be shut
+        // down before it is freed, so none is created until nothing else can throw.
+        let configurations = try config.upstreamOrder.compactMap { name -> (UpstreamConfiguration, Duration)? in
+            guard let u = config.upstreams[name] else { return nil }
+            return (
+                UpstreamConfiguration(
+                    name: name, url: u.url, credentials: try sharedCredentials(name, u),
                     connectTimeout: u.connectTimeout.seconds, firstByteTimeout: u.firstByteTimeout.seconds,
-                    idleTimeout: u.idleTimeout.seconds),
-                logger: logger)
-            clients.append(client)
-            upstreams[name] = Upstream(client: client, manifestTTL: u.manifestTTL)
+                    idleTimeout: u.idleTimeout.seconds), u.manifestTTL
+            )
         }
         let policies = PolicyBook(
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
@@ -72,6 +61,13 @@ public enum TollgateServer {
             store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             logger: logger, loadedVersion: version)
         let upstreamRouter = UpstreamRouter(config)
+        var upstreams: [String: Upstream] = [:]
+        var clients: [RegistryClient] = []
+        for (configuration, ttl) in configurations {
+            let client = RegistryClient(configuration: configuration, logger: logger)
+            clients.append(client)
+            upstreams[configuration.name] = Upstream(client: client, manifestTTL: ttl)
+        }
         let router = Router(context: TollgateContext.self)
         router.add(middleware: AccessLogMiddleware(log: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
@@ -132,6 +128,23 @@ public enum TollgateServer {
             secrets: SecretTokens(store: metadata),
             throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
             anonymousAllowed: a.anonymous, policies: policies, logger: logger)
+    }
+
+    /// The operator's credentials for an upstream: from `password_file` or `password_env`.
+    static func sharedCredentials(_ name: String, _ u: TollgateConfiguration.UpstreamSettings) throws
+        -> UpstreamConfiguration.Credentials?
+    {
+        guard let user = u.username else { return nil }
+        if let file = u.passwordFile {
+            return .init(username: user, password: try readSecret(file, key: "upstreams.\(name).password_file"))
+        }
+        if let variable = u.passwordEnv {
+            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                throw ConfigurationError(problems: ["upstreams.\(name).password_env: \(variable) is not set"])
+            }
+            return .init(username: user, password: value)
+        }
+        return nil
     }
 
     /// Reads a secret file: its first line, without the line break.

@@ -53,7 +53,7 @@ extension Tollgate.User {
                         throw CLIError("--\(kind.rawValue.replacingOccurrences(of: "_", with: "-")): expected \(what) or unlimited, got \(text)")
                     }
                 }
-                for glob in allow + deny where !validGlob(glob) {
+                for glob in allow + deny where !AccessPolicy.isValidGlob(glob) {
                     throw CLIError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
                 }
                 guard plan != nil || !overrides.isEmpty || clearOverrides || !allow.isEmpty || !deny.isEmpty else {
@@ -77,7 +77,8 @@ extension Tollgate.User {
                 let summary = LimitKind.allCases.map { kind in
                     "\(kind.rawValue)=\(effective.limits[kind].map { kind.isSize ? ByteCount.format($0) : String($0) } ?? "unlimited")"
                 }
-                let policy = "allow \((record.allow ?? config.auth.allow).joined(separator: " ")); deny \((record.deny ?? config.auth.deny).joined(separator: " "))"
+                let list = { (l: [String]) in l.isEmpty ? "(none)" : l.joined(separator: " ") }
+                let policy = "allow \(list(record.allow ?? config.auth.allow)); deny \(list(record.deny ?? config.auth.deny))"
                 print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
             }
         }
@@ -110,13 +111,5 @@ extension Tollgate {
                 print(json ? UsageReport.json(lines, since: from) : UsageReport.table(lines), terminator: "")
             }
         }
-    }
-}
-
-/// A policy glob: `/`-separated components of name characters, `*` and `**`.
-func validGlob(_ glob: String) -> Bool {
-    guard !glob.isEmpty, glob.utf8.count <= 512 else { return false }
-    return glob.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { c in
-        !c.isEmpty && c.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-*:".contains($0)) }
     }
 }

@@ -17,7 +17,9 @@ Routes (the repository name picks the behaviour; its last component is KIND):
   GET/HEAD /v2/.../redirect/blobs/<d>    401 Basic without Authorization; with it, 307 to
                                          http://localhost:<port>/cdn/<d> (another host name), which
                                          serves REDIR bytes (sha256 = `--digest redirect`) and logs
-                                         "CDN with-authorization" if credentials were forwarded
+                                         "CDN with-authorization" if credentials were forwarded;
+                                         also logs "REDIRECT user=<Basic user name>" (or
+                                         "REDIRECT user=-") and "CDN headers=<names, sorted>"
   GET/HEAD /v2/.../flip/manifests/<ref>  an honest manifest (right digest) until GET /_fail, then 503
   GET /_fail                             switch flip to failing
   GET/HEAD /v2/.../<any>/manifests/<dg>  by digest: a v2s2 manifest whose sha256 != <dg>,
@@ -26,6 +28,8 @@ Routes (the repository name picks the behaviour; its last component is KIND):
 Every request is logged as one line "METHOD PATH" to --log.
 """
 import argparse
+import base64
+import binascii
 import hashlib
 import http.server
 import json
@@ -63,6 +67,16 @@ def digest(kind):
     if kind == "slow":
         return "sha256:" + hashlib.sha256(SLOW).hexdigest()
     return "sha256:" + hashlib.sha256(b"tollgate-e2e-expected-" + kind.encode()).hexdigest()
+
+
+def basic_user(header):
+    """The user name of a Basic Authorization header ('-' if none or not Basic); never the password."""
+    if not header or not header.lower().startswith("basic "):
+        return "-" if not header else "<" + header.split(" ", 1)[0].lower() + ">"
+    try:
+        return base64.b64decode(header[6:].strip()).decode("utf-8", "replace").split(":", 1)[0] or "<empty>"
+    except (binascii.Error, ValueError):
+        return "<bad-basic>"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -107,8 +121,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if path.startswith("/cdn/"):
             auth = "with-authorization" if self.headers.get("Authorization") else "no-authorization"
+            names = ",".join(sorted({k.lower() for k in self.headers.keys()}))
             with open(self.log_file, "a") as f:
                 f.write(f"CDN {auth}\n")
+                f.write(f"CDN headers={names}\n")
             self.send(200, REDIR)
             if not head:
                 self.wfile.write(REDIR)
@@ -148,6 +164,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body)
             return
         if kind == "redirect":
+            with open(self.log_file, "a") as f:
+                f.write(f"REDIRECT user={basic_user(self.headers.get('Authorization'))}\n")
             if not self.headers.get("Authorization"):  # demand credentials, so there are some to leak
                 body = b'{"errors":[{"code":"UNAUTHORIZED","message":"credentials required"}]}'
                 self.send(401, body, "application/json", {"WWW-Authenticate": 'Basic realm="fake"'})

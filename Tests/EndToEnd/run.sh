@@ -20,12 +20,14 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   auth-config auth-anon auth-basic auth-token auth-skopeo auth-podman auth-docker auth-containerd auth-refresh auth-userdel
   auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
-  limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off)
+  limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
+  tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
 source "$E2E_DIR/checks_auth.sh"
 source "$E2E_DIR/checks_limits.sh"
+source "$E2E_DIR/checks_tenants.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
@@ -55,7 +57,7 @@ cleanup() {
   CLEANED=1
   local f kind dir
   for f in "$WORK"/tg/*/pid; do [ -f "$f" ] && tg_stop "$(basename "$(dirname "$f")")"; done
-  [ -f "$WORK/fake/pid" ] && stop_pidfile "$WORK/fake/pid" fake_upstream.py
+  for f in "$WORK"/fake*/pid; do [ -f "$f" ] && stop_pidfile "$f" fake_upstream.py; done
   while read -r kind dir; do
     [ -d "$dir" ] || continue
     case "$kind" in
