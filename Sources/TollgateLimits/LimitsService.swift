@@ -35,7 +35,7 @@ public struct LimitsService: Service {
     public func run() async throws {
         var sinceForget = Duration.zero
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await Task.sleep(for: flushInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.flushInterval) }
             sinceForget += flushInterval
             await flush()
             if sinceForget >= .seconds(60) {

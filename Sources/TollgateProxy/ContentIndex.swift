@@ -80,6 +80,12 @@ final class ContentIndex: Sendable {
         return nil
     }
 
+    /// Forgets remembered links to evicted content (the store's rows are deleted by the janitor).
+    func forgetLinks(to digests: Set<Digest>) {
+        links.withLock { m in m = m.filter { !digests.contains($0.key.digest) } }
+        manifests.withLock { m in for d in digests { m[d] = nil } }
+    }
+
     func putLink(upstream: String, repository: String, digest: Digest, size: Int64, audience: String) async throws {
         let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
         if links.withLock({ $0[key] }) == size { return }

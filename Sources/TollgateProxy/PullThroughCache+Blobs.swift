@@ -62,9 +62,13 @@ extension PullThroughCache {
 
     /// A stored blob, from memory when small.
     private func localBlob(_ digest: Digest, head: Bool) async throws -> (size: Int64, body: BlobBody)? {
-        if let bytes = memory.get(digest) { return (Int64(bytes.readableBytes), .memory(bytes)) }
+        if let bytes = memory.get(digest) {
+            accessed(digest, size: Int64(bytes.readableBytes))
+            return (Int64(bytes.readableBytes), .memory(bytes))
+        }
         guard let file = try await blobs.open(digest) else { return nil }
         let size = try await file.size()
+        accessed(digest, size: size)
         if !head, size <= smallBlobLimit {
             let bytes = try await file.read(at: 0, count: Int(size))
             if bytes.readableBytes == size {
@@ -128,6 +132,7 @@ extension PullThroughCache {
             fill.complete(file: temp, size: written)
             try await blobs.commit(temp, as: key.digest, durable: true)
             file = nil
+            accessed(key.digest, size: written)
             try await index.putLink(
                 upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written,
                 audience: key.audience)

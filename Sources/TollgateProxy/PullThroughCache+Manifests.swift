@@ -171,6 +171,7 @@ extension PullThroughCache {
                 upstream: upstream.name, repository: repository.value, digest: digest, audiences: upstream.visible) != nil,
             let record = try await index.manifest(digest)
         else { return nil }
+        accessed(digest, size: record.size)
         if let bytes = memory.get(digest) { return (record.mediaType, bytes) }
         guard let file = try await blobs.open(digest) else { return nil }
         let bytes = try await file.read(at: 0, count: Int(min(record.size, Int64(Self.maxManifestSize))))
@@ -234,6 +235,7 @@ extension PullThroughCache {
         }
         let mediaType = try Self.manifestMediaType(contentType: response.contentType, bytes: bytes)
         try await storeSmall(bytes, as: digest)
+        accessed(digest, size: Int64(bytes.readableBytes))
         try await index.putManifest(ManifestRecord(digest: digest, mediaType: mediaType, size: Int64(bytes.readableBytes)))
         try await index.putLink(
             upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes),

@@ -22,6 +22,9 @@ public final class PullThroughCache: Service {
     let fills = Mutex<[FillKey: BlobFill]>([:])
     let manifestFetches = SingleFlight<ManifestKey, FetchedManifest>()
     let clock: @Sendable () -> Double
+    /// Blobs and manifests used since the janitor last wrote them down (last-access times are
+    /// stored in batches, not per request).
+    let accesses = Mutex<[Digest: BlobAccess]>([:])
     private let jobs: AsyncStream<FillJob>
     let jobQueue: AsyncStream<FillJob>.Continuation
 
@@ -70,6 +73,27 @@ public final class PullThroughCache: Service {
         } onGracefulShutdown: {
             self.jobQueue.finish()
         }
+    }
+
+    /// Notes that a stored blob or manifest was used now.
+    func accessed(_ digest: Digest, size: Int64) {
+        let now = clock()
+        accesses.withLock { $0[digest] = BlobAccess(digest: digest, size: size, lastAccess: now) }
+    }
+
+    /// The accesses noted since the last call.
+    public func takeAccesses() -> [BlobAccess] {
+        accesses.withLock { a in
+            defer { a.removeAll(keepingCapacity: true) }
+            return Array(a.values)
+        }
+    }
+
+    /// Drops what memory knows of evicted content (links, small-blob copies).
+    public func forgetEvicted(_ digests: Set<Digest>) {
+        guard !digests.isEmpty else { return }
+        index.forgetLinks(to: digests)
+        for d in digests { memory.remove(d) }
     }
 
     /// Number of upstream downloads running now.

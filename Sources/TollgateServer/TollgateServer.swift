@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Hummingbird
 import Logging
 import RegistryCore
@@ -24,6 +25,8 @@ public enum TollgateServer {
         public let limitsService: LimitsService
         /// Reloads user settings (plans, policies, own upstream credentials) the CLI changes.
         let settingsWatcher: UserSettingsWatcher
+        /// Access times, eviction to `storage.max_size`, start-up checks.
+        public let janitor: CacheJanitor
         let accessLog: AccessLog?
     }
 
@@ -77,6 +80,7 @@ public enum TollgateServer {
                 anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ in try await readiness(blobs: blobs, metadata: metadata) }
         if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: metadata).addRoutes(to: router) }
         if config.metrics.enabled {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
@@ -89,7 +93,10 @@ public enum TollgateServer {
         ).addRoutes(to: router)
         return Parts(
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
-            limitsService: limitsService, settingsWatcher: watcher, accessLog: accessLog)
+            limitsService: limitsService, settingsWatcher: watcher,
+            janitor: CacheJanitor(
+                cache: cache, files: blobs, store: metadata, maxSize: config.storage.maxSize, logger: logger),
+            accessLog: accessLog)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
@@ -97,7 +104,8 @@ public enum TollgateServer {
         let parts = try await makeParts(config, logger: logger)
         // Shut down in reverse order after the HTTP server: the last usage flush comes last.
         var services: [any Service] = [
-            parts.limitsService, parts.settingsWatcher, parts.cache, UpstreamClientsService(clients: parts.clients),
+            parts.limitsService, parts.settingsWatcher, parts.janitor, parts.cache,
+            UpstreamClientsService(clients: parts.clients),
         ]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         let app = Application(
@@ -128,6 +136,27 @@ public enum TollgateServer {
             secrets: SecretTokens(store: metadata),
             throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
             anonymousAllowed: a.anonymous, policies: policies, logger: logger)
+    }
+
+    /// `/readyz`: the storage takes a write and the database answers; else 503.
+    static func readiness(blobs: FileBlobStore, metadata: SQLiteMetadataStore) async throws -> Response {
+        var problems: [String] = []
+        do {
+            let probe = try await blobs.makeTemporaryFile()
+            try await probe.write(ByteBuffer(string: "ready"), at: 0)
+            await blobs.discard(probe)
+        } catch {
+            problems.append("storage not writable: \(error)")
+        }
+        do {
+            _ = try await metadata.settingsVersion()
+        } catch {
+            problems.append("database: \(error)")
+        }
+        let body = problems.isEmpty ? "ready\n" : problems.joined(separator: "\n") + "\n"
+        return Response(
+            status: problems.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
     /// The operator's credentials for an upstream: from `password_file` or `password_env`.

@@ -62,7 +62,7 @@ struct UserSettingsWatcher: Service {
     func run() async {
         var version = loadedVersion
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(250))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
             do {
                 let now = try await store.settingsVersion()
                 guard now != version else { continue }

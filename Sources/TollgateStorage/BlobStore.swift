@@ -29,13 +29,15 @@ public protocol BlobStore: Sendable {
 public struct FileBlobStore: BlobStore {
     public let root: String
 
-    /// Creates the layout and clears leftovers of earlier runs from `tmp/`.
-    public init(root: String) throws {
+    /// Creates the layout and (unless told otherwise: the CLI beside a running server) clears
+    /// leftovers of earlier runs from `tmp/`.
+    public init(root: String, clearTemporary: Bool = true) throws {
         self.root = root
         let fm = FileManager.default
         for dir in ["blobs/sha256", "blobs/sha512", "tmp"] {
             try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
         }
+        guard clearTemporary else { return }
         for leftover in (try? fm.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
             try? fm.removeItem(atPath: root + "/tmp/" + leftover)
         }

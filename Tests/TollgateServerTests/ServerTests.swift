@@ -225,6 +225,16 @@ struct HTTPTests {
         try outcome.get()
     }
 
+    @Test func healthAndReadiness() async throws {
+        try await withApp { client in
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body) == "ready\n")
+            }
+        }
+    }
+
     @Test func versionCheck() async throws {
         try await withApp { client in
             try await client.execute(uri: "/v2/", method: .get) { r in

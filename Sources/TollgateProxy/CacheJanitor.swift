@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import RegistryCore
+import ServiceLifecycle
+import Synchronization
+import TollgateStorage
+
+/// Keeps the disk cache within `storage.max_size` and honest:
+/// - every few seconds it writes down which blobs were used (batched last-access times);
+/// - when the cache is larger than `maxSize`, it evicts least recently used blobs until it is
+///   below 95 % of it — never one used in the last `graceSeconds` (10 s: a client that just got a
+///   manifest is about to ask for its layers; a transfer running now keeps
+///   reading a removed file to its end anyway: unlink leaves open files readable), and never a
+///   manifest a cached tag points at;
+/// - at start it reconciles the index with the files on disk, and after a start without a clean
+///   shutdown marker (a crash) it re-hashes the blobs written since the last clean stop, moving
+///   damaged ones to `damaged/`;
+/// - at graceful shutdown it writes the access times and the marker.
+public final class CacheJanitor: Service {
+    let cache: PullThroughCache
+    let files: FileBlobStore
+    let store: any CacheIndexStore
+    let maxSize: Int64?
+    let logger: Logger
+    let interval: Duration
+    let graceSeconds: Double
+    /// Totals, for metrics and tests.
+    private let counters = Mutex<(evictedBlobs: Int64, evictedBytes: Int64, damaged: Int64)>((0, 0, 0))
+
+    public init(
+        cache: PullThroughCache, files: FileBlobStore, store: any CacheIndexStore, maxSize: Int64?, logger: Logger,
+        interval: Duration = .seconds(2), graceSeconds: Double = 10
+    ) {
+        self.cache = cache
+        self.files = files
+        self.store = store
+        self.maxSize = maxSize
+        self.logger = logger
+        self.interval = interval
+        self.graceSeconds = graceSeconds
+    }
+
+    public var evicted: (blobs: Int64, bytes: Int64) { counters.withLock { ($0.evictedBlobs, $0.evictedBytes) } }
+    public var damaged: Int64 { counters.withLock { $0.damaged } }
+
+    public func run() async throws {
+        let lastCleanStop = startupMarker()
+        await reconcile()
+        let check = Task { await verifyWritten(since: lastCleanStop) }
+        defer { check.cancel() }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            await flushAccesses()
+            await evictIfNeeded()
+        }
+        await flushAccesses()
+        let stamp = String(Date().timeIntervalSince1970)
+        try? stamp.write(toFile: files.shutdownMarkerPath, atomically: true, encoding: .utf8)
+    }
+
+    /// The time of the last clean stop (removing the marker: from now on a crash is a crash);
+    /// nil when there was none.
+    private func startupMarker() -> Double? {
+        let path = files.shutdownMarkerPath
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func reconcile() async {
+        do {
+            try await store.reconcile(with: try await files.allBlobs())
+        } catch {
+            logger.error("could not reconcile the cache index with the files", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// After a crash: hash every blob written since the last clean stop (all of them when there
+    /// was none) in the background; damaged ones are moved aside and forgotten.
+    func verifyWritten(since: Double?) async {
+        guard let all = try? await files.allBlobs() else { return }
+        let suspects = all.filter { since == nil || $0.modified >= since! - 5 }
+        guard !suspects.isEmpty else { return }
+        if since == nil {
+            logger.notice("no clean-shutdown marker: checking stored blobs", metadata: ["blobs": "\(suspects.count)"])
+        }
+        var bad = 0
+        for blob in suspects where !Task.isCancelled {
+            if let path = await verify(blob.digest) {
+                bad += 1
+                logger.error("damaged blob moved aside", metadata: ["digest": "\(blob.digest)", "to": "\(path)"])
+            }
+        }
+        logger.info("stored blobs checked", metadata: ["checked": "\(suspects.count)", "damaged": "\(bad)"])
+    }
+
+    /// Hashes one blob; when it doesn't match its name it is quarantined and forgotten.
+    /// Returns where it went.
+    public func verify(_ digest: Digest) async -> String? {
+        guard (try? await files.verify(digest)) == false else { return nil }
+        guard let to = try? await files.quarantine(digest) else { return nil }
+        try? await store.forget(digest)
+        cache.forgetEvicted([digest])
+        counters.withLock { $0.damaged += 1 }
+        return to
+    }
+
+    func flushAccesses() async {
+        let accesses = cache.takeAccesses()
+        do {
+            try await store.recordAccess(accesses)
+        } catch {
+            logger.error("could not store blob access times", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Evicts down to 95 % of `maxSize` when above it; returns what was removed.
+    @discardableResult
+    public func evictIfNeeded() async -> (blobs: Int, bytes: Int64) {
+        guard let maxSize, let (_, total) = try? await store.cachedBytes(), total > maxSize else { return (0, 0) }
+        let result = await evict(down: total - maxSize * 95 / 100)
+        if result.blobs > 0 {
+            logger.info(
+                "cache evicted", metadata: ["blobs": "\(result.blobs)", "bytes": "\(result.bytes)", "size_before": "\(total)"])
+        } else {
+            logger.debug("cache above max_size, nothing evictable yet", metadata: ["size": "\(total)"])
+        }
+        return result
+    }
+
+    /// Removes least recently used blobs until `amount` bytes are gone (or nothing is left to
+    /// remove). Used by the server and by `tollgate cache prune`.
+    public func evict(down amount: Int64, olderThan: Double? = nil, dryRun: Bool = false) async -> (blobs: Int, bytes: Int64) {
+        let grace = cache.clock() - graceSeconds
+        let cutoff = min(olderThan ?? grace, grace)
+        var freed: Int64 = 0, count = 0
+        var evicted = Set<Digest>()
+        var kept: [BlobAccess] = []
+        var seen = Set<Digest>()
+        while freed < amount {
+            // Already-seen entries stay in the answer when nothing was removed (dry run, kept
+            // manifests not yet re-timed): ask for more each time and skip them.
+            guard let batch = try? await store.leastRecentlyUsed(limit: seen.count + 256, olderThan: cutoff),
+                !batch.isEmpty
+            else { break }
+            var progress = false
+            for candidate in batch where freed < amount && !seen.contains(candidate.digest) {
+                seen.insert(candidate.digest)
+                progress = true
+                if (try? await store.isTagged(candidate.digest)) == true {
+                    // A tagged manifest stays: count it as used so it leaves the front of the queue.
+                    kept.append(BlobAccess(digest: candidate.digest, size: candidate.size, lastAccess: cache.clock()))
+                    continue
+                }
+                if dryRun {
+                    freed += candidate.size
+                    count += 1
+                    continue
+                }
+                do {
+                    try await files.remove(candidate.digest)
+                    try await store.forget(candidate.digest)
+                    evicted.insert(candidate.digest)
+                    freed += candidate.size
+                    count += 1
+                } catch {
+                    logger.error("could not evict", metadata: ["digest": "\(candidate.digest)", "error": "\(error)"])
+                }
+            }
+            if !kept.isEmpty {
+                try? await store.recordAccess(kept)
+                kept.removeAll()
+            }
+            if !progress { break }
+        }
+        cache.forgetEvicted(evicted)
+        if dryRun { return (count, freed) }
+        counters.withLock {
+            $0.evictedBlobs += Int64(count)
+            $0.evictedBytes += freed
+        }
+        return (count, freed)
+    }
+}
