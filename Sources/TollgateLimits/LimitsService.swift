@@ -44,7 +44,8 @@ public struct LimitsService: Service {
                 try? await store.pruneLimitWindows(before: limiter.clock.wall() - 40 * 86400)
             }
         }
-        await flush()
+        // The last flush must happen even when shutdown ended in cancellation: run it outside it.
+        await Task { await self.flush() }.value
     }
 
     /// Writes pending usage and changed windows; on failure they are kept for the next try.
@@ -57,7 +58,9 @@ public struct LimitsService: Service {
         } catch {
             ledger.putBack(usage)
             limiter.markChanged(windows)
-            logger.error("could not store usage; will retry", metadata: ["error": "\(error)"])
+            if !(error is CancellationError) {
+                logger.error("could not store usage; will retry", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

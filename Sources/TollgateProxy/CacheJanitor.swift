@@ -53,7 +53,7 @@ public final class CacheJanitor: Service {
             await flushAccesses()
             await evictIfNeeded()
         }
-        await flushAccesses()
+        await Task { await self.flushAccesses() }.value  // even when shutdown ended in cancellation
         let stamp = String(Date().timeIntervalSince1970)
         try? stamp.write(toFile: files.shutdownMarkerPath, atomically: true, encoding: .utf8)
     }

@@ -23,6 +23,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// `limits.enabled: false` turns off plans, limits, usage accounting and `/usage` (a
     /// private mirror that only needs authentication).
     public var limitsEnabled = true
+    /// How long SIGTERM waits for running transfers before cutting them.
+    public var shutdownTimeout: Duration = .seconds(30)
     public var metrics = Metrics()
 
     public struct Storage: Sendable, Equatable {
@@ -249,6 +251,8 @@ struct ConfigReader {
             case "upstreams":
                 sawUpstreams = true
                 readUpstreams(value, into: &c)
+            case "shutdown_timeout":
+                if let d = duration(value, key) { c.shutdownTimeout = d }
             case "default_upstream":
                 if let s = string(value, key) { c.defaultUpstream = s }
             case "log":

@@ -121,7 +121,14 @@ public enum TollgateServer {
                 "upstreams": "\(config.upstreamOrder.joined(separator: ","))",
                 "default_upstream": "\(config.defaultUpstream)",
             ])
-        try await app.runService()
+        // SIGTERM/SIGINT: stop accepting, let transfers finish for up to `shutdown_timeout`, then
+        // cancel what is left (clients see their connection end early), then the services stop in
+        // reverse order: downloads, cache janitor, settings, and the last usage flush.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = config.shutdownTimeout
+        group.maximumCancellationDuration = .seconds(10)
+        defer { parts.accessLog?.flush() }  // lines of transfers cut at the end
+        try await ServiceGroup(configuration: group).run()
     }
 
     static func makeAuthenticator(

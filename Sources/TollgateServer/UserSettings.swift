@@ -70,6 +70,7 @@ struct UserSettingsWatcher: Service {
                     store: store, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
                 logger.info("user settings reloaded")
             } catch {
+                if error is CancellationError { break }
                 logger.error("could not read user settings", metadata: ["error": "\(error)"])
             }
         }
