@@ -26,6 +26,15 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// How long SIGTERM waits for running transfers before cutting them.
     public var shutdownTimeout: Duration = .seconds(30)
     public var metrics = Metrics()
+    /// Serve HTTPS (and HTTP/2) with this certificate; nil: plain HTTP.
+    public var tls: TLS?
+
+    public struct TLS: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        /// Offer HTTP/2 (ALPN `h2`) besides HTTP/1.1.
+        public var http2 = true
+    }
 
     public struct Storage: Sendable, Equatable {
         public var path = "./data"
@@ -107,7 +116,7 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// Base URL clients reach the mirror at, without a trailing slash.
     public var effectivePublicURL: String {
         if let publicURL { return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
-        return "http://\(listenDescription)"
+        return "\(tls == nil ? "http" : "https")://\(listenDescription)"
     }
 }
 
@@ -243,9 +252,7 @@ struct ConfigReader {
                 guard let s = string(value, key) else { continue }
                 if ConfigValues.isHTTPURL(s) { c.publicURL = s } else { problem(key, "not an http(s) URL") }
             case "tls":
-                // Accepted for forward compatibility; TLS termination is not built yet.
-                _ = mapping(value, key)
-                problem(key, "TLS is not supported by this version; terminate TLS in front of Tollgate")
+                readTLS(value, into: &c)
             case "storage":
                 readStorage(value, into: &c.storage)
             case "upstreams":
@@ -389,6 +396,23 @@ struct ConfigReader {
     mutating func mappingOrEmpty(_ node: Node, _ path: String) -> [(String, Node)]? {
         if case .scalar(let s) = node, s.string.isEmpty || s.string == "~" || s.string == "null" { return [] }
         return mapping(node, path)
+    }
+
+    mutating func readTLS(_ node: Node, into c: inout TollgateConfiguration) {
+        guard let m = mapping(node, "tls") else { return }
+        var tls = TollgateConfiguration.TLS(certificate: "", key: "")
+        for (key, value) in m {
+            let path = "tls.\(key)"
+            switch key {
+            case "certificate": if let v = string(value, path) { tls.certificate = v }
+            case "key": if let v = string(value, path) { tls.key = v }
+            case "http2": if let v = bool(value, path) { tls.http2 = v }
+            default: unknown("tls", key)
+            }
+        }
+        if tls.certificate.isEmpty { problem("tls.certificate", "required (a PEM certificate chain file)") }
+        if tls.key.isEmpty { problem("tls.key", "required (a PEM private key file)") }
+        c.tls = tls
     }
 
     mutating func readMetrics(_ node: Node, into metrics: inout TollgateConfiguration.Metrics) {

@@ -1,6 +1,9 @@
 import Foundation
 import NIOCore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import HummingbirdTLS
 import Logging
 import RegistryCore
 import ServiceLifecycle
@@ -28,9 +31,12 @@ public enum TollgateServer {
         /// Access times, eviction to `storage.max_size`, start-up checks.
         public let janitor: CacheJanitor
         let accessLog: AccessLog?
+        /// Held while the parts live.
+        let storageLock: StorageLock
     }
 
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
+        let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let blobs = try FileBlobStore(root: config.storage.path)
         let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
         let cache = PullThroughCache(
@@ -96,7 +102,7 @@ public enum TollgateServer {
             limitsService: limitsService, settingsWatcher: watcher,
             janitor: CacheJanitor(
                 cache: cache, files: blobs, store: metadata, maxSize: config.storage.maxSize, logger: logger),
-            accessLog: accessLog)
+            accessLog: accessLog, storageLock: lock)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
@@ -108,8 +114,17 @@ public enum TollgateServer {
             UpstreamClientsService(clients: parts.clients),
         ]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
+        var server: HTTPServerBuilder = .http1()
+        if let tls = config.tls {
+            let certificates = try TLSCertificates(certificate: tls.certificate, key: tls.key)
+            services.append(TLSReloadService(certificates: certificates, logger: logger))
+            server =
+                tls.http2
+                ? try .http2Upgrade(tlsConfiguration: certificates.configuration(alpn: ["h2", "http/1.1"]))
+                : try .tls(.http1(), tlsConfiguration: certificates.configuration(alpn: ["http/1.1"]))
+        }
         let app = Application(
-            router: parts.router,
+            router: parts.router, server: server,
             configuration: .init(
                 address: .hostname(config.listenHost, port: config.listenPort), serverName: "Tollgate"),
             services: services,

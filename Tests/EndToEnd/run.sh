@@ -21,13 +21,15 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
-  tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets)
+  tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
+  crash)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
 source "$E2E_DIR/checks_auth.sh"
 source "$E2E_DIR/checks_limits.sh"
 source "$E2E_DIR/checks_tenants.sh"
+source "$E2E_DIR/checks_ops.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
