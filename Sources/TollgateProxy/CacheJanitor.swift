@@ -102,6 +102,7 @@ public final class CacheJanitor: Service {
         try? await store.forget(digest)
         cache.forgetEvicted([digest])
         counters.withLock { $0.damaged += 1 }
+        cache.metrics?.damaged.increment()
         return to
     }
 
@@ -117,7 +118,10 @@ public final class CacheJanitor: Service {
     /// Evicts down to 95 % of `maxSize` when above it; returns what was removed.
     @discardableResult
     public func evictIfNeeded() async -> (blobs: Int, bytes: Int64) {
-        guard let maxSize, let (_, total) = try? await store.cachedBytes(), total > maxSize else { return (0, 0) }
+        guard let (blobs, total) = try? await store.cachedBytes() else { return (0, 0) }
+        cache.metrics?.diskBytes.record(total)
+        cache.metrics?.diskBlobs.record(blobs)
+        guard let maxSize, total > maxSize else { return (0, 0) }
         let result = await evict(down: total - maxSize * 95 / 100)
         if result.blobs > 0 {
             logger.info(
@@ -179,6 +183,8 @@ public final class CacheJanitor: Service {
             $0.evictedBlobs += Int64(count)
             $0.evictedBytes += freed
         }
+        cache.metrics?.evictedBlobs.increment(by: Int64(count))
+        cache.metrics?.evictedBytes.increment(by: freed)
         return (count, freed)
     }
 }

@@ -34,6 +34,7 @@ extension PullThroughCache {
         }
         let key = FillKey(upstream: upstream.name, repository: repository, digest: digest, audience: upstream.audience)
         if let running = fills.withLock({ $0[key] }) {
+            metrics?.fillJoins.increment()
             let size = try await running.waitUntilStarted()
             return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
         }
@@ -133,6 +134,7 @@ extension PullThroughCache {
             try await blobs.commit(temp, as: key.digest, durable: true)
             file = nil
             accessed(key.digest, size: written)
+            metrics?.fills.increment()
             try await index.putLink(
                 upstream: key.upstream, repository: key.repository.value, digest: key.digest, size: written,
                 audience: key.audience)
@@ -143,6 +145,7 @@ extension PullThroughCache {
                 logger.warning("blob download failed", metadata: ["error": "\(error)"])
             }
             fill.fail(error)
+            metrics?.fillFailures.increment()
         }
         _ = fills.withLock { $0.removeValue(forKey: key) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import NIOCore
 import RegistryCore
@@ -20,7 +21,8 @@ public final class PullThroughCache: Service {
     let smallBlobLimit: Int
     let memory: ByteLRU<Digest, ByteBuffer>
     let fills = Mutex<[FillKey: BlobFill]>([:])
-    let manifestFetches = SingleFlight<ManifestKey, FetchedManifest>()
+    let manifestFetches: SingleFlight<ManifestKey, FetchedManifest>
+    let metrics: CacheMetrics?
     let clock: @Sendable () -> Double
     /// Blobs and manifests used since the janitor last wrote them down (last-access times are
     /// stored in batches, not per request).
@@ -50,8 +52,12 @@ public final class PullThroughCache: Service {
     public init(
         blobs: any BlobStore, metadata: any MetadataStore, logger: Logger,
         memoryBudget: Int = 64 << 20, smallBlobLimit: Int = 256 << 10,
-        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        metrics factory: (any MetricsFactory)? = nil
     ) {
+        let metrics = factory.map(CacheMetrics.init)
+        self.metrics = metrics
+        self.manifestFetches = SingleFlight(onJoin: { metrics?.manifestJoins.increment() })
         self.blobs = blobs
         self.index = ContentIndex(store: metadata)
         self.logger = logger

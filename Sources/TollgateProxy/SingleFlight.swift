@@ -4,6 +4,10 @@ import Synchronization
 /// its result. The first caller does the work in its own task (no unstructured task involved).
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let waiting = Mutex<[Key: [CheckedContinuation<Value?, any Error>]]>([:])
+    /// Called when a caller joins a run already going (for metrics).
+    let onJoin: @Sendable () -> Void
+
+    init(onJoin: @escaping @Sendable () -> Void = {}) { self.onJoin = onJoin }
 
     func run(_ key: Key, _ work: () async throws -> Value) async throws -> Value {
         while true {
@@ -13,6 +17,7 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                 return true
             }
             if leader { break }
+            onJoin()
             // Follow; nil means the leader finished before we could wait: try again.
             let shared: Value? = try await withCheckedThrowingContinuation { c in
                 let parked = waiting.withLock { w in

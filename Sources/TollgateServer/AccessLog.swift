@@ -20,6 +20,8 @@ final class AccessLog: Sendable {
         var upstream: String
         var cache: String
         var user: String
+        /// Hummingbird's request id (also on every swift-log line logged for the request).
+        var id: String
     }
 
     let json: Bool
@@ -35,10 +37,10 @@ final class AccessLog: Sendable {
         let line: String
         if json {
             line =
-                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user))}\n"
+                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))}\n"
         } else {
             line =
-                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user))\n"
+                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\n"
         }
         let full = buffer.withLock { b -> [UInt8]? in
             b.append(contentsOf: line.utf8)

@@ -64,6 +64,7 @@ struct RegistryErrorMiddleware: RouterMiddleware {
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
     let log: AccessLog?
+    let metrics: HTTPMetrics?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -71,16 +72,23 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.distributionAPIVersion] = "registry/2.0"
-        guard let log else { return response }
+        guard log != nil || metrics != nil else { return response }
+        let log = self.log, metrics = self.metrics
         let method = request.method.rawValue
+        let path = request.uri.path
         let target = request.uri.description
         let status = Int(response.status.code)
         let notes = context.notes
+        let id = context.logger[metadataKey: "hb.request.id"].map { "\($0)" } ?? "-"
         @Sendable func record(bytes: Int64, outcome: String) {
-            log.record(
+            let duration = ContinuousClock.now - start
+            log?.record(
                 .init(
-                    method: method, target: target, status: status, bytes: bytes, duration: .now - start,
-                    upstream: notes.upstream, cache: outcome, user: notes.user))
+                    method: method, target: target, status: status, bytes: bytes, duration: duration,
+                    upstream: notes.upstream, cache: outcome, user: notes.user, id: id))
+            metrics?.record(
+                endpoint: HTTPMetrics.endpoint(path), method: method, status: status, duration: duration, bytes: bytes,
+                cache: outcome)
         }
         if request.method == .head {
             record(bytes: 0, outcome: notes.cache)

@@ -39,8 +39,11 @@ public enum TollgateServer {
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let blobs = try FileBlobStore(root: config.storage.path)
         let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
+        let metrics = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: metrics)
         let cache = PullThroughCache(
-            blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache))
+            blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache),
+            metrics: factory)
         // Everything that can fail comes before the upstream clients exist: a client must be shut
         // down before it is freed, so none is created until nothing else can throw.
         let configurations = try config.upstreamOrder.compactMap { name -> (UpstreamConfiguration, Duration)? in
@@ -56,9 +59,8 @@ public enum TollgateServer {
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
         let authenticator = try await makeAuthenticator(config, metadata: metadata, policies: policies, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
-        let metrics = PrometheusCollectorRegistry()
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
-        let ledger = UsageLedger(metrics: PrometheusMetricsFactory(registry: metrics))
+        let ledger = UsageLedger(metrics: factory)
         try await LimitsService.load(limiter: limiter, store: metadata)
         let limitsService = LimitsService(limiter: limiter, ledger: ledger, store: metadata, logger: logger)
         let credentials = UpstreamCredentialBook()
@@ -73,12 +75,12 @@ public enum TollgateServer {
         var upstreams: [String: Upstream] = [:]
         var clients: [RegistryClient] = []
         for (configuration, ttl) in configurations {
-            let client = RegistryClient(configuration: configuration, logger: logger)
+            let client = RegistryClient(configuration: configuration, logger: logger, metrics: factory)
             clients.append(client)
             upstreams[configuration.name] = Upstream(client: client, manifestTTL: ttl)
         }
         let router = Router(context: TollgateContext.self)
-        router.add(middleware: AccessLogMiddleware(log: accessLog))
+        router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics)))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(
             middleware: AuthMiddleware(

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -55,10 +56,24 @@ public final class RegistryClient: Sendable {
     private let bearer = Mutex<(realm: String, service: String?)?>(nil)
     /// Whether `/v2/` has been asked how this upstream authenticates.
     private let pinged = Atomic<Bool>(false)
+    /// Time to the response head, and failures by kind (nil: no metrics).
+    private let latency: CoreMetrics.Timer?
+    private let errors: [String: Counter]
 
     /// Creates the client with its own connection pool; call `shutdown()` when done.
-    public init(configuration: UpstreamConfiguration, logger: Logger) {
+    public init(configuration: UpstreamConfiguration, logger: Logger, metrics factory: (any MetricsFactory)? = nil) {
         self.configuration = configuration
+        let u = [("upstream", configuration.name)]
+        latency = factory.map {
+            CoreMetrics.Timer(label: "tollgate_upstream_response_seconds", dimensions: u, preferredDisplayUnit: .seconds, factory: $0)
+        }
+        var errors: [String: Counter] = [:]
+        if let factory {
+            for kind in ["unreachable", "timeout", "protocol", "credentials", "status_429", "status_5xx"] {
+                errors[kind] = Counter(label: "tollgate_upstream_errors_total", dimensions: u + [("kind", kind)], factory: factory)
+            }
+        }
+        self.errors = errors
         var http = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
@@ -270,16 +285,31 @@ public final class RegistryClient: Sendable {
         while true {
             attempt += 1
             do {
-                if let sink { return try await executeIntoSink(method, url: url, headers: fields, sink: sink) }
-                var request = HTTPClientRequest(url: url)
-                request.method = method
-                request.headers = fields
-                let response = try await http.execute(
-                    request, timeout: .milliseconds(Int64(configuration.firstByteTimeout * 1000)), logger: logger)
-                return UpstreamResponse(
-                    status: Int(response.status.code), headers: response.headers, body: .stream(response.body))
+                let started = ContinuousClock.now
+                let result: UpstreamResponse
+                if let sink {
+                    result = try await executeIntoSink(method, url: url, headers: fields, sink: sink)
+                } else {
+                    var request = HTTPClientRequest(url: url)
+                    request.method = method
+                    request.headers = fields
+                    let response = try await http.execute(
+                        request, timeout: .milliseconds(Int64(configuration.firstByteTimeout * 1000)), logger: logger)
+                    result = UpstreamResponse(
+                        status: Int(response.status.code), headers: response.headers, body: .stream(response.body))
+                }
+                latency?.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+                if result.status == 429 { errors["status_429"]?.increment() }
+                if result.status >= 500 { errors["status_5xx"]?.increment() }
+                return result
             } catch {
                 let mapped = Self.classify(error, upstream: name)
+                switch mapped.kind {
+                case .unreachable: errors["unreachable"]?.increment()
+                case .timeout: errors["timeout"]?.increment()
+                case .protocolError: errors["protocol"]?.increment()
+                case .credentialsRejected: errors["credentials"]?.increment()
+                }
                 if attempt == 1, mapped.kind == .unreachable {
                     logger.debug("retrying after connection failure", metadata: ["error": "\(error)"])
                     continue

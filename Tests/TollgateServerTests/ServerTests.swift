@@ -9,6 +9,7 @@ import TollgateTestSupport
 import TollgateAuth
 import TollgateLimits
 import NIOCore
+import Prometheus
 
 @testable import TollgateServer
 
@@ -118,6 +119,24 @@ struct ConfigurationTests {
         #expect(problems("upstreams: {docker.io: {url: https://x, username: u}}").contains("go together"))
         #expect(problems("upstreams: {docker.io: {url: https://x, username: u, password_env: TG_PW}}").isEmpty)
         #expect(problems("auth: {hide_denied: true, default_policy: {deny: [\"docker.io/private/**\"]}}").isEmpty)
+    }
+
+    @Test func httpMetricsLabelEndpointsNotNames() {
+        #expect(HTTPMetrics.endpoint("/v2/") == "base")
+        #expect(HTTPMetrics.endpoint("/v2/library/alpine/manifests/3.19") == "manifest")
+        #expect(HTTPMetrics.endpoint("/v2/a/b/c/blobs/sha256:\(String(repeating: "a", count: 64))") == "blob")
+        #expect(HTTPMetrics.endpoint("/v2/x/tags/list") == "tags")
+        #expect(HTTPMetrics.endpoint("/v2/../etc") == "v2_other")
+        #expect(HTTPMetrics.endpoint("/token") == "token")
+        #expect(HTTPMetrics.endpoint("/anything/else") == "other")
+        let m = HTTPMetrics(registry: PrometheusCollectorRegistry())
+        m.record(endpoint: "blob", method: "GET", status: 200, duration: .milliseconds(3), bytes: 100, cache: "hit")
+        m.record(endpoint: "blob", method: "GET", status: 200, duration: .milliseconds(30), bytes: 50, cache: "hit,aborted")
+        let text = m.registry.emitToString()
+        #expect(text.contains(#"tollgate_http_requests_total{endpoint="blob",method="GET",status="200"} 2"#))
+        #expect(text.contains(#"tollgate_cache_requests_total{endpoint="blob",outcome="hit"} 2"#))
+        #expect(text.contains(#"tollgate_http_response_bytes_total{endpoint="blob",cache="hit"} 150"#))
+        #expect(text.contains(#"tollgate_http_request_duration_seconds_count{endpoint="blob"} 2"#))
     }
 
     @Test func addressRanges() {

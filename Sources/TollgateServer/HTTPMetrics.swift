@@ -1,0 +1,84 @@
+import Prometheus
+import RegistryCore
+import Synchronization
+
+/// Request metrics: `tollgate_http_requests_total{endpoint,method,status}`,
+/// `tollgate_http_request_duration_seconds{endpoint}` (until the last byte of the body),
+/// `tollgate_cache_requests_total{endpoint,outcome}` and
+/// `tollgate_http_response_bytes_total{endpoint,cache}`. Metric objects are made once per label
+/// set and kept, so a request costs a dictionary lookup and a few atomic adds.
+final class HTTPMetrics: Sendable {
+    private struct Key: Hashable {
+        var endpoint: String
+        var method: String
+        var status: Int
+    }
+    let registry: PrometheusCollectorRegistry
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let durations = Mutex<[String: DurationHistogram]>([:])
+    private let outcomes = Mutex<[String: Counter]>([:])
+
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60),
+    ]
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    /// The endpoint label of a path (bounded: never the repository name).
+    static func endpoint(_ path: String) -> String {
+        if path == "/v2" || path == "/v2/" { return "base" }
+        if path.hasPrefix("/v2/") {
+            switch try? RegistryPath.parse(path) {
+            case .manifest?: return "manifest"
+            case .blob?: return "blob"
+            case .tags?: return "tags"
+            case .catalog?: return "catalog"
+            default: return "v2_other"
+            }
+        }
+        if path.hasPrefix("/token") { return "token" }
+        switch path {
+        case "/usage": return "usage"
+        case "/metrics": return "metrics"
+        case "/healthz", "/readyz": return "health"
+        default: return "other"
+        }
+    }
+
+    func record(endpoint: String, method: String, status: Int, duration: Duration, bytes: Int64, cache: String) {
+        let key = Key(endpoint: endpoint, method: method, status: status)
+        let counter = counters.withLock { c in
+            if let hit = c[key] { return hit }
+            let made = registry.makeCounter(
+                name: "tollgate_http_requests_total",
+                labels: [("endpoint", endpoint), ("method", method), ("status", String(status))])
+            c[key] = made
+            return made
+        }
+        counter.increment()
+        let histogram = durations.withLock { d in
+            if let hit = d[endpoint] { return hit }
+            let made = registry.makeDurationHistogram(
+                name: "tollgate_http_request_duration_seconds", labels: [("endpoint", endpoint)], buckets: Self.buckets)
+            d[endpoint] = made
+            return made
+        }
+        histogram.record(duration)
+        guard cache != "-" else { return }
+        let outcome = cache.split(separator: ",").first.map(String.init) ?? cache
+        let (requests, sent) = outcomes.withLock { o -> (Counter, Counter) in
+            let rk = "r\u{0}\(endpoint)\u{0}\(outcome)", bk = "b\u{0}\(endpoint)\u{0}\(outcome)"
+            if o[rk] == nil {
+                o[rk] = registry.makeCounter(
+                    name: "tollgate_cache_requests_total", labels: [("endpoint", endpoint), ("outcome", outcome)])
+                o[bk] = registry.makeCounter(
+                    name: "tollgate_http_response_bytes_total", labels: [("endpoint", endpoint), ("cache", outcome)])
+            }
+            return (o[rk]!, o[bk]!)
+        }
+        requests.increment()
+        if bytes > 0 { sent.increment(by: bytes) }
+    }
+}
