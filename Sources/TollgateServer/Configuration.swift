@@ -26,6 +26,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// How long SIGTERM waits for running transfers before cutting them.
     public var shutdownTimeout: Duration = .seconds(30)
     public var metrics = Metrics()
+    /// Reverse proxies whose `X-Forwarded-For` names the client (CIDRs).
+    public var trustedProxies: [String] = []
     /// Serve HTTPS (and HTTP/2) with this certificate; nil: plain HTTP.
     public var tls: TLS?
 
@@ -258,6 +260,12 @@ struct ConfigReader {
             case "upstreams":
                 sawUpstreams = true
                 readUpstreams(value, into: &c)
+            case "trusted_proxies":
+                guard let list = stringList(value, key) else { continue }
+                for (i, cidr) in list.enumerated() where AddressRange(cidr) == nil {
+                    problem("\(key)[\(i)]", "not an address or CIDR range (examples: 127.0.0.1, 10.0.0.0/8)")
+                }
+                c.trustedProxies = list
             case "shutdown_timeout":
                 if let d = duration(value, key) { c.shutdownTimeout = d }
             case "default_upstream":

@@ -20,8 +20,12 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's address without port, for throttling and logs.
-    public var clientAddress: String? { remoteAddress?.ipAddress }
+    /// Set by `ClientAddressMiddleware` when a trusted proxy said who the client is.
+    public var forwardedClient: String?
+
+    /// The client's address without port, for throttling, limits and logs: the peer, or, behind a
+    /// trusted reverse proxy, the client it forwarded for.
+    public var clientAddress: String? { forwardedClient ?? remoteAddress?.ipAddress }
 }
 
 /// Facts a handler records for the access-log line written after it (upstream, cache outcome).

@@ -80,6 +80,9 @@ public enum TollgateServer {
             upstreams[configuration.name] = Upstream(client: client, manifestTTL: ttl)
         }
         let router = Router(context: TollgateContext.self)
+        if !config.trustedProxies.isEmpty {
+            router.add(middleware: ClientAddressMiddleware(trusted: config.trustedProxies.compactMap(AddressRange.init)))
+        }
         router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics)))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(

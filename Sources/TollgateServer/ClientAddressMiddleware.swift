@@ -1,0 +1,37 @@
+import HTTPTypes
+import Hummingbird
+
+extension HTTPField.Name {
+    static let xForwardedFor = Self("X-Forwarded-For")!
+}
+
+/// Behind a reverse proxy every connection comes from the proxy. When the peer is in
+/// `trusted_proxies`, the client is the right-most address of `X-Forwarded-For` that is not itself
+/// a trusted proxy (entries further left are whatever the client claimed). Without a trusted
+/// peer the header is ignored, so clients can't choose their own address.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+    let trusted: [AddressRange]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let peer = context.remoteAddress?.ipAddress, isTrusted(peer),
+            let client = Self.client(forwardedFor: request.headers[values: .xForwardedFor], isTrusted: isTrusted)
+        else { return try await next(request, context) }
+        var context = context
+        context.forwardedClient = client
+        return try await next(request, context)
+    }
+
+    private func isTrusted(_ address: String) -> Bool { trusted.contains { $0.contains(address) } }
+
+    static func client(forwardedFor values: [String], isTrusted: (String) -> Bool) -> String? {
+        let hops = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() {
+            guard AddressRange.parse(hop) != nil else { return nil }  // garbage: don't guess
+            if !isTrusted(hop) { return hop }
+        }
+        return nil
+    }
+}
