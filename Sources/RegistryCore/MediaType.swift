@@ -26,10 +26,11 @@ public struct AcceptList: Sendable, Equatable {
 
     public init(headerValues: [String]) {
         var types: [String] = []
+        var seen: Set<String> = []  // not `types.contains`: quadratic in a hostile 80 KiB header
         for line in headerValues {
             for item in line.split(separator: ",") {
                 let t = MediaType.essence(item)
-                if !t.isEmpty, !types.contains(t) { types.append(t) }
+                if !t.isEmpty, seen.insert(t).inserted { types.append(t) }
             }
         }
         self.types = types

@@ -84,7 +84,7 @@ public struct AccessPolicy: Sendable, Equatable {
                 rest = rest.dropFirst(part.count)
             } else if i == parts.count - 1 {
                 return rest.hasSuffix(part) && rest.count >= part.count
-            } else {
+            } else if !part.isEmpty {  // an empty part (`**` inside a component) matches anywhere
                 guard let r = rest.range(of: part) else { return false }
                 rest = rest[r.upperBound...]
             }

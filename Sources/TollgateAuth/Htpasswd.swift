@@ -25,7 +25,8 @@ public struct Htpasswd: Sendable, Equatable {
     public private(set) var problems: [Problem] = []
 
     public init(text: String) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        // "\r\n" is one Character, so it is a separator of its own (CRLF files).
+        lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
             $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
         }
         if lines.last == "" { lines.removeLast() }
@@ -89,9 +90,12 @@ public struct Htpasswd: Sendable, Equatable {
     }
 
     public mutating func remove(user: String) -> Bool {
-        guard let u = users[user] else { return false }
-        lines.remove(at: u.line - 1)
-        reindex()
+        guard users[user] != nil else { return false }
+        // A duplicate line of the user would count once the first is gone: remove those too.
+        while let u = users[user] {
+            lines.remove(at: u.line - 1)
+            reindex()
+        }
         return true
     }
 

@@ -88,10 +88,11 @@ public final class TokenService: Sendable {
         let t = Int(now.timeIntervalSince1970)
         guard claims.iss == issuer else { throw Rejection(description: "wrong issuer") }
         guard claims.aud == service else { throw Rejection(description: "wrong audience") }
-        guard t <= claims.exp + leeway else { throw Rejection(description: "token expired") }
-        guard t >= claims.nbf - leeway else { throw Rejection(description: "token not yet valid") }
+        // `t ± leeway`, not `exp + leeway`: the claims may hold any Int (no overflow trap).
+        guard t - leeway <= claims.exp else { throw Rejection(description: "token expired") }
+        guard t + leeway >= claims.nbf else { throw Rejection(description: "token not yet valid") }
         verified.withLock { v in
-            if v.count >= 50_000 { v = v.filter { t <= $0.value.exp + leeway } }
+            if v.count >= 50_000 { v = v.filter { t - leeway <= $0.value.exp } }
             v[fingerprint] = claims
         }
         return claims

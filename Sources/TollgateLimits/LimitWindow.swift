@@ -198,7 +198,9 @@ public struct CivilDate: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)-\(two(month))-\(two(day))"
+        // Four-digit years (`0999`), as parsing wants them and as the usage store compares text.
+        let y = (0..<1000).contains(year) ? String("000\(year)".suffix(4)) : "\(year)"
+        return "\(y)-\(two(month))-\(two(day))"
     }
 
     /// `2026-11-25T18:00:00Z` for unix seconds.

@@ -44,9 +44,9 @@ public final class CacheJanitor: Service {
     public var damaged: Int64 { counters.withLock { $0.damaged } }
 
     public func run() async throws {
-        let lastCleanStop = startupMarker()
+        let start = startupState()
         await reconcile()
-        let check = Task { await verifyWritten(since: lastCleanStop) }
+        let check = Task { if case .afterCrash(let since) = start { await verifyWritten(since: since) } }
         defer { check.cancel() }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
@@ -55,16 +55,30 @@ public final class CacheJanitor: Service {
         }
         await Task { await self.flushAccesses() }.value  // even when shutdown ended in cancellation
         let stamp = String(Date().timeIntervalSince1970)
+        try? stamp.write(toFile: lastStopPath, atomically: true, encoding: .utf8)
         try? stamp.write(toFile: files.shutdownMarkerPath, atomically: true, encoding: .utf8)
     }
 
-    /// The time of the last clean stop (removing the marker: from now on a crash is a crash);
-    /// nil when there was none.
-    private func startupMarker() -> Double? {
-        let path = files.shutdownMarkerPath
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    enum StartupState: Equatable {
+        /// The last stop was clean: nothing to check.
+        case clean
+        /// A crash (or the first start): check blobs written since the last clean stop (all if none).
+        case afterCrash(since: Double?)
+    }
+
+    /// `last-clean-stop` keeps the time of the last clean stop; `clean-shutdown` exists only
+    /// between a clean stop and the next start.
+    private var lastStopPath: String { files.root + "/last-clean-stop" }
+
+    private func startupState() -> StartupState {
+        let fm = FileManager.default
+        let marker = files.shutdownMarkerPath
+        let clean = fm.fileExists(atPath: marker)
+        try? fm.removeItem(atPath: marker)  // from now on, a crash is a crash
+        if clean { return .clean }
+        let last = (try? String(contentsOfFile: lastStopPath, encoding: .utf8))
+            .flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return .afterCrash(since: last)
     }
 
     func reconcile() async {
@@ -81,9 +95,9 @@ public final class CacheJanitor: Service {
         guard let all = try? await files.allBlobs() else { return }
         let suspects = all.filter { since == nil || $0.modified >= since! - 5 }
         guard !suspects.isEmpty else { return }
-        if since == nil {
-            logger.notice("no clean-shutdown marker: checking stored blobs", metadata: ["blobs": "\(suspects.count)"])
-        }
+        logger.notice(
+            "no clean-shutdown marker: checking stored blobs",
+            metadata: ["blobs": "\(suspects.count)", "since": "\(since.map { "\(Int($0))" } ?? "ever")"])
         var bad = 0
         for blob in suspects where !Task.isCancelled {
             if let path = await verify(blob.digest) {

@@ -65,6 +65,8 @@ struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
     let log: AccessLog?
     let metrics: HTTPMetrics?
+    /// Counts streamed bodies in progress (for the shutdown drain).
+    var drain: TransferDrain? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -72,7 +74,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.distributionAPIVersion] = "registry/2.0"
-        guard log != nil || metrics != nil else { return response }
+        guard log != nil || metrics != nil || drain != nil else { return response }
+        let drain = self.drain
         let log = self.log, metrics = self.metrics
         let method = request.method.rawValue
         let path = request.uri.path
@@ -100,6 +103,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         }
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            drain?.begin()
+            defer { drain?.end() }
             let counter = ByteCounter()
             do {
                 try await body.write(

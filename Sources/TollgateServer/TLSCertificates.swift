@@ -38,7 +38,17 @@ final class TLSCertificates: Sendable {
         } catch {
             throw ConfigurationError(problems: ["tls.key: cannot read a PEM private key from \(key)"])
         }
-        return (chain.map { .certificate($0) }, .privateKey(privateKey))
+        let pair: (chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) = (
+            chain.map { .certificate($0) }, .privateKey(privateKey)
+        )
+        // BoringSSL checks that the key belongs to the leaf certificate when a context is made.
+        do {
+            _ = try NIOSSLContext(
+                configuration: .makeServerConfiguration(certificateChain: pair.chain, privateKey: pair.key))
+        } catch {
+            throw ConfigurationError(problems: ["tls.key: \(key) is not the private key of \(certificate)"])
+        }
+        return pair
     }
 
     /// Re-reads both files; on failure the previous pair stays in use.

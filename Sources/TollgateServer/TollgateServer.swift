@@ -31,12 +31,17 @@ public enum TollgateServer {
         /// Access times, eviction to `storage.max_size`, start-up checks.
         public let janitor: CacheJanitor
         let accessLog: AccessLog?
+        /// Running transfers, for the first step of a graceful shutdown.
+        let drain: TransferDrain
+        /// The TLS certificate and key, when `tls:` is configured.
+        let certificates: TLSCertificates?
         /// Held while the parts live.
         let storageLock: StorageLock
     }
 
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
+        let certificates = try config.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         let blobs = try FileBlobStore(root: config.storage.path)
         let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
         let metrics = PrometheusCollectorRegistry()
@@ -83,8 +88,10 @@ public enum TollgateServer {
         if !config.trustedProxies.isEmpty {
             router.add(middleware: ClientAddressMiddleware(trusted: config.trustedProxies.compactMap(AddressRange.init)))
         }
-        router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics)))
+        let drain = TransferDrain()
+        router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics), drain: drain))
         router.add(middleware: RegistryErrorMiddleware())
+        router.add(middleware: DrainMiddleware(drain: drain))
         router.add(
             middleware: AuthMiddleware(
                 auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service,
@@ -107,7 +114,7 @@ public enum TollgateServer {
             limitsService: limitsService, settingsWatcher: watcher,
             janitor: CacheJanitor(
                 cache: cache, files: blobs, store: metadata, maxSize: config.storage.maxSize, logger: logger),
-            accessLog: accessLog, storageLock: lock)
+            accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
@@ -120,8 +127,7 @@ public enum TollgateServer {
         ]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         var server: HTTPServerBuilder = .http1()
-        if let tls = config.tls {
-            let certificates = try TLSCertificates(certificate: tls.certificate, key: tls.key)
+        if let tls = config.tls, let certificates = parts.certificates {
             services.append(TLSReloadService(certificates: certificates, logger: logger))
             server =
                 tls.http2
@@ -144,11 +150,18 @@ public enum TollgateServer {
         // SIGTERM/SIGINT: stop accepting, let transfers finish for up to `shutdown_timeout`, then
         // cancel what is left (clients see their connection end early), then the services stop in
         // reverse order: downloads, cache janitor, settings, and the last usage flush.
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = config.shutdownTimeout
+        // The drain stops first (services stop in reverse order): new requests get 503 while
+        // running transfers finish; then the HTTP server quiesces.
+        var group = ServiceGroupConfiguration(
+            services: [app, TransferDrain.Service(drain: parts.drain, timeout: config.shutdownTimeout)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = config.shutdownTimeout + .seconds(2)
         group.maximumCancellationDuration = .seconds(10)
         defer { parts.accessLog?.flush() }  // lines of transfers cut at the end
         try await ServiceGroup(configuration: group).run()
+        // Transfers cut by the shutdown timeout count their bytes as they unwind, possibly after
+        // the limits service's last flush: one more.
+        await parts.limitsService.flush()
     }
 
     static func makeAuthenticator(

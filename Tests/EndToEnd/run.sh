@@ -22,7 +22,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
-  crash)
+  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
