@@ -52,25 +52,29 @@ public struct AccessPolicy: Sendable, Equatable {
         }
     }
 
+    /// Component-wise glob match in O(pattern × name) steps: `reach[j]` says whether the first `j`
+    /// name components can be matched by the pattern components seen so far (a backtracking
+    /// matcher is exponential in the number of `**` against a long client-chosen name).
     static func matches(_ pattern: String, _ name: String) -> Bool {
         let p = pattern.split(separator: "/", omittingEmptySubsequences: false)
         let n = name.split(separator: "/", omittingEmptySubsequences: false)
-        return match(p[...], n[...])
-    }
-
-    private static func match(_ p: ArraySlice<Substring>, _ n: ArraySlice<Substring>) -> Bool {
-        guard let head = p.first else { return n.isEmpty }
-        if head == "**" {
-            if p.count == 1 { return true }
-            var rest = n
-            while true {
-                if match(p.dropFirst(), rest) { return true }
-                guard !rest.isEmpty else { return false }
-                rest = rest.dropFirst()
+        var reach = [Bool](repeating: false, count: n.count + 1)
+        reach[0] = true
+        for head in p {
+            var next = [Bool](repeating: false, count: n.count + 1)
+            if head == "**" {
+                // Zero or more components: reachable from any earlier reachable point.
+                var seen = false
+                for j in 0...n.count {
+                    seen = seen || reach[j]
+                    next[j] = seen
+                }
+            } else {
+                for j in 0..<n.count where reach[j] && component(head, n[j]) { next[j + 1] = true }
             }
+            reach = next
         }
-        guard let first = n.first, component(head, first) else { return false }
-        return match(p.dropFirst(), n.dropFirst())
+        return reach[n.count]
     }
 
     /// `*` in one component matches any run of characters.

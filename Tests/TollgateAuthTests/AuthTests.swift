@@ -129,6 +129,15 @@ struct ScopeTests {
         #expect(throws: CredentialVault.Failure.self) { _ = try CredentialVault.loadOrCreate(in: dir) }
     }
 
+    @Test func manyDoubleStarsAgainstALongNameStayCheap() {
+        let name = (0..<61).map { "c\($0)" }.joined(separator: "/")
+        let glob = Array(repeating: "**", count: 8).joined(separator: "/") + "/x"
+        let started = ContinuousClock.now
+        #expect(!AccessPolicy(allow: [glob]).allows(name))
+        #expect(AccessPolicy(allow: [Array(repeating: "**", count: 8).joined(separator: "/") + "/c60"]).allows(name))
+        #expect(ContinuousClock.now - started < .milliseconds(200))  // the backtracking matcher took seconds
+    }
+
     @Test func userPoliciesReplaceTheDefaultLists() {
         let book = PolicyBook(default: AccessPolicy(allow: ["**"], deny: ["docker.io/private/**"]))
         book.replace(["alice": (allow: nil, deny: ["ghcr.io/**"]), "bob": (allow: ["docker.io/private/app"], deny: [])])
