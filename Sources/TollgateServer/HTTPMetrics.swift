@@ -16,7 +16,11 @@ final class HTTPMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[Key: Counter]>([:])
     private let durations = Mutex<[String: DurationHistogram]>([:])
-    private let outcomes = Mutex<[String: Counter]>([:])
+    private struct OutcomeKey: Hashable {
+        var endpoint: String
+        var outcome: String
+    }
+    private let outcomes = Mutex<[OutcomeKey: (Counter, Counter)]>([:])
 
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -26,17 +30,16 @@ final class HTTPMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry) { self.registry = registry }
 
-    /// The endpoint label of a path (bounded: never the repository name).
+    /// The endpoint label of a path (bounded: never the repository name). A cheap look at the
+    /// path's shape: the full parse (name and digest validation) already ran in the auth layer.
     static func endpoint(_ path: String) -> String {
         if path == "/v2" || path == "/v2/" { return "base" }
         if path.hasPrefix("/v2/") {
-            switch try? RegistryPath.parse(path) {
-            case .manifest?: return "manifest"
-            case .blob?: return "blob"
-            case .tags?: return "tags"
-            case .catalog?: return "catalog"
-            default: return "v2_other"
-            }
+            if path.contains("/manifests/") { return "manifest" }
+            if path.contains("/blobs/") { return "blob" }
+            if path.hasSuffix("/tags/list") { return "tags" }
+            if path == "/v2/_catalog" { return "catalog" }
+            return "v2_other"
         }
         if path.hasPrefix("/token") { return "token" }
         switch path {
@@ -67,16 +70,18 @@ final class HTTPMetrics: Sendable {
         }
         histogram.record(duration)
         guard cache != "-" else { return }
-        let outcome = cache.split(separator: ",").first.map(String.init) ?? cache
+        let outcome = cache.firstIndex(of: ",").map { String(cache[..<$0]) } ?? cache
         let (requests, sent) = outcomes.withLock { o -> (Counter, Counter) in
-            let rk = "r\u{0}\(endpoint)\u{0}\(outcome)", bk = "b\u{0}\(endpoint)\u{0}\(outcome)"
-            if o[rk] == nil {
-                o[rk] = registry.makeCounter(
-                    name: "tollgate_cache_requests_total", labels: [("endpoint", endpoint), ("outcome", outcome)])
-                o[bk] = registry.makeCounter(
+            let key = OutcomeKey(endpoint: endpoint, outcome: outcome)
+            if let hit = o[key] { return hit }
+            let made = (
+                registry.makeCounter(
+                    name: "tollgate_cache_requests_total", labels: [("endpoint", endpoint), ("outcome", outcome)]),
+                registry.makeCounter(
                     name: "tollgate_http_response_bytes_total", labels: [("endpoint", endpoint), ("cache", outcome)])
-            }
-            return (o[rk]!, o[bk]!)
+            )
+            o[key] = made
+            return made
         }
         requests.increment()
         if bytes > 0 { sent.increment(by: bytes) }
