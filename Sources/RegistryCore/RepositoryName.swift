@@ -86,7 +86,7 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
     case digest(Digest)
 
     public init(parsing s: some StringProtocol) throws {
-        if s.contains(":") {
+        if s.utf8.contains(UInt8(ascii: ":")) {
             self = .digest(try Digest(parsing: s))
         } else {
             self = .tag(try Tag(parsing: s))

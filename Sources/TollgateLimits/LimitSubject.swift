@@ -40,7 +40,7 @@ public enum AddressGroup {
     /// IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) counts as its IPv4 address.
     public static func group(_ address: String) -> String {
         var v6 = in6_addr()
-        guard address.contains(":"), inet_pton(AF_INET6, address, &v6) == 1 else { return address }
+        guard address.utf8.contains(UInt8(ascii: ":")), inet_pton(AF_INET6, address, &v6) == 1 else { return address }
         var bytes = [UInt8](repeating: 0, count: 16)
         withUnsafeBytes(of: &v6) { raw in for i in 0..<16 { bytes[i] = raw[i] } }
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {

@@ -35,8 +35,9 @@ final class HTTPMetrics: Sendable {
     static func endpoint(_ path: String) -> String {
         if path == "/v2" || path == "/v2/" { return "base" }
         if path.hasPrefix("/v2/") {
-            if path.contains("/manifests/") { return "manifest" }
-            if path.contains("/blobs/") { return "blob" }
+            // Byte-level search: Foundation's `String.contains` was 1.5 % of a small-blob request.
+            if contains(path, "/manifests/") { return "manifest" }
+            if contains(path, "/blobs/") { return "blob" }
             if path.hasSuffix("/tags/list") { return "tags" }
             if path == "/v2/_catalog" { return "catalog" }
             return "v2_other"
@@ -47,6 +48,20 @@ final class HTTPMetrics: Sendable {
         case "/metrics": return "metrics"
         case "/healthz", "/readyz": return "health"
         default: return "other"
+        }
+    }
+
+    static func contains(_ haystack: String, _ needle: StaticString) -> Bool {
+        let n = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        var text = haystack
+        return text.withUTF8 { h in
+            guard h.count >= n.count else { return false }
+            for i in 0...(h.count - n.count) where h[i] == n[0] {
+                var j = 1
+                while j < n.count, h[i + j] == n[j] { j += 1 }
+                if j == n.count { return true }
+            }
+            return false
         }
     }
 
