@@ -65,8 +65,11 @@ public final class UsageLedger: Sendable {
     public func recordRequest(user: String, upstream: String, pull: Bool) {
         let day = floorDiv(wall(), 86400)
         let m = state.withLock { st -> Meters? in
-            st.pending[Key(user: user, day: day, upstream: upstream), default: Counts()].requests += 1
-            if pull { st.pending[Key(user: user, day: day, upstream: upstream)]!.pulls += 1 }
+            func count(_ c: inout Counts) {
+                c.requests += 1
+                if pull { c.pulls += 1 }
+            }
+            count(&st.pending[Key(user: user, day: day, upstream: upstream), default: Counts()])  // one lookup
             return meters(&st, user)
         }
         m?.requests.increment()

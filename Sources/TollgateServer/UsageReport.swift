@@ -138,9 +138,10 @@ public enum UsageReport {
             else { continue }
             current[u, default: [:]][w.kind] = w.used
         }
+        let byUser = Dictionary(grouping: rows, by: \.user)
         return names.sorted().map { name in
             let effective = name.isEmpty ? book.limits(for: .address("")) : book.limits(for: .user(name))
-            let mine = rows.filter { $0.user == name }
+            let mine = byUser[name] ?? []
             return Line(
                 user: name, plan: effective.plan, limits: effective.limits, total: total(mine, user: name),
                 pullsNow: current[name]?[WindowPeriod.sixHours.rawValue] ?? 0,
