@@ -112,7 +112,8 @@ public final class RateLimiter: Sendable {
     }
 
     /// Counts one request (and a pull, when `pull`) or refuses it. Nothing is counted on refusal.
-    public func admit(_ subject: LimitSubject, pull: Bool) -> Result<Admission, LimitExceeded> {
+    /// Without `request`, only the pull (for a request admitted already).
+    public func admit(_ subject: LimitSubject, pull: Bool, request: Bool = true) -> Result<Admission, LimitExceeded> {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
@@ -125,7 +126,7 @@ public final class RateLimiter: Sendable {
                             resetsAt: s.pulls.end))
                 }
                 var wait: Int64?
-                if var bucket = s.bucket {
+                if request, var bucket = s.bucket {
                     wait = bucket.take(mono)
                     s.bucket = bucket
                 }

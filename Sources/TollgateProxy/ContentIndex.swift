@@ -22,6 +22,10 @@ final class ContentIndex: Sendable {
     private let tags = Mutex<[TagKey: TagRecord]>([:])
     private let manifests = Mutex<[Digest: ManifestRecord]>([:])
     private let links = Mutex<[LinkKey: Int64]>([:])
+    /// Digests the store has no manifest record for, so the blob path asks memory only.
+    private let notManifests = Mutex<Set<Digest>>([])
+    /// Digests an upstream HEAD named as a manifest's (answered without fetching it).
+    private let announcedManifests = Mutex<Set<Digest>>([])
     /// Entries per map before it is dropped and refilled from the store.
     private let capacity = 200_000
 
@@ -62,7 +66,36 @@ final class ContentIndex: Sendable {
 
     func putManifest(_ r: ManifestRecord) async throws {
         remember(manifests, r.digest, r)
+        _ = notManifests.withLock { $0.remove(r.digest) }
         try await store.putManifest(r)
+    }
+
+    /// Notes a digest an upstream named as a manifest's before its bytes were fetched.
+    func announceManifest(_ digest: Digest) {
+        announcedManifests.withLock { s in
+            if s.count >= capacity { s.removeAll(keepingCapacity: true) }
+            s.insert(digest)
+        }
+        _ = notManifests.withLock { $0.remove(digest) }
+    }
+
+    /// Whether `digest` is known as a manifest's (the blob endpoint never serves those).
+    func isManifest(_ digest: Digest) async throws -> Bool {
+        if notManifests.withLock({ $0.contains(digest) }) { return false }
+        if manifests.withLock({ $0[digest] }) != nil || announcedManifests.withLock({ $0.contains(digest) }) {
+            return true
+        }
+        if try await manifest(digest) != nil { return true }
+        notManifests.withLock { s in
+            if s.count >= capacity { s.removeAll(keepingCapacity: true) }
+            s.insert(digest)
+        }
+        // A manifest stored meanwhile: `putManifest` records it before clearing the negative.
+        if manifests.withLock({ $0[digest] }) != nil || announcedManifests.withLock({ $0.contains(digest) }) {
+            _ = notManifests.withLock { $0.remove(digest) }
+            return true
+        }
+        return false
     }
 
     /// The linked size, or nil when (upstream, repository) has no link to `digest` for any of

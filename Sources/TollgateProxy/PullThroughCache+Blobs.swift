@@ -27,6 +27,12 @@ extension PullThroughCache {
     public func blob(from upstream: Upstream, _ repository: RepositoryName, _ digest: Digest, head: Bool)
         async throws -> BlobResult
     {
+        // A manifest is a pull (counted, and by Docker Hub too): never handed out as a blob.
+        if try await index.isManifest(digest) {
+            throw RegistryError(
+                .blobUnknown, "blob unknown: \(digest) is a manifest; fetch it from the manifests endpoint",
+                detail: digest.description)
+        }
         let linked = try await index.link(
             upstream: upstream.name, repository: repository.value, digest: digest, audiences: upstream.visible)
         if linked != nil, let local = try await localBlob(digest, head: head) {

@@ -12,6 +12,11 @@ public struct ManifestResult: Sendable {
     public var outcome: CacheOutcome
     /// Text for a `Warning: 299` header (served stale).
     public var warning: String?
+    /// The manifest's length when `bytes` is empty: a HEAD answered from an upstream HEAD.
+    public var announcedLength: Int? = nil
+
+    /// The manifest's length in bytes (the `Content-Length` of a GET).
+    public var length: Int { announcedLength ?? bytes.readableBytes }
 }
 
 struct FetchedManifest: Sendable {
@@ -62,9 +67,55 @@ extension PullThroughCache {
         case .digest(let digest):
             return try await manifestByDigest(upstream, repository, digest)
         case .tag(let tag):
-            let result = try await manifestByTag(upstream, repository, tag)
-            return try await negotiate(result, upstream, repository, accept: accept)
+            // Without `head`, every path ends in a result or an error.
+            guard let result = try await manifestByTag(upstream, repository, tag, head: false),
+                let fitted = try await negotiate(result, upstream, repository, accept: accept, head: false)
+            else { throw RegistryError(.unknown, "no manifest for tag \(tag)") }
+            return fitted
         }
+    }
+
+    /// Answers a manifest HEAD without an upstream manifest GET where it can: from the cache, or
+    /// from an upstream HEAD (Docker Hub counts GETs against its pull limit, not HEADs). Nil when
+    /// only a GET can answer (a list the client doesn't accept, an upstream HEAD without digest,
+    /// type or length): the caller is then charged a pull and asks `manifest(…)`.
+    public func manifestHead(
+        from upstream: Upstream, _ repository: RepositoryName, _ reference: Reference, accept: AcceptList
+    ) async throws -> ManifestResult? {
+        switch reference {
+        case .digest(let digest):
+            if let cached = try await cachedManifest(upstream, repository, digest) {
+                return ManifestResult(digest: digest, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
+            }
+            let response = try await UpstreamFailure.sendExpectingOK(
+                upstream: upstream.name, notFound: .manifestUnknown(digest.description)
+            ) { try await headManifest(upstream, repository, reference) }
+            await response.discard()
+            guard let answer = Self.headAnswer(response), answer.digest == digest else { return nil }
+            index.announceManifest(digest)
+            return answer
+        case .tag(let tag):
+            guard let result = try await manifestByTag(upstream, repository, tag, head: true) else { return nil }
+            return try await negotiate(result, upstream, repository, accept: accept, head: true)
+        }
+    }
+
+    private func headManifest(_ upstream: Upstream, _ repository: RepositoryName, _ reference: Reference)
+        async throws -> UpstreamResponse
+    {
+        try await upstream.client.manifest(
+            repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .HEAD,
+            as: upstream.identity)
+    }
+
+    /// What an upstream manifest HEAD says, if it says all a HEAD answer needs.
+    static func headAnswer(_ response: UpstreamResponse) -> ManifestResult? {
+        guard response.status == 200, let digest = response.digestHeader, let type = response.contentType,
+            MediaType.isManifest(type), let length = response.contentLength, length > 0,
+            length <= Int64(maxManifestSize)
+        else { return nil }
+        return ManifestResult(
+            digest: digest, mediaType: type, bytes: ByteBuffer(), outcome: .pass, announcedLength: Int(length))
     }
 
     private func manifestByDigest(_ upstream: Upstream, _ repository: RepositoryName, _ digest: Digest) async throws
@@ -78,26 +129,40 @@ extension PullThroughCache {
     }
 
     /// Fits a tag's manifest to the client's Accept.
+    /// With `head`, nil when picking a list's child would take an upstream GET (or the list's
+    /// bytes aren't here to pick from).
     private func negotiate(
-        _ result: ManifestResult, _ upstream: Upstream, _ repository: RepositoryName, accept: AcceptList
-    ) async throws -> ManifestResult {
+        _ result: ManifestResult, _ upstream: Upstream, _ repository: RepositoryName, accept: AcceptList, head: Bool
+    ) async throws -> ManifestResult? {
         if accept.accepts(result.mediaType) { return result }
-        if result.mediaType == MediaType.dockerManifestList || result.mediaType == MediaType.ociIndex,
-            let child = ImageIndex.defaultPlatformChild(of: result.bytes)
-        {
-            var picked = try await manifestByDigest(upstream, repository, child)
+        if result.mediaType == MediaType.dockerManifestList || result.mediaType == MediaType.ociIndex {
+            guard let child = ImageIndex.defaultPlatformChild(of: result.bytes) else { return head ? nil : try unacceptable(result) }
+            var picked: ManifestResult
+            if head {
+                guard let cached = try await cachedManifest(upstream, repository, child) else { return nil }
+                picked = ManifestResult(digest: child, mediaType: cached.mediaType, bytes: cached.bytes, outcome: .hit)
+            } else {
+                picked = try await manifestByDigest(upstream, repository, child)
+            }
             if accept.accepts(picked.mediaType) {
                 picked.outcome = result.outcome
                 picked.warning = result.warning
                 return picked
             }
         }
+        return try unacceptable(result)
+    }
+
+    private func unacceptable(_ result: ManifestResult) throws -> ManifestResult {
         throw RegistryError(
             .manifestUnknown, "manifest unknown: its type \(result.mediaType) is not in the request's Accept header")
     }
 
-    private func manifestByTag(_ upstream: Upstream, _ repository: RepositoryName, _ tag: Tag) async throws
-        -> ManifestResult
+    /// A tag's manifest: from the cache within the TTL, revalidated by an upstream HEAD after it,
+    /// else fetched. With `head`, nothing is fetched: a tag that moved or was never seen is
+    /// answered from the upstream HEAD (nil when that HEAD can't answer).
+    private func manifestByTag(_ upstream: Upstream, _ repository: RepositoryName, _ tag: Tag, head: Bool)
+        async throws -> ManifestResult?
     {
         let now = clock()
         let known = try await index.tag(
@@ -115,9 +180,7 @@ extension PullThroughCache {
                 warning: "served from cache: upstream \(upstream.name) unavailable")
             let response: UpstreamResponse
             do {
-                response = try await upstream.client.manifest(
-                    repository, .tag(tag), accept: MediaType.allManifests.joined(separator: ", "), method: .HEAD,
-                    as: upstream.identity)
+                response = try await headManifest(upstream, repository, .tag(tag))
             } catch let e as UpstreamError {
                 logger.warning(
                     "serving stale tag", metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)",
@@ -128,6 +191,11 @@ extension PullThroughCache {
             switch response.status {
             case 200:
                 if let current = response.digestHeader, current != known.digest {
+                    if head {
+                        let answer = Self.headAnswer(response)
+                        if let answer { index.announceManifest(answer.digest) }
+                        return answer
+                    }
                     // The tag moved: fetch the new manifest (by digest when we know it).
                     let f = try await fetchManifest(upstream, repository, .digest(current))
                     try await index.putTag(TagRecord(
@@ -154,6 +222,20 @@ extension PullThroughCache {
             }
         }
 
+        if head {
+            // Never seen: the upstream HEAD answers. The tag is noted (its manifest is fetched by
+            // the GET that follows), so its digest is known as a manifest's from now on.
+            let response = try await UpstreamFailure.sendExpectingOK(
+                upstream: upstream.name, notFound: .manifestUnknown(tag.value)
+            ) { try await headManifest(upstream, repository, .tag(tag)) }
+            await response.discard()
+            guard let answer = Self.headAnswer(response) else { return nil }
+            index.announceManifest(answer.digest)
+            try await index.putTag(TagRecord(
+                upstream: upstream.name, repository: repository.value, tag: tag.value, digest: answer.digest,
+                fetchedAt: now, audience: upstream.audience))
+            return answer
+        }
         // Never seen (or its manifest is gone from disk): one GET by tag.
         let f = try await fetchManifest(upstream, repository, .tag(tag))
         try await index.putTag(TagRecord(
@@ -259,10 +341,10 @@ extension PullThroughCache {
         if let t = probe?.mediaType, MediaType.isManifest(t) { return t }
         if probe?.schemaVersion == 1 { throw RegistryError(.unsupported, "schema 1 manifests are not supported") }
         if probe?.manifests != nil { return MediaType.ociIndex }
-        if let contentType, contentType.hasPrefix("application/"), contentType != "application/json",
-            contentType != "application/octet-stream"
-        {
-            return contentType  // an artifact type we don't know but can pass on
+        if probe != nil, let contentType, contentType.hasPrefix("application/vnd.") {
+            // An artifact type we don't know but can pass on: a JSON document of a vendor type
+            // (never a type a browser would render, such as HTML or XHTML).
+            return contentType
         }
         if probe?.schemaVersion == 2 { return MediaType.ociManifest }
         throw RegistryError(.manifestInvalid, "upstream sent something that is not a manifest")

@@ -40,7 +40,7 @@ final class AccessLog: Sendable {
                 "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))}\n"
         } else {
             line =
-                "\(timestamp()) info tollgate.access: access method=\(e.method) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\n"
+                "\(timestamp()) info tollgate.access: access method=\(Self.printable(e.method)) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\n"
         }
         let full = buffer.withLock { b -> [UInt8]? in
             b.append(contentsOf: line.utf8)
@@ -83,11 +83,9 @@ final class AccessLog: Sendable {
         }
     }
 
-    /// Request targets are client input: keep control characters out of the log line.
-    static func printable(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0x20 }) else { return s }
-        return String(s.unicodeScalars.map { $0.value < 0x21 || $0.value == 0x7f ? "?" : Character($0) })
-    }
+    /// Request targets, methods and user names are client input: escaped, spaces too (the
+    /// text line is space-separated `key=value` fields).
+    static func printable(_ s: String) -> String { LogText.escape(s, spaces: true) }
 
     private static func writeOut(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { p in

@@ -30,6 +30,23 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// Serve HTTPS (and HTTP/2) with this certificate; nil: plain HTTP.
     public var tls: TLS?
+    /// Connection timeouts and caps (`server:`).
+    public var server = Server()
+
+    /// What one client connection may hold: slow or idle clients are closed, the number of open
+    /// connections is capped in total and per client address.
+    public struct Server: Sendable, Equatable {
+        /// A new connection must have sent a whole request head within this time.
+        public var headerTimeout: Duration = .seconds(10)
+        /// A keep-alive connection with no request in progress is closed after this time.
+        public var idleTimeout: Duration = .seconds(60)
+        /// A request body (POST /token) that sends nothing for this long is cut.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// Open connections in total; nil: the open-file limit less a reserve (see README).
+        public var maxConnections: Int?
+        /// Open connections from one peer address (IPv6: per /64); 0 = no per-address cap.
+        public var maxConnectionsPerClient = 256
+    }
 
     public struct TLS: Sendable, Equatable {
         public var certificate: String
@@ -266,6 +283,8 @@ struct ConfigReader {
                     problem("\(key)[\(i)]", "not an address or CIDR range (examples: 127.0.0.1, 10.0.0.0/8)")
                 }
                 c.trustedProxies = list
+            case "server":
+                readServer(value, into: &c.server)
             case "shutdown_timeout":
                 if let d = duration(value, key) { c.shutdownTimeout = d }
             case "default_upstream":
@@ -421,6 +440,33 @@ struct ConfigReader {
         if tls.certificate.isEmpty { problem("tls.certificate", "required (a PEM certificate chain file)") }
         if tls.key.isEmpty { problem("tls.key", "required (a PEM private key file)") }
         c.tls = tls
+    }
+
+    mutating func readServer(_ node: Node, into server: inout TollgateConfiguration.Server) {
+        guard let m = mapping(node, "server") else { return }
+        for (key, value) in m {
+            let path = "server.\(key)"
+            switch key {
+            case "header_timeout", "idle_timeout", "body_timeout":
+                guard let d = duration(value, path) else { continue }
+                guard d > .zero, d <= .seconds(3600) else {
+                    problem(path, "must be more than 0s and at most 1h")
+                    continue
+                }
+                switch key {
+                case "header_timeout": server.headerTimeout = d
+                case "idle_timeout": server.idleTimeout = d
+                default: server.bodyTimeout = d
+                }
+            case "max_connections":
+                guard let n = int(value, path) else { continue }
+                if n >= 1 { server.maxConnections = n } else { problem(path, "must be at least 1") }
+            case "max_connections_per_client":
+                guard let n = int(value, path) else { continue }
+                if n >= 0 { server.maxConnectionsPerClient = n } else { problem(path, "must be 0 (no cap) or more") }
+            default: unknown("server", key)
+            }
+        }
     }
 
     mutating func readMetrics(_ node: Node, into metrics: inout TollgateConfiguration.Metrics) {

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Synchronization
 import Hummingbird
 import RegistryCore
 import TollgateAuth
@@ -27,12 +28,21 @@ struct LimitMiddleware: RouterMiddleware {
             identity.isAnonymous ? .anonymous(address: context.clientAddress) : .user(identity.user)
         let user = identity.user
         var pull = false, blob = false
-        if request.method == .get {
-            switch context.endpoint {
-            case .manifest: pull = true
-            case .blob: blob = true
-            default: break
+        var context = context
+        switch (request.method, context.endpoint) {
+        case (.get, .manifest): pull = true
+        case (.get, .blob): blob = true
+        case (.head, .manifest):
+            let limiter = self.limiter, ledger = self.ledger
+            context.pullCharge = PullCharge {
+                switch limiter.admit(subject, pull: true, request: false) {
+                case .success: return
+                case .failure(let no):
+                    ledger.recordRefusal(user: user, kind: no.kind)
+                    throw no.registryError
+                }
             }
+        default: break
         }
 
         let admission: Admission
@@ -50,7 +60,15 @@ struct LimitMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
+            if context.pullCharge?.charged == true {
+                pull = true
+                remaining = max(0, remaining - 1)
+            }
         } catch var error as RegistryError {
+            if context.pullCharge?.charged == true {
+                pull = true
+                remaining = max(0, remaining - 1)
+            }
             if pull {
                 limiter.refundPull(subject)
                 remaining += 1
@@ -62,7 +80,7 @@ struct LimitMiddleware: RouterMiddleware {
             }
             throw error
         } catch {
-            if pull { limiter.refundPull(subject) }
+            if pull || context.pullCharge?.charged == true { limiter.refundPull(subject) }
             ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
             throw error
         }
@@ -120,4 +138,22 @@ struct LimitMiddleware: RouterMiddleware {
         }
         return error
     }
+}
+
+/// A pull charged after the fact by the handler: a manifest HEAD whose answer took an upstream
+/// GET. Refunded like any pull when the request fails.
+final class PullCharge: Sendable {
+    private let admit: @Sendable () throws -> Void
+    private let done = Atomic<Bool>(false)
+
+    init(_ admit: @escaping @Sendable () throws -> Void) { self.admit = admit }
+
+    /// Counts the pull, or throws the limit's 429.
+    func charge() throws {
+        guard !done.load(ordering: .relaxed) else { return }
+        try admit()
+        done.store(true, ordering: .relaxed)
+    }
+
+    var charged: Bool { done.load(ordering: .relaxed) }
 }

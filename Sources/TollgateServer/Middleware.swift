@@ -12,6 +12,7 @@ extension HTTPField.Name {
     static let xCache = Self("X-Cache")!
     static let warning = Self("Warning")!
     static let link = Self("Link")!
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
 }
 
 /// Turns every error into the registry's JSON error response, in one place.
@@ -74,6 +75,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.distributionAPIVersion] = "registry/2.0"
+        // Content types can come from upstreams: browsers must not guess a more active one.
+        response.headers[.xContentTypeOptions] = "nosniff"
         guard log != nil || metrics != nil || drain != nil else { return response }
         let drain = self.drain
         let log = self.log, metrics = self.metrics

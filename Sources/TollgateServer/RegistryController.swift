@@ -47,12 +47,19 @@ struct RegistryController: Sendable {
         case .manifest(let name, let reference):
             let (upstream, route) = try resolve(name, request, context)
             let accept = AcceptList(headerValues: request.headers[values: .accept])
-            let result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
+            let result: ManifestResult
+            if head, let answer = try await cache.manifestHead(from: upstream, route.repository, reference, accept: accept) {
+                result = answer
+            } else {
+                // A HEAD that takes an upstream GET costs the caller a pull, as the GET would.
+                if head { try context.pullCharge?.charge() }
+                result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
+            }
             context.notes.record(cache: result.outcome.rawValue)
             let etag = "\"\(result.digest)\""
             var headers: HTTPFields = [
                 .contentType: result.mediaType,
-                .contentLength: String(result.bytes.readableBytes),
+                .contentLength: String(result.length),
                 .dockerContentDigest: result.digest.description,
                 .eTag: etag,
                 .xCache: result.outcome.rawValue,

@@ -14,6 +14,9 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
     public var identity: Identity?
     /// The `/v2` endpoint, parsed once by `AuthMiddleware`.
     public var endpoint: RegistryPath?
+    /// Set by `LimitMiddleware` on manifest HEADs: charges a pull when answering takes an
+    /// upstream GET.
+    var pullCharge: PullCharge?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

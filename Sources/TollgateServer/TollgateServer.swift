@@ -126,14 +126,10 @@ public enum TollgateServer {
             UpstreamClientsService(clients: parts.clients),
         ]
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
-        var server: HTTPServerBuilder = .http1()
-        if let tls = config.tls, let certificates = parts.certificates {
+        if let certificates = parts.certificates {
             services.append(TLSReloadService(certificates: certificates, logger: logger))
-            server =
-                tls.http2
-                ? try .http2Upgrade(tlsConfiguration: certificates.configuration(alpn: ["h2", "http/1.1"]))
-                : try .tls(.http1(), tlsConfiguration: certificates.configuration(alpn: ["http/1.1"]))
         }
+        let server = try serverBuilder(config, certificates: parts.certificates)
         let app = Application(
             router: parts.router, server: server,
             configuration: .init(
@@ -162,6 +158,42 @@ public enum TollgateServer {
         // Transfers cut by the shutdown timeout count their bytes as they unwind, possibly after
         // the limits service's last flush: one more.
         await parts.limitsService.flush()
+    }
+
+    /// HTTP/1.1, TLS or TLS with HTTP/2, each connection behind the `ConnectionGuardHandler` (caps)
+    /// and the `ConnectionTimeoutHandler` (header, body and idle timeouts).
+    static func serverBuilder(_ config: TollgateConfiguration, certificates: TLSCertificates?) throws
+        -> HTTPServerBuilder
+    {
+        let s = config.server
+        let counter = ConnectionCounter(
+            maxTotal: s.maxConnections ?? ConnectionCounter.defaultTotal(), maxPerClient: s.maxConnectionsPerClient)
+        let timeouts = ConnectionTimeoutHandler.Timeouts(
+            header: TimeAmount(s.headerTimeout), idle: TimeAmount(s.idleTimeout), body: TimeAmount(s.bodyTimeout))
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionTimeoutHandler(timeouts: timeouts)])
+        guard let tls = config.tls, let certificates else {
+            return HTTPServerBuilder { responder in
+                GuardedChannel(
+                    base: HTTP1Channel(responder: responder, configuration: http1), counter: counter, plaintext: true)
+            }
+        }
+        if tls.http2 {
+            let tlsConfiguration = try certificates.configuration(alpn: ["h2", "http/1.1"])
+            let http2 = HTTP2ChannelConfiguration(idleTimeout: s.idleTimeout, streamConfiguration: http1)
+            return HTTPServerBuilder { responder in
+                GuardedChannel(
+                    base: try HTTP2UpgradeChannel(
+                        tlsConfiguration: tlsConfiguration, configuration: http2, responder: responder),
+                    counter: counter, plaintext: false)
+            }
+        }
+        let tlsConfiguration = try certificates.configuration(alpn: ["http/1.1"])
+        return HTTPServerBuilder { responder in
+            GuardedChannel(
+                base: try TLSChannel(
+                    HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tlsConfiguration),
+                counter: counter, plaintext: false)
+        }
     }
 
     static func makeAuthenticator(

@@ -148,6 +148,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not head:
                 self.wfile.write(MANIFEST)
             return
+        if what == "manifests" and kind == "html":
+            # markup labelled as a manifest type a browser would render
+            page = b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>'
+            self.send(200, page, "application/xhtml+xml", {"Docker-Content-Digest": "sha256:" + hashlib.sha256(page).hexdigest()})
+            if not head:
+                self.wfile.write(page)
+            return
         if what == "manifests":
             lie = ref if ref.startswith("sha256:") else "sha256:" + "0" * 64
             self.send(200, MANIFEST, V2S2, {"Docker-Content-Digest": lie})

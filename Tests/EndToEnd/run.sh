@@ -3,7 +3,8 @@
 # binary, real clients (skopeo, podman, containerd/ctr, dockerd, curl).
 #
 # Usage:
-#   Tests/EndToEnd/run.sh [CHECK...]      run all checks, or only the named ones (in suite order)
+#   Tests/EndToEnd/run.sh [CHECK...]      run all checks, or only the named ones (in suite order);
+#                                         the name `security` stands for every security-* check
 #   Tests/EndToEnd/run.sh --list          print the check names
 #
 # Env:
@@ -22,7 +23,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
-  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock)
+  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
+  security-pull-paths security-slow-clients security-log-injection security-content-type)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -30,6 +32,7 @@ source "$E2E_DIR/checks_auth.sh"
 source "$E2E_DIR/checks_limits.sh"
 source "$E2E_DIR/checks_tenants.sh"
 source "$E2E_DIR/checks_ops.sh"
+source "$E2E_DIR/checks_security_server.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
@@ -38,6 +41,7 @@ for a in "$@"; do
   case "$a" in
     -h|--help) usage; exit 0 ;;
     --list) printf '%s\n' "${ALL_CHECKS[@]}"; exit 0 ;;
+    security) for c in "${ALL_CHECKS[@]}"; do [[ "$c" == security-* ]] && SELECTED+=("$c"); done ;;
     *) [[ " ${ALL_CHECKS[*]} " == *" $a "* ]] || { echo "unknown check '$a' (see --list)" >&2; exit 2; }
        SELECTED+=("$a") ;;
   esac
