@@ -56,7 +56,9 @@ struct CredentialScopeTests {
                 $0.redirectAll = true
                 $0.cdnChallenge = #"Basic realm="cdn""#
             }
-            for identity in [c.shared, alice] {
+            // A user whose own credentials the registry (Basic u:p) accepts, and the operator's.
+            let own = UpstreamIdentity.user("alice", opCredentials)
+            for identity in [c.shared, own] {
                 await #expect(performing: { _ = try await c.blob(repo, blob, method: .GET, as: identity) }, throws: Self.isProtocolError)
                 await #expect(
                     performing: {
