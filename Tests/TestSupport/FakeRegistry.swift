@@ -13,6 +13,8 @@ public final class FakeRegistry: Sendable {
     public struct Options: Sendable {
         /// Require `Authorization: Bearer <token>` obtained from `/token` (anonymous tokens allowed).
         public var bearer = false
+        /// Only tokens issued in this epoch are accepted: raising it revokes every token out.
+        public var tokenEpoch = 0
         /// Require Basic `user:password` on every /v2 request.
         public var basic: (String, String)?
         /// Serve blob GETs as a 307 to this base URL (a "CDN").
@@ -95,13 +97,13 @@ public final class FakeRegistry: Sendable {
     public func router(realm: @escaping @Sendable () -> String) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/token") { request, _ -> Response in
-            let redirect = self.state.withLock { s -> String? in
+            let (redirect, epoch) = self.state.withLock { s -> (String?, Int) in
                 s.log.append("GET /token?\(request.uri.query ?? "")")
                 if s.options.tokenRedirect == nil { s.tokensIssued += 1 }
-                return s.options.tokenRedirect
+                return (s.options.tokenRedirect, s.options.tokenEpoch)
             }
             if let redirect { return Response(status: .temporaryRedirect, headers: [.location: redirect]) }
-            return Self.json("{\"token\":\"tok-\(UUID().uuidString)\",\"expires_in\":300}")
+            return Self.json("{\"token\":\"tok-\(epoch)-\(UUID().uuidString)\",\"expires_in\":300}")
         }
         for method in [HTTPRequest.Method.get, .head] {
             router.on("/v2/**", method: method) { request, _ in try await self.handle(request, realm: realm()) }
@@ -123,7 +125,7 @@ public final class FakeRegistry: Sendable {
             return s.options
         }
         let auth = request.headers[.authorization] ?? ""
-        if options.bearer, !auth.hasPrefix("Bearer tok-") {
+        if options.bearer, !auth.hasPrefix("Bearer tok-\(options.tokenEpoch)-") {
             var r = Self.json(#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#, status: .unauthorized)
             r.headers[.wwwAuthenticate] = "Bearer realm=\"\(realm)\",service=\"fake\""
             return r
