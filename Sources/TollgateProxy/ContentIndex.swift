@@ -18,6 +18,11 @@ final class ContentIndex: Sendable {
         var audience: String
     }
 
+    struct SourceKey: Hashable, Sendable {
+        var upstream: String
+        var digest: Digest
+    }
+
     let store: any MetadataStore
     private let tags = Mutex<[TagKey: TagRecord]>([:])
     private let manifests = Mutex<[Digest: ManifestRecord]>([:])
@@ -26,6 +31,8 @@ final class ContentIndex: Sendable {
     private let notManifests = Mutex<Set<Digest>>([])
     /// Digests an upstream HEAD named as a manifest's (answered without fetching it).
     private let announcedManifests = Mutex<Set<Digest>>([])
+    /// (upstream, digest) pairs with at least one link: the upstream is known to have the bytes.
+    private let sources = Mutex<[SourceKey: Bool]>([:])
     /// Entries per map before it is dropped and refilled from the store.
     private let capacity = 200_000
 
@@ -113,9 +120,20 @@ final class ContentIndex: Sendable {
         return nil
     }
 
+    /// Whether some repository of `upstream` (any audience) is linked to `digest`: the bytes on
+    /// disk came from, or were confirmed by, that upstream.
+    func hasLink(upstream: String, digest: Digest) async throws -> Bool {
+        let key = SourceKey(upstream: upstream, digest: digest)
+        if sources.withLock({ $0[key] }) != nil { return true }
+        guard try await store.hasLink(upstream: upstream, digest: digest) else { return false }
+        remember(sources, key, true)
+        return true
+    }
+
     /// Forgets remembered links to evicted content (the store's rows are deleted by the janitor).
     func forgetLinks(to digests: Set<Digest>) {
         links.withLock { m in m = m.filter { !digests.contains($0.key.digest) } }
+        sources.withLock { m in m = m.filter { !digests.contains($0.key.digest) } }
         manifests.withLock { m in for d in digests { m[d] = nil } }
     }
 
@@ -123,6 +141,7 @@ final class ContentIndex: Sendable {
         let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
         if links.withLock({ $0[key] }) == size { return }
         remember(links, key, size)
+        remember(sources, SourceKey(upstream: upstream, digest: digest), true)
         try await store.putLink(
             LinkRecord(upstream: upstream, repository: repository, digest: digest, size: size, audience: audience))
     }

@@ -44,18 +44,24 @@ extension PullThroughCache {
             let size = try await running.waitUntilStarted()
             return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
         }
-        if linked == nil, let size = try await blobs.size(of: digest) {
-            // The bytes are here, but not for this repository and caller: knowing a digest is not
-            // access. Upstream must confirm, with the caller's credentials, that they may have it.
+        if linked == nil, let size = try await blobs.size(of: digest),
+            try await index.hasLink(upstream: upstream.name, digest: digest)
+        {
+            // The bytes are here, came from this upstream, but not for this repository and caller:
+            // knowing a digest is not access. The upstream must confirm, with the caller's
+            // credentials, that this repository has exactly these bytes (a HEAD with their length).
+            // Anything less (no length, another length), or bytes that came from another upstream,
+            // is a miss: the named upstream must deliver them.
             let confirmed = try await upstreamHead(upstream, repository, digest)
-            guard confirmed == nil || confirmed == size else {
-                throw RegistryError(.badGateway, "upstream \(upstream.name) reports a different size for \(digest)")
-            }
-            try await index.putLink(
-                upstream: upstream.name, repository: repository.value, digest: digest, size: size,
-                audience: upstream.audience)
-            if let local = try await localBlob(digest, head: head) {
-                return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
+            if confirmed == size {
+                try await index.putLink(
+                    upstream: upstream.name, repository: repository.value, digest: digest, size: size,
+                    audience: upstream.audience)
+                if let local = try await localBlob(digest, head: head) {
+                    return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
+                }
+            } else if head {
+                return BlobResult(digest: digest, size: confirmed, body: .none, outcome: .pass)
             }
         }
         if head {

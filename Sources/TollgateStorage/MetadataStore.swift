@@ -80,6 +80,9 @@ public protocol MetadataStore: Sendable {
 
     func link(upstream: String, repository: String, digest: Digest, audience: String) async throws -> LinkRecord?
     func putLink(_ record: LinkRecord) async throws
+    /// Whether any repository of `upstream` has a link to `digest` (any audience): the bytes are
+    /// known to have come from (or been confirmed by) that upstream.
+    func hasLink(upstream: String, digest: Digest) async throws -> Bool
 
     /// Every (upstream, repository) with cached content, sorted.
     /// Repositories with content linked for any of `audiences`.

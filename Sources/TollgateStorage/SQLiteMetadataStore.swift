@@ -212,6 +212,14 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    public func hasLink(upstream: String, digest: Digest) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM links WHERE digest = ? AND upstream = ?)",
+                arguments: [digest.description, upstream]) ?? false
+        }
+    }
+
     public func repositories(audiences: [String]) async throws -> [RepositoryKey] {
         try await pool.read { db in
             let marks = audiences.map { _ in "?" }.joined(separator: ",")

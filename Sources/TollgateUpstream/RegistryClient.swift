@@ -44,6 +44,11 @@ public struct UpstreamResponse: Sendable {
 /// The client for one upstream registry: auth challenges (anonymous or configured Bearer token
 /// dance, Basic), token caching per scope, blob redirects to other hosts (never carrying
 /// `Authorization` there), timeouts and one retry of connection failures.
+///
+/// Credentials go only where they belong: Basic credentials and tokens only to the upstream's own
+/// origin (scheme, host, port); a token request (Basic credentials) only to the token realm the
+/// upstream itself announced, pinned once learned. Challenges are learned only from the upstream's
+/// own origin; a redirect target asking for credentials fails the request.
 public final class RegistryClient: Sendable {
     public let configuration: UpstreamConfiguration
     private let http: HTTPClient
@@ -51,9 +56,14 @@ public final class RegistryClient: Sendable {
     private let tokens = TokenCache()
     /// Set once the upstream has answered with a Basic challenge.
     private let usesBasic = Atomic<Bool>(false)
-    /// The upstream's Bearer challenge (realm, service), learned once: with it a token for a new
-    /// scope is fetched before the request instead of after a 401 round trip.
+    /// The upstream's Bearer challenge (realm, service), learned once from the upstream's own
+    /// origin and pinned: with it a token for a new scope is fetched before the request instead of
+    /// after a 401 round trip, and no later response can send credentials to another realm.
     private let bearer = Mutex<(realm: String, service: String?)?>(nil)
+    /// Set once a realm other than the pinned one was announced (warned about once).
+    private let realmConflictLogged = Atomic<Bool>(false)
+    /// Where the upstream's credentials may be sent (nil only for a URL that isn't http(s)).
+    let origin: Origin?
     /// Whether `/v2/` has been asked how this upstream authenticates.
     private let pinged = Atomic<Bool>(false)
     /// Time to the response head, and failures by kind (nil: no metrics).
@@ -63,6 +73,7 @@ public final class RegistryClient: Sendable {
     /// Creates the client with its own connection pool; call `shutdown()` when done.
     public init(configuration: UpstreamConfiguration, logger: Logger, metrics factory: (any MetricsFactory)? = nil) {
         self.configuration = configuration
+        self.origin = Origin(configuration.url)
         let u = [("upstream", configuration.name)]
         latency = factory.map {
             CoreMetrics.Timer(label: "tollgate_upstream_response_seconds", dimensions: u, preferredDisplayUnit: .seconds, factory: $0)
@@ -141,10 +152,20 @@ public final class RegistryClient: Sendable {
         var authorization = try await authorizationBeforeSending(scope: scope, identity)
         var challenged = false
         var redirects = 0
+        // Still on the upstream's own origin: once a redirect leaves it, nothing the chain meets
+        // is the upstream's (credentials are dropped, challenges are neither answered nor learned).
+        var atOrigin = true
         while true {
             let response = try await execute(
                 method, url: url, headers: extra, authorization: authorization, sink: sink)
             switch response.status {
+            case 401 where !atOrigin:
+                // A redirect target (a CDN) asking for credentials: the upstream's are not its to have.
+                await response.discard()
+                errors["protocol"]?.increment()
+                throw UpstreamError(
+                    .protocolError, upstream: name,
+                    "redirect target \(Origin(url)?.description ?? "?") asked for credentials; they are never sent there")
             case 401 where !challenged:
                 challenged = true
                 let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
@@ -163,10 +184,9 @@ public final class RegistryClient: Sendable {
                 }
                 await response.discard()
                 redirects += 1
-                // Credentials stay with the registry host; a CDN gets a signed URL and nothing else.
-                if next.host != URL(string: url)?.host || next.port != URL(string: url)?.port {
-                    authorization = nil
-                }
+                // Credentials stay with the registry's origin; a CDN gets a signed URL and nothing else.
+                if Origin(next) != origin { atOrigin = false }
+                if !atOrigin { authorization = nil }
                 url = next.absoluteString
             default:
                 return response
@@ -198,9 +218,22 @@ public final class RegistryClient: Sendable {
     /// Tokens are cached per identity and scope: one identity's token never serves another.
     static func tokenKey(_ scope: String, _ identity: UpstreamIdentity) -> String { identity.key + "\u{0}" + scope }
 
+    /// Learns how the upstream authenticates, from a 401 of its own origin (never a redirect
+    /// target's). The first Bearer realm is pinned: a later, different one is not followed (the
+    /// upstream may announce a realm on another host, as Docker Hub does, but not switch it
+    /// silently); a restart learns it anew.
     private func learn(_ challenges: [AuthChallenge]) {
         if let b = challenges.first(where: \.isBearer), let realm = b.realm {
-            bearer.withLock { $0 = (realm, b.service) }
+            let pinned = bearer.withLock { known -> String in
+                if let current = known { return current.realm }
+                known = (realm, b.service)
+                return realm
+            }
+            if pinned != realm, !realmConflictLogged.exchange(true, ordering: .relaxed) {
+                logger.warning(
+                    "upstream announced another token realm; keeping the one learned first (restart to switch)",
+                    metadata: ["pinned": "\(pinned)", "announced": "\(realm)"])
+            }
         } else if challenges.contains(where: \.isBasic) {
             usesBasic.store(true, ordering: .relaxed)
         }
@@ -216,13 +249,14 @@ public final class RegistryClient: Sendable {
         "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString()
     }
 
-    /// Answers a 401's challenge: a Bearer token from the realm, or Basic credentials.
+    /// Answers a 401's challenge from the upstream's own origin: a Bearer token from the pinned
+    /// realm, or Basic credentials.
     private func authorize(challengeHeader: String, scope: String, _ identity: UpstreamIdentity) async throws -> String? {
         let challenges = AuthChallenge.parse(challengeHeader)
         learn(challenges)
-        if let bearer = challenges.first(where: \.isBearer), let realm = bearer.realm {
+        if let challenge = challenges.first(where: \.isBearer), let pinned = bearer.withLock({ $0 }) {
             let token = try await fetchToken(
-                realm: realm, service: bearer.service, scope: bearer.scope ?? scope, identity)
+                realm: pinned.realm, service: pinned.service, scope: challenge.scope ?? scope, identity)
             tokens.store(token.value, for: Self.tokenKey(scope, identity), lifetime: token.lifetime)
             return "Bearer \(token.value)"
         }
@@ -257,6 +291,12 @@ public final class RegistryClient: Sendable {
             .GET, url: url, headers: [], authorization: identity.credentials.map(Self.basic))
         guard response.status == 200 else {
             await response.discard()
+            if (300..<400).contains(response.status) {
+                // Not followed: the credentials were meant for this realm only, and a realm that
+                // moved must be announced by the upstream (see `learn`).
+                throw UpstreamError(
+                    .protocolError, upstream: name, "token server answered a redirect (\(response.status)); not followed")
+            }
             if response.status == 401 || response.status == 403 {
                 throw UpstreamError(
                     .credentialsRejected, upstream: name, "its token server refused \(identity)")

@@ -25,6 +25,22 @@ Routes (the repository name picks the behaviour; its last component is KIND):
   GET/HEAD /v2/.../<any>/manifests/<dg>  by digest: a v2s2 manifest whose sha256 != <dg>,
                                          Docker-Content-Digest: <dg> (a lie)
   GET/HEAD /v2/.../<any>/manifests/<tag> Docker-Content-Digest header that does not match the body
+Security checks (checks_security_upstream.sh), redirect targets on http://localhost:<port>:
+  GET/HEAD /v2/.../cdn401/{blobs,manifests,tags}/...  401 Basic without Authorization; with it,
+                                         307 to /cdn401/... (another host name), which answers
+                                         401 Basic and logs "CDN401 with-authorization" or
+                                         "CDN401 no-authorization"
+  GET/HEAD /v2/.../cdnbearer/{blobs,manifests}/...    307 to /cdnbearer/..., which answers 401
+                                         Bearer realm=http://localhost:<port>/steal (logs
+                                         "CDNBEARER with-/no-authorization")
+  GET /steal                             a token, logging "STEAL user=<Basic user name>"
+  GET/HEAD /v2/.../yesman/blobs/<d>      HEAD 200 without Content-Length for any digest; GET 404
+  GET/HEAD /v2/.../wronglen/blobs/<d>    HEAD 200 with Content-Length 1 for any digest; GET 404
+  GET/HEAD /v2/.../nolen/blobs/<d>       HEAD 200 without Content-Length; GET the GOOD bytes
+  --bearer: every /v2 request needs "Authorization: Bearer fake-tok" (else 401 Bearer
+  realm=http://127.0.0.1:<port>/token); GET /token logs "TOKEN user=<Basic user> scope=<scope>" and
+  answers {"token": "fake-tok"}, except for a scope naming .../tokenredir: a 307 to
+  http://localhost:<port>/steal
 Every request is logged as one line "METHOD PATH" to --log.
 """
 import argparse
@@ -83,6 +99,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     log_file = None
     failing = False
+    bearer = False
 
     def log_message(self, fmt, *args):  # quiet on stderr
         pass
@@ -109,6 +126,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self, head):
         self.note()
         path = self.path.split("?", 1)[0]
+        if self.security_upstream(path, head):
+            return
         if path in ("/v2", "/v2/"):
             self.send(200, b"{}", "application/json")
             if not head:
@@ -215,12 +234,74 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(GOOD)
 
 
+    # --- checks_security_upstream.sh: redirect targets asking for credentials, token realms,
+    # --- HEADs that say yes without the right length. True when the request was answered.
+    def security_upstream(self, path, head):
+        port = self.server.server_address[1]
+        auth = self.headers.get("Authorization")
+
+        def answer(status, body=b"", extra=None, length=None, ctype="application/json"):
+            self.send(status, body, ctype, extra, length)
+            if not head and body:
+                self.wfile.write(body)
+            return True
+
+        def log(line):
+            with open(self.log_file, "a") as f:
+                f.write(line + "\n")
+
+        if path == "/steal":
+            log(f"STEAL user={basic_user(auth)}")
+            return answer(200, b'{"token": "stolen-tok"}')
+        if Handler.bearer and path == "/token":
+            q = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p)
+            scope = q.get("scope", "").replace("%3A", ":").replace("%2F", "/")
+            log(f"TOKEN user={basic_user(auth)} scope={scope}")
+            if "/tokenredir:" in scope:
+                return answer(307, extra={"Location": f"http://localhost:{port}/steal?{self.path.partition('?')[2]}"})
+            return answer(200, b'{"token": "fake-tok", "expires_in": 300}')
+        for target in ("cdn401", "cdnbearer"):
+            if path.startswith(f"/{target}/"):
+                log(f"{target.upper()} {'with-authorization' if auth else 'no-authorization'}")
+                if target == "cdn401":
+                    challenge = 'Basic realm="cdn"'
+                else:
+                    challenge = f'Bearer realm="http://localhost:{port}/steal",service="evil"'
+                return answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"cdn"}]}', {"WWW-Authenticate": challenge})
+        if Handler.bearer and path.startswith("/v2") and auth != "Bearer fake-tok":
+            challenge = f'Bearer realm="http://127.0.0.1:{port}/token",service="fake"'
+            return answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token required"}]}',
+                          {"WWW-Authenticate": challenge})
+        parts = path.strip("/").split("/")
+        if len(parts) < 5:
+            return False
+        kind, what, ref = parts[-3], parts[-2], parts[-1]
+        if kind in ("cdn401", "cdnbearer") and what in ("blobs", "manifests", "tags"):
+            if kind == "cdn401" and not auth:  # demand credentials, so there are some to leak
+                return answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"credentials required"}]}',
+                              {"WWW-Authenticate": 'Basic realm="fake"'})
+            return answer(307, extra={"Location": f"http://localhost:{port}/{kind}/{what}/{ref}"})
+        if what == "blobs" and kind in ("yesman", "wronglen", "nolen"):
+            if head:
+                self.send_response(200)
+                self.send_header("Docker-Content-Digest", ref)
+                if kind == "wronglen":
+                    self.send_header("Content-Length", "1")
+                self.end_headers()
+                return True
+            if kind == "nolen":
+                return answer(200, GOOD, {"Docker-Content-Digest": ref}, ctype="application/octet-stream")
+            return answer(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"fake"}]}')
+        return False
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     ap.add_argument("--digest", metavar="KIND")
+    ap.add_argument("--bearer", action="store_true", help="token auth (see the security checks above)")
     a = ap.parse_args()
     if a.digest:
         print(digest(a.digest))
@@ -228,6 +309,7 @@ def main():
     if not (a.port_file and a.log):
         ap.error("--port-file and --log are required to serve")
     Handler.log_file = a.log
+    Handler.bearer = a.bearer
     open(a.log, "a").close()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True

@@ -13,10 +13,21 @@ public final class FakeRegistry: Sendable {
     public struct Options: Sendable {
         /// Require `Authorization: Bearer <token>` obtained from `/token` (anonymous tokens allowed).
         public var bearer = false
+        /// Only tokens issued in this epoch are accepted: raising it revokes every token out.
+        public var tokenEpoch = 0
         /// Require Basic `user:password` on every /v2 request.
         public var basic: (String, String)?
         /// Serve blob GETs as a 307 to this base URL (a "CDN").
         public var blobRedirect: String?
+        /// With `blobRedirect`: redirect manifest and tag-list requests there too.
+        public var redirectAll = false
+        /// The CDN (`cdnRouter`) answers every request 401 with this `WWW-Authenticate`.
+        public var cdnChallenge: String?
+        /// `/token` answers a 307 to this URL instead of a token.
+        public var tokenRedirect: String?
+        /// Answer every blob HEAD 200 (known blob or not) without a Content-Length, or with this
+        /// one: an upstream that says yes to anything.
+        public var lyingHead: LyingHead?
         /// Answer every /v2 request except `/v2/` with this status.
         public var failStatus: Int?
         /// Blobs whose bytes are served wrong (last byte flipped).
@@ -24,6 +35,11 @@ public final class FakeRegistry: Sendable {
         /// Pause between 64 KiB body chunks.
         public var chunkDelay: Duration = .zero
         public init() {}
+    }
+
+    public enum LyingHead: Sendable {
+        case withoutLength
+        case length(Int)
     }
 
     struct State {
@@ -81,11 +97,13 @@ public final class FakeRegistry: Sendable {
     public func router(realm: @escaping @Sendable () -> String) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/token") { request, _ -> Response in
-            self.state.withLock {
-                $0.tokensIssued += 1
-                $0.log.append("GET /token?\(request.uri.query ?? "")")
+            let (redirect, epoch) = self.state.withLock { s -> (String?, Int) in
+                s.log.append("GET /token?\(request.uri.query ?? "")")
+                if s.options.tokenRedirect == nil { s.tokensIssued += 1 }
+                return (s.options.tokenRedirect, s.options.tokenEpoch)
             }
-            return Self.json("{\"token\":\"tok-\(UUID().uuidString)\",\"expires_in\":300}")
+            if let redirect { return Response(status: .temporaryRedirect, headers: [.location: redirect]) }
+            return Self.json("{\"token\":\"tok-\(epoch)-\(UUID().uuidString)\",\"expires_in\":300}")
         }
         for method in [HTTPRequest.Method.get, .head] {
             router.on("/v2/**", method: method) { request, _ in try await self.handle(request, realm: realm()) }
@@ -107,7 +125,7 @@ public final class FakeRegistry: Sendable {
             return s.options
         }
         let auth = request.headers[.authorization] ?? ""
-        if options.bearer, !auth.hasPrefix("Bearer tok-") {
+        if options.bearer, !auth.hasPrefix("Bearer tok-\(options.tokenEpoch)-") {
             var r = Self.json(#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#, status: .unauthorized)
             r.headers[.wwwAuthenticate] = "Bearer realm=\"\(realm)\",service=\"fake\""
             return r
@@ -127,6 +145,9 @@ public final class FakeRegistry: Sendable {
         guard let endpoint = try? RegistryPath.parse(path) else { return Self.json("{}", status: .notFound) }
         switch endpoint {
         case .manifest(let name, let ref):
+            if options.redirectAll, let cdn = options.blobRedirect {
+                return Response(status: .temporaryRedirect, headers: [.location: "\(cdn)/cdn/manifests/\(ref)"])
+            }
             guard let m = state.withLock({ $0.manifests["\(name)@\(ref)"] }) else {
                 return Self.json(#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#, status: .notFound)
             }
@@ -139,6 +160,13 @@ public final class FakeRegistry: Sendable {
                 status: .ok, headers: headers,
                 body: request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: m.bytes)))
         case .blob(_, let digest):
+            switch (request.method, options.lyingHead) {
+            case (.head, .withoutLength):
+                return Response(status: .ok, body: ResponseBody(contentLength: nil) { try await $0.finish(nil) })
+            case (.head, .length(let n)):
+                return Response(status: .ok, headers: [.contentLength: String(n)])
+            default: break
+            }
             guard var bytes = state.withLock({ $0.blobs[digest] }) else {
                 return Self.json(#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#, status: .notFound)
             }
@@ -164,6 +192,9 @@ public final class FakeRegistry: Sendable {
                     try await writer.finish(nil)
                 })
         case .tags(let name):
+            if options.redirectAll, let cdn = options.blobRedirect {
+                return Response(status: .temporaryRedirect, headers: [.location: "\(cdn)/cdn/tags/\(name)"])
+            }
             let tags = state.withLock { s in
                 s.manifests.keys.filter { $0.hasPrefix("\(name)@") && !$0.contains(":") }.map { String($0.dropFirst(name.value.count + 1)) }
             }.sorted()
@@ -174,13 +205,24 @@ public final class FakeRegistry: Sendable {
         }
     }
 
-    /// A "CDN" router serving `/cdn/<digest>` from this registry's blobs, recording Authorization.
+    /// A "CDN" router serving `/cdn/<digest>` from this registry's blobs, recording Authorization
+    /// (or, with `cdnChallenge`, asking every request for credentials); and `/steal`, a token
+    /// endpoint that no credentials should ever reach (logged as `STEAL`).
     public func cdnRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/cdn/{digest}") { request, context -> Response in
+        router.get("/steal") { request, _ -> Response in
             let auth = request.headers[.authorization] ?? "none"
-            self.state.withLock { $0.log.append("CDN GET \(request.uri.path) auth=\(auth)") }
-            guard let d = try? Digest(parsing: context.parameters.get("digest") ?? ""),
+            self.state.withLock { $0.log.append("STEAL \(request.uri.query ?? "") auth=\(auth)") }
+            return Self.json("{\"token\":\"tok-stolen\",\"expires_in\":300}")
+        }
+        router.get("/cdn/**") { request, _ -> Response in
+            let auth = request.headers[.authorization] ?? "none"
+            let challenge = self.state.withLock { s in
+                s.log.append("CDN GET \(request.uri.path) auth=\(auth)")
+                return s.options.cdnChallenge
+            }
+            if let challenge { return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge]) }
+            guard let d = try? Digest(parsing: String(request.uri.path.dropFirst("/cdn/".count))),
                 let bytes = self.state.withLock({ $0.blobs[d] })
             else { return Response(status: .notFound) }
             return Response(status: .ok, headers: [.contentLength: String(bytes.count)], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))

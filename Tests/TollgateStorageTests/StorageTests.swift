@@ -60,6 +60,10 @@ struct StorageTests {
         #expect(try await m.link(upstream: "docker.io", repository: "library/a", digest: d, audience: shared)?.size == 1)
         #expect(try await m.link(upstream: "docker.io", repository: "library/b", digest: d, audience: shared) == nil)
         #expect(try await m.repositories(audiences: [shared]).map(\.upstream) == ["docker.io", "ghcr.io"])
+        // Which upstreams the bytes of a digest are known to have come from (any repository).
+        #expect(try await m.hasLink(upstream: "ghcr.io", digest: d))
+        #expect(try await !m.hasLink(upstream: "quay.io", digest: d))
+        #expect(try await !m.hasLink(upstream: "docker.io", digest: Digest.sha256(of: [2])))
         // A user's own content is kept apart: visible to that audience only.
         try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: "user:alice"))
         try await m.putTag(
