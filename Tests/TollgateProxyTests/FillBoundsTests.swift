@@ -78,8 +78,11 @@ struct FillBoundsTests {
             // Another repository's manifest declared nothing: there the bound is max_blob_size.
             let other = try RepositoryName(parsing: "org/other")
             fake.setOptions { $0.chunked = [] }
-            let d2 = fake.addBlob(Self.bytes(1000, seed: 5))
-            fake.setOptions { $0.chunked = [d2] }
+            let d2 = fake.addBlob(Self.bytes(200_000, seed: 5))
+            fake.setOptions {
+                $0.chunked = [d2]
+                $0.chunkDelay = .milliseconds(50)  // still running when the size is asked for
+            }
             let r2 = try await h.cache.blob(from: h.upstream, other, d2, head: false)
             #expect(r2.size == nil)
             #expect(r2.bound == 1 << 20)
@@ -120,7 +123,10 @@ struct FillBoundsTests {
         let fake = FakeRegistry()
         let content = Self.bytes(4 << 20, seed: 8)
         let d = fake.addBlob(content)
-        fake.setOptions { $0.chunkDelay = .milliseconds(40) }  // 64 chunks: ~2.6 s
+        fake.setOptions {
+            $0.chunkDelay = .milliseconds(40)  // 64 chunks: ~2.6 s
+            $0.chunked = [d]  // unknown size: never "near its end" (a known 4 MiB always is: < 8 MiB left)
+        }
         try await Harness.with(fake, abandonGrace: .milliseconds(300)) { h in
             // Nobody reads: the download stops after the grace, long before its end.
             _ = try await h.cache.blob(from: h.upstream, repo, d, head: false)
