@@ -6,7 +6,9 @@ import TollgateStorage
 /// One upstream download of one blob into a temporary file, shared by every client that asks
 /// for it while it runs (single-flight). Clients read the file behind the writer; the last byte
 /// is held back until the whole content has been verified against its digest, so
-/// no client ever receives a complete response whose bytes don't match.
+/// no client ever receives a complete response whose bytes don't match. With an unknown size the
+/// response is chunked and its end (the last chunk, or HTTP/2's end of stream) is what is held
+/// back: readers get every byte that arrived, and the end only once `complete`.
 ///
 /// It also counts the clients attending it (waiting for its start, reading, or waiting for the
 /// verified blob), so the download can stop once nobody wants it (`isAbandoned`).
@@ -20,7 +22,8 @@ public final class BlobFill: Sendable {
     enum Phase {
         /// Waiting for the upstream response head.
         case starting
-        /// Bytes are arriving; `size` is the upstream's Content-Length (nil: unknown until the end).
+        /// Bytes are arriving; `size` is the upstream's Content-Length or the size a manifest
+        /// declared (nil: unknown until the end).
         case streaming(file: BlobFile, size: Int64?)
         /// Every byte arrived and matched the digest (the file may still be being made durable).
         case complete(file: BlobFile, size: Int64)
@@ -159,9 +162,9 @@ public final class BlobFill: Sendable {
         case .complete(let file, let size):
             return .readable(file: file, readableEnd: size, size: size, complete: true)
         case .streaming(let file, let size):
-            // Hold back the last byte until the content is verified; with an unknown size,
-            // everything (readers of such a fill wait for the commit).
-            let end = size.map { min(s.written, $0 - 1) } ?? 0
+            // Hold back the last byte until the content is verified; with an unknown size, the
+            // end of the chunked response (a reader that writes notices when its client left).
+            let end = size.map { min(s.written, $0 - 1) } ?? s.written
             if offset < 0 || end > offset {
                 return .readable(file: file, readableEnd: max(end, 0), size: size, complete: false)
             }

@@ -144,7 +144,9 @@ public final class FakeRegistry: Sendable {
                 status: .ok, headers: headers,
                 body: request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: m.bytes)))
         case .blob(_, let digest):
-            if options.endless.contains(digest) { return Self.endlessBody(head: request.method == .head) }
+            if options.endless.contains(digest) {
+                return Self.endlessBody(head: request.method == .head, delay: options.chunkDelay)
+            }
             guard var bytes = state.withLock({ $0.blobs[digest] }) else {
                 return Self.json(#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#, status: .notFound)
             }
@@ -183,7 +185,7 @@ public final class FakeRegistry: Sendable {
     }
 
     /// 64 KiB chunks of zeros without end (at most 16 GiB), without a Content-Length.
-    static func endlessBody(head: Bool) -> Response {
+    static func endlessBody(head: Bool, delay: Duration) -> Response {
         let headers: HTTPFields = [.contentType: "application/octet-stream"]
         if head { return Response(status: .ok, headers: headers) }
         return Response(
@@ -191,7 +193,10 @@ public final class FakeRegistry: Sendable {
             body: ResponseBody { writer in
                 var chunk = ByteBuffer()
                 chunk.writeRepeatingByte(0, count: 65536)
-                for _ in 0..<(1 << 18) { try await writer.write(chunk) }
+                for _ in 0..<(1 << 18) {
+                    try await writer.write(chunk)
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                }
                 try await writer.finish(nil)
             })
     }
