@@ -144,7 +144,10 @@ struct LimitHTTPTests {
 
     @Test func aBlobWithoutLengthReservesItsBound() async throws {
         try await withServer(plans: "plans: {default: {bytes_per_day: 300500}}") { client, up, parts in
-            up.fake.setOptions { $0.chunked = [up.big, up.small] }
+            up.fake.setOptions {
+                $0.chunked = [up.big, up.small]
+                $0.chunkDelay = .milliseconds(50)  // still running (size unknown) when the response starts
+            }
             // No manifest declared its size: the reservation is storage.max_blob_size (10 GiB).
             try await client.execute(uri: "/v2/library/app/blobs/\(up.big)", method: .get, headers: Self.alice) { r in
                 #expect(r.status == .tooManyRequests)
