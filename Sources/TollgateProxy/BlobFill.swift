@@ -6,14 +6,24 @@ import TollgateStorage
 /// One upstream download of one blob into a temporary file, shared by every client that asks
 /// for it while it runs (single-flight). Clients read the file behind the writer; the last byte
 /// is held back until the whole content has been verified against its digest, so
-/// no client ever receives a complete response whose bytes don't match.
+/// no client ever receives a complete response whose bytes don't match. With an unknown size the
+/// response is chunked and its end (the last chunk, or HTTP/2's end of stream) is what is held
+/// back: readers get every byte that arrived, and the end only once `complete`.
+///
+/// It also counts the clients attending it (waiting for its start, reading, or waiting for the
+/// verified blob), so the download can stop once nobody wants it (`isAbandoned`).
 public final class BlobFill: Sendable {
     public let digest: Digest
+    /// A fill nobody attends keeps going this close to its end: less than `nearEndBytes` left,
+    /// or at least `nearEndShare` percent done (of a known size).
+    static let nearEndBytes: Int64 = 8 << 20
+    static let nearEndShare: Int64 = 90
 
     enum Phase {
         /// Waiting for the upstream response head.
         case starting
-        /// Bytes are arriving; `size` is the upstream's Content-Length (nil: unknown until the end).
+        /// Bytes are arriving; `size` is the upstream's Content-Length or the size a manifest
+        /// declared (nil: unknown until the end).
         case streaming(file: BlobFile, size: Int64?)
         /// Every byte arrived and matched the digest (the file may still be being made durable).
         case complete(file: BlobFile, size: Int64)
@@ -24,6 +34,10 @@ public final class BlobFill: Sendable {
         var phase: Phase = .starting
         var written: Int64 = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Clients attending the fill now.
+        var attendants = 0
+        /// Since when nobody attends (nil while someone does).
+        var unattendedSince: ContinuousClock.Instant? = .now
     }
 
     private let state = Mutex(State())
@@ -52,6 +66,17 @@ public final class BlobFill: Sendable {
         }
     }
 
+    /// True when nobody has attended the fill for `grace` and it is not near its end (then
+    /// finishing it is cheaper than starting over).
+    func isAbandoned(now: ContinuousClock.Instant, grace: Duration) -> Bool {
+        state.withLock { s in
+            guard s.attendants == 0, let since = s.unattendedSince, now - since >= grace else { return false }
+            guard case .streaming(_, let size?) = s.phase else { return true }
+            let left = size - s.written
+            return left > Self.nearEndBytes && s.written * 100 < size * Self.nearEndShare
+        }
+    }
+
     private func update(_ change: (inout State) -> Void) {
         let waiters = state.withLock { s in
             change(&s)
@@ -71,12 +96,44 @@ public final class BlobFill: Sendable {
         case failed(any Error)
     }
 
-    /// Waits until the upstream response head arrived; returns the size if the upstream said it.
+    /// Runs `body` counted as a client attending the fill (it keeps the download going).
+    public func attend<T>(_ body: () async throws -> T) async rethrows -> T {
+        state.withLock { s in
+            s.attendants += 1
+            s.unattendedSince = nil
+        }
+        defer {
+            state.withLock { s in
+                s.attendants -= 1
+                if s.attendants == 0 { s.unattendedSince = .now }
+            }
+        }
+        return try await body()
+    }
+
+    /// Waits until the upstream response head arrived; returns the size if it is known (the
+    /// upstream's Content-Length, or the size a manifest declared).
     public func waitUntilStarted() async throws -> Int64? {
-        while true {
+        try await attend { () async throws -> Int64? in
             switch await next(after: -1) {
             case .failed(let e): throw e
             case .readable(_, _, let size, _): return size
+            }
+        }
+    }
+
+    /// Waits until every byte arrived and matched the digest; returns the size. For readers that
+    /// must not see a byte before that (ranged reads).
+    public func waitUntilVerified() async throws -> Int64 {
+        try await attend { () async throws -> Int64 in
+            var offset: Int64 = -1
+            while true {
+                switch await next(after: offset) {
+                case .failed(let e): throw e
+                case .readable(_, _, let size?, true): return size
+                case .readable(_, let readableEnd, _, false): offset = max(offset, readableEnd)
+                case .readable(_, _, nil, true): throw RegistryError(.unknown, "a completed download has no size")
+                }
             }
         }
     }
@@ -105,9 +162,9 @@ public final class BlobFill: Sendable {
         case .complete(let file, let size):
             return .readable(file: file, readableEnd: size, size: size, complete: true)
         case .streaming(let file, let size):
-            // Hold back the last byte until the content is verified; with an unknown size,
-            // everything (readers of such a fill wait for the commit).
-            let end = size.map { min(s.written, $0 - 1) } ?? 0
+            // Hold back the last byte until the content is verified; with an unknown size, the
+            // end of the chunked response (a reader that writes notices when its client left).
+            let end = size.map { min(s.written, $0 - 1) } ?? s.written
             if offset < 0 || end > offset {
                 return .readable(file: file, readableEnd: max(end, 0), size: size, complete: false)
             }

@@ -7,8 +7,9 @@ import TollgateStorage
 
 /// Keeps the disk cache within `storage.max_size` and honest:
 /// - every few seconds it writes down which blobs were used (batched last-access times);
-/// - when the cache is larger than `maxSize`, it evicts least recently used blobs until it is
-///   below 95 % of it — never one used in the last `graceSeconds` (10 s: a client that just got a
+/// - when the cache with the downloads in flight (the cache's `DiskBudget`) is larger than
+///   `maxSize` — checked every few seconds and whenever a download needs room — it evicts least
+///   recently used blobs until it is below 95 % of it — never one used in the last `graceSeconds` (10 s: a client that just got a
 ///   manifest is about to ask for its layers; a transfer running now keeps
 ///   reading a removed file to its end anyway: unlink leaves open files readable), and never a
 ///   manifest a cached tag points at;
@@ -26,6 +27,9 @@ public final class CacheJanitor: Service {
     let graceSeconds: Double
     /// Totals, for metrics and tests.
     private let counters = Mutex<(evictedBlobs: Int64, evictedBytes: Int64, damaged: Int64)>((0, 0, 0))
+    /// The eviction running now: callers that need room meanwhile wait for it instead of
+    /// starting another.
+    private let running = Mutex<Task<Void, Never>?>(nil)
 
     public init(
         cache: PullThroughCache, files: FileBlobStore, store: any CacheIndexStore, maxSize: Int64?, logger: Logger,
@@ -38,6 +42,23 @@ public final class CacheJanitor: Service {
         self.logger = logger
         self.interval = interval
         self.graceSeconds = graceSeconds
+        cache.disk.connect(maxSize: maxSize) { [weak self] in await self?.makeRoom() }
+    }
+
+    /// Writes down access times and evicts if the cache with the downloads in flight is above
+    /// `maxSize`; joins the pass already running, if any.
+    public func makeRoom() async {
+        let task = running.withLock { current -> Task<Void, Never> in
+            if let current { return current }
+            let task = Task {
+                await self.flushAccesses()
+                await self.evictIfNeeded()
+                self.running.withLock { $0 = nil }
+            }
+            current = task
+            return task
+        }
+        await task.value
     }
 
     public var evicted: (blobs: Int64, bytes: Int64) { counters.withLock { ($0.evictedBlobs, $0.evictedBytes) } }
@@ -50,8 +71,7 @@ public final class CacheJanitor: Service {
         defer { check.cancel() }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            await flushAccesses()
-            await evictIfNeeded()
+            await makeRoom()
         }
         await Task { await self.flushAccesses() }.value  // even when shutdown ended in cancellation
         let stamp = String(Date().timeIntervalSince1970)
@@ -129,19 +149,28 @@ public final class CacheJanitor: Service {
         }
     }
 
-    /// Evicts down to 95 % of `maxSize` when above it; returns what was removed.
+    /// Evicts down to 95 % of `maxSize` when the stored blobs plus the downloads in flight are
+    /// above it; returns what was removed.
     @discardableResult
     public func evictIfNeeded() async -> (blobs: Int, bytes: Int64) {
         guard let (blobs, total) = try? await store.cachedBytes() else { return (0, 0) }
+        cache.disk.recordStored(total)
         cache.metrics?.diskBytes.record(total)
         cache.metrics?.diskBlobs.record(blobs)
-        guard let maxSize, total > maxSize else { return (0, 0) }
-        let result = await evict(down: total - maxSize * 95 / 100)
+        let inFlight = cache.disk.inFlight
+        guard let maxSize, total + inFlight > maxSize else { return (0, 0) }
+        let result = await evict(down: total + inFlight - maxSize * 95 / 100)
+        cache.disk.recordStored(total - result.bytes)
         if result.blobs > 0 {
             logger.info(
-                "cache evicted", metadata: ["blobs": "\(result.blobs)", "bytes": "\(result.bytes)", "size_before": "\(total)"])
+                "cache evicted",
+                metadata: [
+                    "blobs": "\(result.blobs)", "bytes": "\(result.bytes)", "size_before": "\(total)",
+                    "in_flight": "\(inFlight)",
+                ])
         } else {
-            logger.debug("cache above max_size, nothing evictable yet", metadata: ["size": "\(total)"])
+            logger.debug(
+                "cache above max_size, nothing evictable yet", metadata: ["size": "\(total)", "in_flight": "\(inFlight)"])
         }
         return result
     }

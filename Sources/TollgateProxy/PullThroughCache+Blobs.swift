@@ -16,10 +16,21 @@ public enum BlobBody: Sendable {
 
 public struct BlobResult: Sendable {
     public var digest: Digest
-    /// Nil only for a download whose upstream sent no Content-Length.
+    /// Nil only for a download whose upstream sent no Content-Length (and no manifest declared).
     public var size: Int64?
     public var body: BlobBody
     public var outcome: CacheOutcome
+    /// The most bytes the body can have: `size`, or the bound of a download of unknown size
+    /// (`storage.max_blob_size`). What byte quotas reserve.
+    public var bound: Int64?
+
+    init(digest: Digest, size: Int64?, body: BlobBody, outcome: CacheOutcome, bound: Int64? = nil) {
+        self.digest = digest
+        self.size = size
+        self.body = body
+        self.outcome = outcome
+        self.bound = bound ?? size
+    }
 }
 
 extension PullThroughCache {
@@ -42,7 +53,9 @@ extension PullThroughCache {
         if let running = fills.withLock({ $0[key] }) {
             metrics?.fillJoins.increment()
             let size = try await running.waitUntilStarted()
-            return BlobResult(digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss)
+            return BlobResult(
+                digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss,
+                bound: size ?? maxBlobSize)
         }
         if linked == nil, let size = try await blobs.size(of: digest),
             try await index.hasLink(upstream: upstream.name, digest: digest)
@@ -70,7 +83,7 @@ extension PullThroughCache {
         }
         let fill = startFill(key, upstream)
         let size = try await fill.waitUntilStarted()
-        return BlobResult(digest: digest, size: size, body: .fill(fill), outcome: .miss)
+        return BlobResult(digest: digest, size: size, body: .fill(fill), outcome: .miss, bound: size ?? maxBlobSize)
     }
 
     /// A stored blob, from memory when small.
@@ -119,6 +132,8 @@ extension PullThroughCache {
     }
 
     /// Downloads one blob: upstream → temporary file (+ digest), verified, committed, linked.
+    /// Bounded: by the size a manifest declared, else by `maxBlobSize`; by `storage.max_size`
+    /// (the `DiskBudget`); and it stops when no client has attended it for `abandonGrace`.
     func runFill(_ job: FillJob) async {
         let key = job.key
         let fill = job.fill
@@ -127,6 +142,7 @@ extension PullThroughCache {
         logger[metadataKey: "digest"] = "\(key.digest)"
         var file: BlobFile?
         let started = ContinuousClock.now
+        let reservation = DiskReservation(disk)
         do {
             let pipe = ChunkPipe(limit: 4 << 20)
             defer { pipe.close() }
@@ -136,15 +152,18 @@ extension PullThroughCache {
                 try await job.upstream.client.blob(
                     key.repository, key.digest, method: .GET, as: job.upstream.identity, into: pipe)
             }
-            let expected = response.contentLength
+            let expected = try expectedSize(announced: response.contentLength, key: key)
+            if let expected { try await reservation.cover(expected, exact: true) }
             let temp = try await blobs.makeTemporaryFile()
             file = temp
             fill.begin(file: temp, size: expected)
-            let written = try await receive(pipe, into: temp, fill: fill, expected: expected, key: key)
+            let written = try await receive(
+                pipe, into: temp, fill: fill, expected: expected, key: key, reservation: reservation)
             // Verified: readers may have the last byte now, while the file is made durable.
             fill.complete(file: temp, size: written)
             try await blobs.commit(temp, as: key.digest, durable: true)
             file = nil
+            reservation.release(stored: written)
             accessed(key.digest, size: written)
             metrics?.fills.increment()
             try await index.putLink(
@@ -153,22 +172,44 @@ extension PullThroughCache {
             logger.debug("blob cached", metadata: ["bytes": "\(written)", "duration": "\(ContinuousClock.now - started)"])
         } catch {
             if let file { await blobs.discard(file) }
+            reservation.release()
             if !(error is RegistryError) || (error as? RegistryError)?.code != .blobUnknown {
                 logger.warning("blob download failed", metadata: ["error": "\(error)"])
             }
-            fill.fail(error)
+            fill.fail(StorageFailure.registryError(error))
             metrics?.fillFailures.increment()
         }
         _ = fills.withLock { $0.removeValue(forKey: key) }
     }
 
+    /// The size a download must have: what the upstream announced and what a manifest declared
+    /// (refused when they disagree, or when more than `maxBlobSize`); nil when neither said.
+    private func expectedSize(announced: Int64?, key: FillKey) throws -> Int64? {
+        let declared = declaredSizes.size(upstream: key.upstream, repository: key.repository.value, digest: key.digest)
+        if let announced, let declared, announced != declared {
+            throw RegistryError(
+                .badGateway,
+                "upstream \(key.upstream) announced \(announced) bytes for \(key.digest), its manifest declared \(declared)")
+        }
+        let expected = announced ?? declared
+        if declared == nil, let expected, expected > maxBlobSize {
+            throw RegistryError(
+                .badGateway,
+                "upstream \(key.upstream) announced \(expected) bytes for \(key.digest), more than storage.max_blob_size (\(maxBlobSize))")
+        }
+        return expected
+    }
+
     /// Writes the body arriving in `pipe` to `file`, hashing as it goes; returns the byte count
-    /// after checking it against the announced size and the digest.
+    /// after checking it against the expected size (else `maxBlobSize`) and the digest. Stops
+    /// when the fill is abandoned or the disk budget can't cover the bytes.
     private func receive(
-        _ pipe: ChunkPipe, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey
+        _ pipe: ChunkPipe, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey,
+        reservation: DiskReservation
     ) async throws -> Int64 {
         var hasher = DigestHasher(for: key.digest)
         var written: Int64 = 0
+        let limit = expected ?? maxBlobSize
         do {
             while let parts = try await pipe.take() {
                 var batch: ByteBuffer
@@ -179,9 +220,18 @@ extension PullThroughCache {
                     batch.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes })
                     for var p in parts { batch.writeBuffer(&p) }
                 }
-                if let expected, written + Int64(batch.readableBytes) > expected {
-                    throw RegistryError(.badGateway, "upstream \(key.upstream) sent more bytes than announced")
+                let total = written + Int64(batch.readableBytes)
+                if total > limit {
+                    throw RegistryError(
+                        .badGateway,
+                        expected == nil
+                            ? "upstream \(key.upstream) sent more than storage.max_blob_size (\(maxBlobSize) bytes) for \(key.digest)"
+                            : "upstream \(key.upstream) sent more bytes than announced")
                 }
+                if fill.isAbandoned(now: .now, grace: abandonGrace) {
+                    throw RegistryError(.unavailable, "download of \(key.digest) stopped: no client is waiting for it")
+                }
+                try await reservation.cover(total)
                 batch.withUnsafeReadableBytes { hasher.update($0) }
                 try await file.write(batch, at: written)
                 written += Int64(batch.readableBytes)
@@ -227,20 +277,25 @@ extension PullThroughCache {
             let size = try await file.size()
             try await copy(file, from: range?.start ?? 0, to: (range?.end ?? (size - 1)) + 1, write: write)
         case .fill(let fill):
-            var offset = range?.start ?? 0
-            var end = range.map { $0.end + 1 }
-            while end == nil || offset < end! {
-                switch await fill.next(after: offset) {
-                case .failed(let error):
-                    throw error
-                case .readable(let file, let readableEnd, let size, let complete):
-                    if complete, end == nil { end = size }
-                    let upTo = min(readableEnd, end ?? readableEnd)
-                    if upTo > offset {
-                        try await copy(file, from: offset, to: upTo, write: write)
-                        offset = upTo
+            try await fill.attend {
+                // A ranged reader gets nothing before the whole blob is verified: a complete 206
+                // is never made of bytes that fail the digest check.
+                if range != nil { _ = try await fill.waitUntilVerified() }
+                var offset = range?.start ?? 0
+                var end = range.map { $0.end + 1 }
+                while end == nil || offset < end! {
+                    switch await fill.next(after: offset) {
+                    case .failed(let error):
+                        throw error
+                    case .readable(let file, let readableEnd, let size, let complete):
+                        if complete, end == nil { end = size }
+                        let upTo = min(readableEnd, end ?? readableEnd)
+                        if upTo > offset {
+                            try await copy(file, from: offset, to: upTo, write: write)
+                            offset = upTo
+                        }
+                        if complete, offset >= (size ?? 0) { return }
                     }
-                    if complete, offset >= (size ?? 0) { return }
                 }
             }
         }

@@ -265,6 +265,7 @@ extension PullThroughCache {
             return nil
         }
         memory.put(digest, bytes, cost: bytes.readableBytes)
+        declaredSizes.record(manifest: bytes, upstream: upstream.name, repository: repository.value)
         return (record.mediaType, bytes)
     }
 
@@ -291,13 +292,16 @@ extension PullThroughCache {
                 repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .GET,
                 as: upstream.identity)
         }
+        let tooLarge = RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")
         if let length = response.contentLength, length > Self.maxManifestSize {
-            await response.discard()
-            throw RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")
+            throw tooLarge  // the body is dropped unread: its connection is closed, not drained
         }
         let bytes: ByteBuffer
         do {
+            // Bounded whether or not the upstream sent a length (a chunked body stops at the limit).
             bytes = try await response.collect(upTo: Self.maxManifestSize)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         } catch {
             throw RegistryError(.badGateway, "reading manifest from upstream \(upstream.name) failed", detail: "\(error)")
         }
@@ -316,7 +320,13 @@ extension PullThroughCache {
             throw RegistryError(.badGateway, "upstream \(upstream.name) sent a manifest that does not match its digest")
         }
         let mediaType = try Self.manifestMediaType(contentType: response.contentType, bytes: bytes)
-        try await storeSmall(bytes, as: digest)
+        do {
+            try await storeSmall(bytes, as: digest)
+        } catch {
+            logger.error("could not store a manifest", metadata: ["digest": "\(digest)", "error": "\(error)"])
+            throw StorageFailure.registryError(error)
+        }
+        declaredSizes.record(manifest: bytes, upstream: upstream.name, repository: repository.value)
         accessed(digest, size: Int64(bytes.readableBytes))
         try await index.putManifest(ManifestRecord(digest: digest, mediaType: mediaType, size: Int64(bytes.readableBytes)))
         try await index.putLink(

@@ -27,11 +27,21 @@ public final class PullThroughCache: Service {
     /// Blobs and manifests used since the janitor last wrote them down (last-access times are
     /// stored in batches, not per request).
     let accesses = Mutex<[Digest: BlobAccess]>([:])
+    /// Blob sizes declared by manifests that pulled through: the bound of their downloads.
+    let declaredSizes = DeclaredSizes()
+    /// The bound of a download whose size neither a manifest nor the upstream declared.
+    let maxBlobSize: Int64
+    /// How long a download nobody attends goes on (unless near its end, see `BlobFill`).
+    let abandonGrace: Duration
+    /// `storage.max_size` for downloads in flight (connected by the `CacheJanitor`).
+    public let disk = DiskBudget()
     private let jobs: AsyncStream<FillJob>
     let jobQueue: AsyncStream<FillJob>.Continuation
 
     /// Largest manifest accepted from upstream (distribution's own limit).
     static let maxManifestSize = 4 << 20
+    /// Default of `storage.max_blob_size`.
+    public static let defaultMaxBlobSize: Int64 = 10 << 30
     /// Bytes read from disk per write to a client.
     static let readChunk = 1 << 20
 
@@ -52,6 +62,7 @@ public final class PullThroughCache: Service {
     public init(
         blobs: any BlobStore, metadata: any MetadataStore, logger: Logger,
         memoryBudget: Int = 64 << 20, smallBlobLimit: Int = 256 << 10,
+        maxBlobSize: Int64 = PullThroughCache.defaultMaxBlobSize, abandonGrace: Duration = .seconds(5),
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         metrics factory: (any MetricsFactory)? = nil
     ) {
@@ -63,6 +74,8 @@ public final class PullThroughCache: Service {
         self.logger = logger
         self.memory = ByteLRU(capacity: memoryBudget)
         self.smallBlobLimit = smallBlobLimit
+        self.maxBlobSize = maxBlobSize
+        self.abandonGrace = abandonGrace
         self.clock = clock
         (jobs, jobQueue) = AsyncStream.makeStream(of: FillJob.self)
     }

@@ -58,6 +58,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     public struct Storage: Sendable, Equatable {
         public var path = "./data"
         public var maxSize: Int64?
+        /// The most bytes one blob download may have when no manifest declared its size.
+        public var maxBlobSize: Int64 = 10 << 30
         /// Bytes of small blobs and manifests kept in memory.
         public var memoryCache: Int64 = 64 << 20
     }
@@ -322,6 +324,10 @@ struct ConfigReader {
             switch key {
             case "path": if let v = string(value, path) { s.path = v }
             case "max_size": if let v = size(value, path) { s.maxSize = v }
+            case "max_blob_size":
+                if let v = size(value, path) {
+                    if v < 1 << 20 { problem(path, "must be at least 1MiB") } else { s.maxBlobSize = v }
+                }
             case "memory_cache": if let v = size(value, path) { s.memoryCache = v }
             default: unknown("storage", key)
             }

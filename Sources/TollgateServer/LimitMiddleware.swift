@@ -98,7 +98,9 @@ struct LimitMiddleware: RouterMiddleware {
         }
         guard blob, response.status == .ok || response.status == .partialContent else { return response }
 
-        let length = Int64(response.body.contentLength ?? 0)
+        // A body of unknown length reserves its bound (declared size, else storage.max_blob_size);
+        // the ticket settles to the bytes really sent.
+        let length = response.body.contentLength.map { Int64($0) } ?? context.notes.transferBound ?? 0
         let ticket: TransferTicket
         switch limiter.beginTransfer(subject, bytes: length) {
         case .success(let t): ticket = t

@@ -71,8 +71,15 @@ struct RegistryController: Sendable {
             return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.bytes))
         case .blob(let name, let digest):
             let (upstream, route) = try resolve(name, request, context)
-            let result = try await cache.blob(from: upstream, route.repository, digest, head: head)
+            var result = try await cache.blob(from: upstream, route.repository, digest, head: head)
+            if !head, request.headers[.range] != nil, case .fill(let fill) = result.body {
+                // A ranged read of a running download waits for the verified blob: a 206 is never
+                // made of bytes that later fail the digest check (and its size is known then).
+                result.size = try await fill.waitUntilVerified()
+                result.bound = result.size
+            }
             context.notes.record(cache: result.outcome.rawValue)
+            if result.size == nil { context.notes.record(transferBound: result.bound) }
             return blobResponse(result, rangeHeader: request.headers[.range], head: head, context: context)
         case .tags(let name):
             let (upstream, route) = try resolve(name, request, context)

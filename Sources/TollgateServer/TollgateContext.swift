@@ -38,6 +38,7 @@ public final class RequestNotes: Sendable {
         var cache = "-"
         var user = "-"
         var streaming = false
+        var transferBound: Int64?
     }
     private let values = Mutex(Values())
 
@@ -48,5 +49,8 @@ public final class RequestNotes: Sendable {
     func record(streaming: Bool) { values.withLock { $0.streaming = streaming } }
     var upstream: String { values.withLock { $0.upstream } }
     var isStreaming: Bool { values.withLock { $0.streaming } }
+    /// The most bytes a blob response of unknown length can send (what byte quotas reserve).
+    func record(transferBound: Int64?) { values.withLock { $0.transferBound = transferBound } }
+    var transferBound: Int64? { values.withLock { $0.transferBound } }
     var cache: String { values.withLock { $0.cache } }
 }

@@ -48,7 +48,7 @@ public enum TollgateServer {
         let factory = PrometheusMetricsFactory(registry: metrics)
         let cache = PullThroughCache(
             blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache),
-            metrics: factory)
+            maxBlobSize: config.storage.maxBlobSize, metrics: factory)
         // Everything that can fail comes before the upstream clients exist: a client must be shut
         // down before it is freed, so none is created until nothing else can throw.
         let configurations = try config.upstreamOrder.compactMap { name -> (UpstreamConfiguration, Duration)? in

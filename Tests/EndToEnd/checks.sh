@@ -217,7 +217,7 @@ check_range() {
   [ "$(hdr accept-ranges)" = bytes ] && pass "range: blob advertises Accept-Ranges: bytes" ||
     fail "range: blob advertises Accept-Ranges: bytes" "request: $REQ" "expected: Accept-Ranges: bytes" "got: $(hdr accept-ranges)"
 
-  # a range on a cold 64 MiB blob must not wait for (or require) the whole blob first
+  # a range on a cold 64 MiB blob: answered once the whole blob is downloaded and verified
   local big="$U/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB"
   REQ_TIMEOUT=60 req -H 'Range: bytes=0-99' "$big"
   resp_is "range: bytes=0-99 on a cold 64 MiB blob → 206" 206 bodylen=100 "range~=^bytes 0-99/$BIG_BLOB_SIZE$"
@@ -661,7 +661,8 @@ check_singleflight() {
     fail "singleflight: storage tmp/ empty afterwards" "expected: no files in tmp/" "got: $left"
   tg_stop sf
 
-  # a lone client hangs up after 1 MiB of a cold blob: the fill finishes anyway
+  # a lone client hangs up after 1 MiB of a cold blob: the fill goes on for the abandon grace
+  # (5 s) and then stops unless near its end; either way nothing partial stays
   hangup_case lone 0
   # the first client hangs up while two others share its fill: they still get everything
   hangup_case leader 2
@@ -698,7 +699,25 @@ hangup_case() {
   fi
   hex=${BIG_BLOB#sha256:}
   f="$WORK/tg/$name/data/blobs/sha256/${hex:0:2}/$hex"
-  for i in $(seq 300); do [ -f "$f" ] && break; sleep 0.1; done
+  for i in $(seq 300); do
+    [ -f "$f" ] && break
+    [ "$n" = 0 ] && grep -q "no client is waiting" "$WORK/tg/$name/tollgate.log" && break
+    sleep 0.1
+  done
+  if [ "$n" = 0 ] && [ ! -f "$f" ]; then
+    local left; left=$(find "$WORK/tg/$name/data/tmp" -type f 2>/dev/null | head -3)
+    if grep -q "no client is waiting" "$WORK/tg/$name/tollgate.log" && [ -z "$left" ]; then
+      pass "singleflight: lone — the abandoned fill stopped after the grace: nothing stored, tmp/ empty"
+    else
+      fail "singleflight: lone — the fill completes within the grace, or stops leaving nothing" \
+        "expected: $f with sha256 $hex, or 'no client is waiting' in the log and an empty tmp/" \
+        "got: tmp: $left; log: $(grep -i download "$WORK/tg/$name/tollgate.log" | tail -1)"
+    fi
+    req "$U/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB"
+    resp_is "singleflight: lone — the next GET downloads it again, whole" 200 sha="$BIG_BLOB"
+    tg_stop "$name"
+    return
+  fi
   if [ -f "$f" ] && [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$hex" ]; then
     pass "singleflight: $1 — the fill completes and is stored although the first client hung up"
   else

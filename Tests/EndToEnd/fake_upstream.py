@@ -22,6 +22,12 @@ Routes (the repository name picks the behaviour; its last component is KIND):
                                          "REDIRECT user=-") and "CDN headers=<names, sorted>"
   GET/HEAD /v2/.../flip/manifests/<ref>  an honest manifest (right digest) until GET /_fail, then 503
   GET /_fail                             switch flip to failing
+  (checks_security_bounds.sh)
+  GET/HEAD /v2/.../endless/blobs/<d>     chunked (no Content-Length), 64 KiB chunks as fast as read, ~60 s
+  GET/HEAD /v2/.../endlessslow/blobs/<d> chunked, 64 KiB every 20 ms (~3 MiB/s), ~60 s
+  GET/HEAD /v2/.../slowlie/blobs/<d>     right Content-Length (2 MiB), wrong bytes, over ~3 s
+  GET/HEAD /v2/.../chunkgood/blobs/<d>   GOOD bytes chunked, no Content-Length (`--digest good`)
+  GET/HEAD /v2/.../bigman/manifests/<r>  a chunked "manifest" of 200 × 64 KiB spaces
   GET/HEAD /v2/.../<any>/manifests/<dg>  by digest: a v2s2 manifest whose sha256 != <dg>,
                                          Docker-Content-Digest: <dg> (a lie)
   GET/HEAD /v2/.../<any>/manifests/<tag> Docker-Content-Digest header that does not match the body
@@ -117,6 +123,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
 
+    def send_chunked(self, ctype, head, chunks):
+        """200 with Transfer-Encoding: chunked (no Content-Length); stops when the client goes away."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if head:
+            return
+        try:
+            for c in chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            with open(self.log_file, "a") as f:
+                f.write(f"CHUNKED ended early {self.path}\n")
+            self.close_connection = True
+
     def do_HEAD(self):
         self.handle_any(head=True)
 
@@ -174,6 +197,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not head:
                 self.wfile.write(page)
             return
+        if what == "manifests" and kind == "bigman":
+            self.send_chunked(V2S2, head, (b" " * 65536 for _ in range(200)))
+            return
         if what == "manifests":
             lie = ref if ref.startswith("sha256:") else "sha256:" + "0" * 64
             self.send(200, MANIFEST, V2S2, {"Docker-Content-Digest": lie})
@@ -200,6 +226,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             loc = f"http://localhost:{self.server.server_address[1]}/cdn/{ref}"
             self.send(307, b"", extra={"Location": loc})
+            return
+        if kind in ("endless", "endlessslow"):
+            pause = 0.02 if kind == "endlessslow" else 0
+            t0 = time.time()
+
+            def forever():
+                while time.time() - t0 < 60:
+                    yield b"x" * 65536
+                    if pause:
+                        time.sleep(pause)
+            self.send_chunked("application/octet-stream", head, forever())
+            return
+        if kind == "chunkgood":
+            self.send_chunked("application/octet-stream", head,
+                              (GOOD[i:i + 65536] for i in range(0, len(GOOD), 65536)))
+            return
+        if kind == "slowlie":
+            self.send(200, b"", extra=extra, length=2 * 1024 * 1024)
+            if not head:
+                lie = hashlib.shake_256(b"tollgate-e2e-slowlie").digest(2 * 1024 * 1024)
+                for i in range(0, len(lie), 64 * 1024):
+                    self.wfile.write(lie[i:i + 64 * 1024])
+                    self.wfile.flush()
+                    time.sleep(0.1)
             return
         if kind == "small":
             self.send(200, EVIL_SMALL, extra=extra)

@@ -25,7 +25,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
   crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
   security-pull-paths security-slow-clients security-log-injection security-content-type
-  security-redirect-credentials security-proof-of-access)
+  security-redirect-credentials security-proof-of-access
+  security-fill-bounds security-range-unverified security-quota-unknown-length)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -35,6 +36,7 @@ source "$E2E_DIR/checks_tenants.sh"
 source "$E2E_DIR/checks_ops.sh"
 source "$E2E_DIR/checks_security_server.sh"
 source "$E2E_DIR/checks_security_upstream.sh"
+source "$E2E_DIR/checks_security_bounds.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 

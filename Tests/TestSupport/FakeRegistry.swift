@@ -34,6 +34,10 @@ public final class FakeRegistry: Sendable {
         public var corrupt: Set<Digest> = []
         /// Pause between 64 KiB body chunks.
         public var chunkDelay: Duration = .zero
+        /// Blobs served without a Content-Length (chunked).
+        public var chunked: Set<Digest> = []
+        /// Digests whose blob GET is an endless chunked body (until the client goes away).
+        public var endless: Set<Digest> = []
         public init() {}
     }
 
@@ -66,13 +70,14 @@ public final class FakeRegistry: Sendable {
     @discardableResult public func addImage(repo: String, tag: String, layers: [Digest], mediaType: String = MediaType.dockerManifest)
         -> Digest
     {
-        let config = addBlob(Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"\(tag)\"}".utf8))
+        let configBytes = Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"\(tag)\"}".utf8)
+        let config = addBlob(configBytes)
         let layerJSON = layers.map { d in
             let size = state.withLock { $0.blobs[d]?.count ?? 0 }
             return "{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":\(size),\"digest\":\"\(d)\"}"
         }.joined(separator: ",")
         let json =
-            "{\"schemaVersion\":2,\"mediaType\":\"\(mediaType)\",\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":10,\"digest\":\"\(config)\"},\"layers\":[\(layerJSON)]}"
+            "{\"schemaVersion\":2,\"mediaType\":\"\(mediaType)\",\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":\(configBytes.count),\"digest\":\"\(config)\"},\"layers\":[\(layerJSON)]}"
         return putManifest(repo: repo, tag: tag, bytes: Array(json.utf8), mediaType: mediaType)
     }
 
@@ -167,6 +172,9 @@ public final class FakeRegistry: Sendable {
                 return Response(status: .ok, headers: [.contentLength: String(n)])
             default: break
             }
+            if options.endless.contains(digest) {
+                return Self.endlessBody(head: request.method == .head, delay: options.chunkDelay)
+            }
             guard var bytes = state.withLock({ $0.blobs[digest] }) else {
                 return Self.json(#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#, status: .notFound)
             }
@@ -174,14 +182,16 @@ public final class FakeRegistry: Sendable {
                 return Response(status: .temporaryRedirect, headers: [.location: "\(cdn)/cdn/\(digest)"])
             }
             if options.corrupt.contains(digest), let last = bytes.indices.last { bytes[last] ^= 0xff }
-            var headers: HTTPFields = [.contentLength: String(bytes.count), .contentType: "application/octet-stream"]
+            let chunked = options.chunked.contains(digest)
+            var headers: HTTPFields = [.contentType: "application/octet-stream"]
+            if !chunked { headers[.contentLength] = String(bytes.count) }
             headers[HTTPField.Name("Docker-Content-Digest")!] = digest.description
             if request.method == .head { return Response(status: .ok, headers: headers) }
             let delay = options.chunkDelay
             let body = bytes
             return Response(
                 status: .ok, headers: headers,
-                body: ResponseBody(contentLength: body.count) { writer in
+                body: ResponseBody(contentLength: chunked ? nil : body.count) { writer in
                     var offset = 0
                     while offset < body.count {
                         let end = min(offset + 65536, body.count)
@@ -203,6 +213,23 @@ public final class FakeRegistry: Sendable {
         default:
             return Self.json("{}", status: .notFound)
         }
+    }
+
+    /// 64 KiB chunks of zeros without end (at most 16 GiB), without a Content-Length.
+    static func endlessBody(head: Bool, delay: Duration) -> Response {
+        let headers: HTTPFields = [.contentType: "application/octet-stream"]
+        if head { return Response(status: .ok, headers: headers) }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var chunk = ByteBuffer()
+                chunk.writeRepeatingByte(0, count: 65536)
+                for _ in 0..<(1 << 18) {
+                    try await writer.write(chunk)
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                }
+                try await writer.finish(nil)
+            })
     }
 
     /// A "CDN" router serving `/cdn/<digest>` from this registry's blobs, recording Authorization

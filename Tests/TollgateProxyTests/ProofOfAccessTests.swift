@@ -54,16 +54,21 @@ struct ProofOfAccessTests {
                 _ = try await h.cache.manifest(from: h.upstream, repo, .tag(try Tag(parsing: "v1")), accept: all)
                 #expect(try await pull(h, h.upstream, layer).count == 5000)
                 b.clearLog()
-                for digest in [layer, manifest] {
-                    await #expect(throws: RegistryError.blobUnknown(digest.description)) {
-                        _ = try await h.cache.blob(from: upstreamB, other, digest, head: false)
-                    }
+                await #expect(throws: RegistryError.blobUnknown(layer.description)) {
+                    _ = try await h.cache.blob(from: upstreamB, other, layer, head: false)
+                }
+                // A manifest's digest is never a blob: refused before any upstream is asked.
+                do {
+                    _ = try await h.cache.blob(from: upstreamB, other, manifest, head: false)
+                    Issue.record("a manifest was served from the blob endpoint")
+                } catch let e as RegistryError {
+                    #expect(e.code == .blobUnknown)
                 }
                 await #expect(throws: RegistryError.self) {
                     _ = try await h.cache.manifest(from: upstreamB, other, .digest(manifest), accept: all)
                 }
-                // B was asked for the bytes (a GET), not merely whether it has them.
-                #expect(b.count("GET /v2/any/liar/blobs/") == 2)
+                // B was asked for the layer's bytes (a GET), not merely whether it has them.
+                #expect(b.count("GET /v2/any/liar/blobs/") == 1)
                 #expect(b.count("HEAD /v2/any/liar/blobs/") == 0)
                 #expect(try await h.cache.cachedRepositories(audiences: [Audience.shared]).map(\.upstream) == ["fake.io"])
                 // A HEAD through B shows B's answer, no bytes and no link.

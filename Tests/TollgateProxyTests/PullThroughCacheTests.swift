@@ -25,15 +25,19 @@ struct Harness {
     }
 
     static func with<T: Sendable>(
-        _ fake: FakeRegistry, ttl: Duration = .seconds(60), _ body: @Sendable (Harness) async throws -> T
+        _ fake: FakeRegistry, ttl: Duration = .seconds(60),
+        maxBlobSize: Int64 = PullThroughCache.defaultMaxBlobSize, abandonGrace: Duration = .seconds(5),
+        store: @Sendable (String) throws -> any BlobStore = { try FileBlobStore(root: $0) },
+        _ body: @Sendable (Harness) async throws -> T
     ) async throws -> T {
         try await withLiveServer(fake.router(realm: { "" })) { port in
             let dir = NSTemporaryDirectory() + "tollgate-test-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let clock = Clock()
             let cache = PullThroughCache(
-                blobs: try FileBlobStore(root: dir), metadata: try SQLiteMetadataStore(path: dir + "/meta.sqlite"),
-                logger: Logger(label: "test"), clock: { clock.current })
+                blobs: try store(dir), metadata: try SQLiteMetadataStore(path: dir + "/meta.sqlite"),
+                logger: Logger(label: "test"), maxBlobSize: maxBlobSize, abandonGrace: abandonGrace,
+                clock: { clock.current })
             let client = RegistryClient(
                 configuration: UpstreamConfiguration(name: "fake.io", url: "http://127.0.0.1:\(port)", idleTimeout: 5),
                 logger: Logger(label: "test"))

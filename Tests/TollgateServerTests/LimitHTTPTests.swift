@@ -142,6 +142,33 @@ struct LimitHTTPTests {
         }
     }
 
+    @Test func aBlobWithoutLengthReservesItsBound() async throws {
+        try await withServer(plans: "plans: {default: {bytes_per_day: 300500}}") { client, up, parts in
+            up.fake.setOptions {
+                $0.chunked = [up.big, up.small]
+                $0.chunkDelay = .milliseconds(50)  // still running (size unknown) when the response starts
+            }
+            // No manifest declared its size: the reservation is storage.max_blob_size (10 GiB).
+            try await client.execute(uri: "/v2/library/app/blobs/\(up.big)", method: .get, headers: Self.alice) { r in
+                #expect(r.status == .tooManyRequests)
+                #expect(String(buffer: r.body).contains("daily transfer quota reached"))
+            }
+            // Once the manifest pulled through, its declared size is the length and the reservation.
+            try await client.execute(
+                uri: "/v2/library/app/manifests/v1", method: .get, headers: Self.alice + Self.accept
+            ) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/v2/library/app/blobs/\(up.small)", method: .get, headers: Self.alice) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentLength] == "1000")
+                #expect(r.body.readableBytes == 1000)
+            }
+            let status = parts.limiter.status(.user("alice"))
+            #expect(status.bytesDay.used == 1000)
+            #expect(status.reservedBytes == 0)
+            #expect(status.activeTransfers == 0)
+        }
+    }
+
     @Test func usageEndpointAndMetrics() async throws {
         try await withServer(plans: "plans: {default: {pulls_per_6h: 5, requests_per_minute: 100}, anonymous: {requests_per_minute: 3}}") {
             client, up, _ in

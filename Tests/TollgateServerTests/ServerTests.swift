@@ -39,6 +39,19 @@ struct ConfigurationTests {
         #expect(c.effectivePublicURL == "https://mirror.example")
     }
 
+    @Test func maxBlobSizeHasASafeDefaultAndIsValidated() throws {
+        #expect(try TollgateConfiguration.parse(yaml: "storage: {path: /tmp/x}").storage.maxBlobSize == 10 << 30)
+        #expect(try TollgateConfiguration.parse(yaml: "storage: {max_blob_size: 2GiB}").storage.maxBlobSize == 2 << 30)
+        for (value, needle) in [("lots", "storage.max_blob_size: not a size"), ("10KiB", "storage.max_blob_size: must be at least 1MiB")] {
+            do {
+                _ = try TollgateConfiguration.parse(yaml: "storage: {max_blob_size: \(value)}")
+                Issue.record("accepted max_blob_size \(value)")
+            } catch let e as ConfigurationError {
+                #expect(e.problems.joined(separator: "\n").contains(needle))
+            }
+        }
+    }
+
     @Test func problemsNameTheirKeyPath() {
         do {
             _ = try TollgateConfiguration.parse(
