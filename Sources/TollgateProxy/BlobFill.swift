@@ -38,6 +38,9 @@ public final class BlobFill: Sendable {
         var attendants = 0
         /// Since when nobody attends (nil while someone does).
         var unattendedSince: ContinuousClock.Instant? = .now
+        /// Until the bytes show otherwise the blob may be a manifest, which the blob endpoint
+        /// must not hand out: readers get nothing before it is verified and sniffed.
+        var mayBeManifest = true
     }
 
     private let state = Mutex(State())
@@ -48,7 +51,15 @@ public final class BlobFill: Sendable {
 
     // MARK: - Writer side (the fill task)
 
-    func begin(file: BlobFile, size: Int64?) { update { $0.phase = .streaming(file: file, size: size) } }
+    func begin(file: BlobFile, size: Int64?) {
+        update {
+            $0.phase = .streaming(file: file, size: size)
+            if let size, size > ManifestSniff.maxLength { $0.mayBeManifest = false }
+        }
+    }
+    /// The bytes so far can't be a manifest's (not JSON, or longer than any manifest).
+    func notManifest() { update { $0.mayBeManifest = false } }
+    var mayBeManifest: Bool { state.withLock { $0.mayBeManifest } }
     func progress(written: Int64) { update { $0.written = written } }
     /// All bytes arrived and match the digest.
     func complete(file: BlobFile, size: Int64) {
@@ -111,14 +122,21 @@ public final class BlobFill: Sendable {
         return try await body()
     }
 
-    /// Waits until the upstream response head arrived; returns the size if it is known (the
-    /// upstream's Content-Length, or the size a manifest declared).
+    /// Waits until the upstream response head arrived and the first bytes show the blob is no
+    /// manifest (one that may be is verified and sniffed first: then the client gets a clean
+    /// 404, not a cut response); returns the size if it is known (the upstream's Content-Length,
+    /// or the size a manifest declared).
     public func waitUntilStarted() async throws -> Int64? {
         try await attend { () async throws -> Int64? in
-            switch await next(after: -1) {
-            case .failed(let e): throw e
-            case .readable(_, _, let size, _): return size
+            let started = await waitFor { s -> Result<Int64?, any Error>? in
+                switch s.phase {
+                case .starting: return nil
+                case .failed(let e): return .failure(e)
+                case .complete(_, let size): return .success(size)
+                case .streaming(_, let size): return s.mayBeManifest ? nil : .success(size)
+                }
             }
+            return try started.get()
         }
     }
 
@@ -140,11 +158,16 @@ public final class BlobFill: Sendable {
 
     /// Waits for bytes beyond `offset` that may be sent (or completion, or failure).
     public func next(after offset: Int64) async -> Availability {
+        await waitFor { Self.evaluate($0, after: offset) }
+    }
+
+    /// Waits until `ready` says something of the state (every change wakes the waiters).
+    private func waitFor<T>(_ ready: (State) -> T?) async -> T {
         while true {
-            if let ready = state.withLock({ Self.evaluate($0, after: offset) }) { return ready }
+            if let answer = state.withLock({ ready($0) }) { return answer }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s in
-                    if Self.evaluate(s, after: offset) != nil { return true }
+                    if ready(s) != nil { return true }
                     s.waiters.append(c)
                     return false
                 }
@@ -164,7 +187,7 @@ public final class BlobFill: Sendable {
         case .streaming(let file, let size):
             // Hold back the last byte until the content is verified; with an unknown size, the
             // end of the chunked response (a reader that writes notices when its client left).
-            let end = size.map { min(s.written, $0 - 1) } ?? s.written
+            let end = s.mayBeManifest ? 0 : size.map { min(s.written, $0 - 1) } ?? s.written
             if offset < 0 || end > offset {
                 return .readable(file: file, readableEnd: max(end, 0), size: size, complete: false)
             }

@@ -20,6 +20,14 @@ enum ManifestSniff {
             || probe.mediaType.map { MediaType.isManifest($0) || $0 == MediaType.dockerSchema1 } == true
     }
 
+    /// Whether a blob whose bytes `[at, total)` are `chunk` may still be a manifest: JSON (its
+    /// first byte that is not white space is `{`) and no longer than a manifest can be.
+    static func mayBe(prefix chunk: some Collection<UInt8>, at offset: Int64, total: Int64) -> Bool {
+        guard total <= Int64(maxLength) else { return false }
+        guard offset == 0, let first = chunk.first(where: { !isSpace($0) }) else { return true }
+        return first == UInt8(ascii: "{")
+    }
+
     private struct Probe: Decodable {
         var schemaVersion: Int?
         var mediaType: String?

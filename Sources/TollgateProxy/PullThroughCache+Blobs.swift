@@ -159,6 +159,15 @@ extension PullThroughCache {
             fill.begin(file: temp, size: expected)
             let written = try await receive(
                 pipe, into: temp, fill: fill, expected: expected, key: key, reservation: reservation)
+            if fill.mayBeManifest {
+                let bytes = try await temp.read(at: 0, count: Int(written))
+                if ManifestSniff.isManifest(bytes.readableBytesView) {
+                    index.announceManifest(key.digest)
+                    throw RegistryError(
+                        .blobUnknown, "blob unknown: \(key.digest) is a manifest; fetch it from the manifests endpoint",
+                        detail: key.digest.description)
+                }
+            }
             // Verified: readers may have the last byte now, while the file is made durable.
             fill.complete(file: temp, size: written)
             try await blobs.commit(temp, as: key.digest, durable: true)
@@ -210,6 +219,7 @@ extension PullThroughCache {
         var hasher = DigestHasher(for: key.digest)
         var written: Int64 = 0
         let limit = expected ?? maxBlobSize
+        var mayBeManifest = fill.mayBeManifest
         do {
             while let parts = try await pipe.take() {
                 var batch: ByteBuffer
@@ -234,6 +244,10 @@ extension PullThroughCache {
                 try await reservation.cover(total)
                 batch.withUnsafeReadableBytes { hasher.update($0) }
                 try await file.write(batch, at: written)
+                if mayBeManifest, !ManifestSniff.mayBe(prefix: batch.readableBytesView, at: written, total: total) {
+                    mayBeManifest = false
+                    fill.notManifest()
+                }
                 written += Int64(batch.readableBytes)
                 fill.progress(written: written)
             }

@@ -106,4 +106,33 @@ struct PullPathTests {
         for s in no { #expect(!ManifestSniff.isManifest(Array(s.utf8)), "\(s)") }
         #expect(!ManifestSniff.isManifest(Array(repeating: UInt8(ascii: " "), count: 5 << 20)))
     }
+
+    @Test func aColdBlobThatIsAManifestIsRefusedWithoutAByteSent() async throws {
+        let fake = FakeRegistry()
+        // an upstream that serves manifests on its blob endpoint, as many registries do
+        let manifest = Array(
+            #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#.utf8)
+        let config = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers"}}"#.utf8)
+        let m = fake.addBlob(manifest)
+        let c = fake.addBlob(config)
+        fake.setOptions { $0.chunkDelay = .milliseconds(5) }
+        try await Harness.with(fake) { h in
+            do {
+                let r = try await h.cache.blob(from: h.upstream, repo, m, head: false)
+                let sent = try? await h.read(r)
+                Issue.record("a manifest went out as a blob: \(sent?.count ?? -1) bytes")
+            } catch let e as RegistryError {
+                #expect(e.code == .blobUnknown)
+            }
+            await h.settle()
+            #expect(h.storedBlobs.isEmpty)
+            // known now: refused without asking upstream again
+            fake.clearLog()
+            await #expect(throws: RegistryError.self) { _ = try await h.cache.blob(from: h.upstream, repo, m, head: false) }
+            #expect(fake.log.isEmpty)
+            // a JSON blob that is not a manifest is served
+            let r = try await h.cache.blob(from: h.upstream, repo, c, head: false)
+            #expect(try await h.read(r) == config)
+        }
+    }
 }
