@@ -75,7 +75,7 @@ public enum TollgateServer {
             logger: logger)
         let watcher = UserSettingsWatcher(
             store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            logger: logger, loadedVersion: version)
+            cache: cache, limiter: limiter, ledger: ledger, logger: logger, loadedVersion: version)
         let upstreamRouter = UpstreamRouter(config)
         var upstreams: [String: Upstream] = [:]
         var clients: [RegistryClient] = []
@@ -104,8 +104,10 @@ public enum TollgateServer {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
                 .addRoutes(to: router)
         }
-        TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter)
-            .addRoutes(to: router)
+        TokenController(
+            auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter,
+            limiter: config.limitsEnabled ? limiter : nil
+        ).addRoutes(to: router)
         RegistryController(
             cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials
         ).addRoutes(to: router)

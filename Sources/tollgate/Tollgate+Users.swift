@@ -33,21 +33,19 @@ extension Tollgate {
         }
 
         struct Del: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a user, their tokens and logins.")
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a user and everything stored for them (tokens, logins, settings, usage, own-credential content).")
             @OptionGroup var options: ConfigOption
             @Argument(help: "User name.") var name: String
 
             func run() async throws {
                 try await options.runAsync { config in
+                    let store = try openStore(config)
+                    let tokens = try await store.credentials(user: name, kind: .personal).count
                     let removed = try HtpasswdFile.update(config.auth.htpasswd) { $0.remove(user: name) }
                     guard removed else { throw CLIError("no user \(name)") }
-                    let store = try openStore(config)
-                    let n = try await store.deleteCredentials(user: name, kind: nil)
-                    try await store.putUserSettings(UserSettingsRecord(user: name))  // plan, limits, policy go too
-                    for c in try await store.upstreamCredentials(user: name) {
-                        _ = try await store.deleteUpstreamCredential(user: name, upstream: c.upstream)
-                    }
-                    print("removed user \(name)" + (n > 0 ? " and \(n) token(s)" : ""))
+                    try await UserRemoval.delete(name, store: store)
+                    print("removed user \(name)" + (tokens > 0 ? " and \(tokens) token(s)" : ""))
                 }
             }
         }
