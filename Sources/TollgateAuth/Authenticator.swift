@@ -33,6 +33,9 @@ public final class Authenticator: Sendable {
     /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
     /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
     private let recentBasic = Mutex<[String: (user: String, storedHash: String, until: ContinuousClock.Instant)]>([:])
+    /// Deleted users: bearer tokens issued (`iat`) up to this Unix second are void, so a new user
+    /// given the name doesn't inherit the old one's sessions.
+    private let sessionsEnded = Mutex<[String: Int]>([:])
 
     public init(
         users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
@@ -111,12 +114,21 @@ public final class Authenticator: Sendable {
         return !u.disabled
     }
 
+    /// Voids `user`'s bearer tokens issued up to `removed` (the user was deleted then).
+    public func endSessions(of user: String, removed: Date) {
+        let t = Int(removed.timeIntervalSince1970.rounded(.up))
+        sessionsEnded.withLock { $0[user] = max($0[user] ?? t, t) }
+    }
+
     /// A bearer token's identity and grants, or why it is refused.
     public func bearer(_ token: String) async -> Result<(Identity, [AccessEntry]), TokenService.Rejection> {
         do {
             let claims = try await tokens.verify(token)
             if !claims.sub.isEmpty, !isActive(claims.sub) {
                 return .failure(.init(description: "user no longer active"))
+            }
+            if !claims.sub.isEmpty, let ended = sessionsEnded.withLock({ $0[claims.sub] }), claims.iat <= ended {
+                return .failure(.init(description: "token of a removed user"))
             }
             if claims.sub.isEmpty, !anonymousAllowed { return .failure(.init(description: "anonymous access is off")) }
             return .success((Identity(user: claims.sub), claims.access))

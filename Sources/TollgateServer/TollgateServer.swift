@@ -75,7 +75,12 @@ public enum TollgateServer {
             logger: logger)
         let watcher = UserSettingsWatcher(
             store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            cache: cache, limiter: limiter, ledger: ledger, logger: logger, loadedVersion: version)
+            cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)
+        // Bearer tokens outlive a restart: those of users removed within their lifetime stay void.
+        let tokenLifetime = Double(config.auth.token.ttl.components.seconds) + 120
+        for removal in try await metadata.userRemovals(since: Date().addingTimeInterval(-tokenLifetime)) {
+            authenticator.endSessions(of: removal.user, removed: removal.removed)
+        }
         let upstreamRouter = UpstreamRouter(config)
         var upstreams: [String: Upstream] = [:]
         var clients: [RegistryClient] = []

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -35,6 +36,7 @@ struct UserSettingsWatcher: Service {
     let cache: PullThroughCache
     let limiter: RateLimiter
     let ledger: UsageLedger
+    let auth: Authenticator
     let logger: Logger
     let loadedVersion: Int64
 
@@ -64,10 +66,12 @@ struct UserSettingsWatcher: Service {
         return version
     }
 
-    /// Drops what memory holds of a deleted user (a new user of that name starts from nothing),
-    /// then what requests under way wrote meanwhile.
-    func forget(_ user: String) async throws {
+    /// Drops what memory holds of a deleted user (a new user of that name starts from nothing):
+    /// cached content, counts, limits and bearer tokens; then what requests under way wrote
+    /// meanwhile.
+    func forget(_ user: String, removed: Date) async throws {
         let subject = LimitSubject.user(user)
+        auth.endSessions(of: user, removed: removed)
         cache.forget(audience: Audience.user(user))
         ledger.forget(user: user)
         limiter.forget(subject)
@@ -82,8 +86,8 @@ struct UserSettingsWatcher: Service {
             do {
                 let now = try await store.settingsVersion()
                 guard now != version else { continue }
-                for user in try await store.userRemovals(after: version) {
-                    try await forget(user)
+                for removal in try await store.userRemovals(after: version) {
+                    try await forget(removal.user, removed: removal.removed)
                 }
                 version = try await Self.load(
                     store: store, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)

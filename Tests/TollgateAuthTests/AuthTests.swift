@@ -2,6 +2,7 @@ import Foundation
 import RegistryCore
 import Logging
 import Testing
+import TollgateStorage
 
 @testable import TollgateAuth
 
@@ -259,6 +260,36 @@ struct ThrottleTests {
             var ok = 0
             for await result in group where result { ok += 1 }
             return ok
+        }
+    }
+}
+
+struct RemovedUserTests {
+    /// A deleted user's bearer tokens stay void when a new user is given the name.
+    @Test func tokensIssuedBeforeRemovalAreVoid() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-removed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try HtpasswdFile.update(dir + "/htpasswd") { $0.setPassword(user: "ci", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let auth = Authenticator(
+            users: try UserDirectory(path: dir + "/htpasswd", logger: Logger(label: "t")),
+            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteMetadataStore(path: dir + "/t.sqlite")),
+            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), logger: Logger(label: "t"))
+        let old = try await auth.tokens.issue(subject: "ci", access: [], now: Date().addingTimeInterval(-10))
+        guard case .success = await auth.bearer(old.token) else {
+            Issue.record("a live user's token refused")
+            return
+        }
+        auth.endSessions(of: "ci", removed: Date().addingTimeInterval(-5))
+        guard case .failure = await auth.bearer(old.token) else {
+            Issue.record("the removed user's token still works for the new user")
+            return
+        }
+        let fresh = try await auth.tokens.issue(subject: "ci", access: [])
+        guard case .success = await auth.bearer(fresh.token) else {
+            Issue.record("the new user's token refused")
+            return
         }
     }
 }

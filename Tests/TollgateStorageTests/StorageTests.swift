@@ -134,7 +134,9 @@ struct StorageTests {
         #expect(try await m.usage(since: "2000-01-01", user: "ci").isEmpty)
         #expect(try await m.limitWindows(since: 0).isEmpty)
         #expect(try await m.settingsVersion() > before)
-        #expect(try await m.userRemovals(after: before) == ["ci"])
+        #expect(try await m.userRemovals(after: before).map(\.user) == ["ci"])
         #expect(try await m.userRemovals(after: try await m.settingsVersion()).isEmpty)
+        #expect(try await m.userRemovals(since: Date().addingTimeInterval(-60)).map(\.user) == ["ci"])
+        #expect(try await m.userRemovals(since: Date().addingTimeInterval(60)).isEmpty)
     }
 }
