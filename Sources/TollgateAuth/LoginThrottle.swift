@@ -37,18 +37,10 @@ public final class LoginThrottle: Sendable {
         let keys: [String]
     }
 
-    public enum Admission: Sendable, Equatable {
+    public enum Admission: Sendable {
         case admitted(Slot)
         /// Locked (or every slot busy): retry after this many seconds.
         case refused(retryAfter: Int)
-
-        public static func == (a: Admission, b: Admission) -> Bool {
-            switch (a, b) {
-            case (.admitted(let x), .admitted(let y)): x.keys == y.keys
-            case (.refused(let x), .refused(let y)): x == y
-            default: false
-            }
-        }
     }
 
     /// Takes a slot on every key, waiting up to `maxWait` while the slots are held by attempts in

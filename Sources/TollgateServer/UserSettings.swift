@@ -71,6 +71,7 @@ struct UserSettingsWatcher: Service {
     /// meanwhile.
     func forget(_ user: String, removed: Date) async throws {
         let subject = LimitSubject.user(user)
+        auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
         auth.endSessions(of: user, removed: removed)
         cache.forget(audience: Audience.user(user))
         ledger.forget(user: user)
@@ -100,8 +101,9 @@ struct UserSettingsWatcher: Service {
     }
 }
 
-/// `tollgate user del`: what is stored for a user goes with them (see
-/// `SQLiteMetadataStore.deleteUser`); a running server forgets its copies within 250 ms.
+/// `tollgate user del` (and `user add`, for what a download under way at the deletion may have
+/// left): what is stored for a user goes with them (see `SQLiteMetadataStore.deleteUser`); a
+/// running server forgets its copies within 250 ms.
 public enum UserRemoval {
     public static func delete(_ user: String, store: SQLiteMetadataStore) async throws {
         try await store.deleteUser(

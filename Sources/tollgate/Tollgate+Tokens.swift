@@ -23,6 +23,8 @@ extension Tollgate {
                     guard try HtpasswdFile.read(config.auth.htpasswd).users[name] != nil else {
                         throw CLIError("no user \(name)")
                     }
+                    guard label.utf8.count <= 200, !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+                    else { throw CLIError("--label: at most 200 bytes, no control characters") }
                     var until: Date?
                     if let expires {
                         guard let d = ConfigValues.duration(expires), d > .zero else {

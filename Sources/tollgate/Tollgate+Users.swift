@@ -18,11 +18,13 @@ extension Tollgate {
             @Option(help: "bcrypt cost (4…31).") var cost = 10
 
             func run() async throws {
-                try options.run { config in
+                try await options.runAsync { config in
                     try validName(name)
                     let path = config.auth.htpasswd
                     if try HtpasswdFile.read(path).users[name] != nil { throw CLIError("user \(name) already exists") }
                     let hash = try Bcrypt.hash(try readPassword(stdin: passwordStdin), cost: cost)
+                    // A new user starts from nothing, whatever a former user of the name left.
+                    try await UserRemoval.delete(name, store: try openStore(config))
                     try HtpasswdFile.update(path) { file in
                         guard file.users[name] == nil else { throw CLIError("user \(name) already exists") }
                         file.setPassword(user: name, hash: hash)
