@@ -33,8 +33,8 @@ public final class Authenticator: Sendable {
     /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
     /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
     private let recentBasic = Mutex<[String: (user: String, storedHash: String, until: ContinuousClock.Instant)]>([:])
-    /// Deleted users: bearer tokens issued (`iat`) up to this Unix second are void, so a new user
-    /// given the name doesn't inherit the old one's sessions.
+    /// Removed users: bearer tokens issued (`iat`) up to this Unix second (the removal's) are
+    /// void, so a new user given the name doesn't inherit the old one's sessions.
     private let sessionsEnded = Mutex<[String: Int]>([:])
     /// Whether `sessionsEnded` has entries: the bearer hot path skips its lock while none.
     private let anySessionsEnded = Atomic<Bool>(false)
@@ -118,7 +118,7 @@ public final class Authenticator: Sendable {
 
     /// Voids `user`'s bearer tokens issued up to `removed` (the user was deleted then).
     public func endSessions(of user: String, removed: Date) {
-        let t = Int(removed.timeIntervalSince1970.rounded(.up))
+        let t = Int(removed.timeIntervalSince1970.rounded(.down))
         sessionsEnded.withLock { $0[user] = max($0[user] ?? t, t) }
         anySessionsEnded.store(true, ordering: .releasing)
     }

@@ -19,8 +19,9 @@ struct TokenController: Sendable {
     let refreshTTL: Duration
     /// To see scope names as `<upstream>/<repository>`, as the access policy does.
     let router: UpstreamRouter
-    /// Request rates (nil when limits are off).
+    /// Request rates (nil when limits are off), and where refusals are counted.
     var limiter: RateLimiter? = nil
+    var ledger: UsageLedger? = nil
 
     /// Live refresh tokens per user; a new one ends the oldest beyond this.
     static let maxRefreshTokens = 50
@@ -142,6 +143,9 @@ struct TokenController: Sendable {
     /// Counts the request against `subject`'s request rate; 429 when it is used up.
     private func admit(_ subject: LimitSubject) throws {
         guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
+        if case .user(let user) = subject { ledger?.recordRefusal(user: user, kind: no.kind) } else {
+            ledger?.recordRefusal(user: "", kind: no.kind)
+        }
         throw Failure(
             status: .tooManyRequests, error: "too_many_requests", description: no.message,
             retryAfter: Int(clamping: no.retryAfter))

@@ -111,7 +111,7 @@ public enum TollgateServer {
         }
         TokenController(
             auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter,
-            limiter: config.limitsEnabled ? limiter : nil
+            limiter: config.limitsEnabled ? limiter : nil, ledger: config.limitsEnabled ? ledger : nil
         ).addRoutes(to: router)
         RegistryController(
             cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials

@@ -69,10 +69,10 @@ struct UserSettingsWatcher: Service {
     /// Drops what memory holds of a deleted user (a new user of that name starts from nothing):
     /// cached content, counts, limits and bearer tokens; then what requests under way wrote
     /// meanwhile.
-    func forget(_ user: String, removed: Date) async throws {
+    func forget(_ user: String, removed: Date?) async throws {
         let subject = LimitSubject.user(user)
         auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
-        auth.endSessions(of: user, removed: removed)
+        if let removed { auth.endSessions(of: user, removed: removed) }
         cache.forget(audience: Audience.user(user))
         ledger.forget(user: user)
         limiter.forget(subject)
@@ -105,8 +105,9 @@ struct UserSettingsWatcher: Service {
 /// left): what is stored for a user goes with them (see `SQLiteMetadataStore.deleteUser`); a
 /// running server forgets its copies within 250 ms.
 public enum UserRemoval {
-    public static func delete(_ user: String, store: SQLiteMetadataStore) async throws {
+    /// `removed`: now for `user del` (the user's bearer tokens end); nil for `user add`.
+    public static func delete(_ user: String, store: SQLiteMetadataStore, removed: Date?) async throws {
         try await store.deleteUser(
-            user, audience: Audience.user(user), limitSubject: LimitSubject.user(user).description)
+            user, audience: Audience.user(user), limitSubject: LimitSubject.user(user).description, removed: removed)
     }
 }

@@ -132,7 +132,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                     CREATE INDEX links_audience ON links(audience);
                     CREATE INDEX tags_audience ON tags(audience);
                     CREATE TABLE user_removals (
-                        version INTEGER NOT NULL, user TEXT NOT NULL, removed_at REAL NOT NULL,
+                        version INTEGER NOT NULL, user TEXT NOT NULL, removed_at REAL,
                         PRIMARY KEY (version, user)
                     ) WITHOUT ROWID;
                     """)
@@ -325,7 +325,9 @@ extension SQLiteMetadataStore: CredentialStore {
     /// their catalog), personal and refresh tokens, upstream credentials, settings, usage
     /// history and limit windows. Bumps the settings version and records the removal, so a
     /// running server forgets what it holds of the user in memory (`userRemovals`).
-    public func deleteUser(_ user: String, audience: String, limitSubject: String, now: Date = Date()) async throws {
+    /// `removed`: when the user was removed (their bearer tokens end then); nil when a new user is
+    /// added and only leftovers of a former one are cleared.
+    public func deleteUser(_ user: String, audience: String, limitSubject: String, removed: Date?) async throws {
         try await pool.write { db in
             try Self.deleteActivity(db, user: user, audience: audience, limitSubject: limitSubject)
             for table in ["credentials", "upstream_credentials", "user_settings"] {
@@ -335,18 +337,29 @@ extension SQLiteMetadataStore: CredentialStore {
             let version = try Int64.fetchOne(db, sql: "SELECT version FROM settings_version WHERE id = 1") ?? 0
             try db.execute(
                 sql: "INSERT OR IGNORE INTO user_removals (version, user, removed_at) VALUES (?, ?, ?)",
-                arguments: [version, user, now.timeIntervalSince1970])
+                arguments: [version, user, removed?.timeIntervalSince1970])
         }
     }
 
-    /// Users removed after settings version `after`, or since `since`, with when.
-    public func userRemovals(after version: Int64 = -1, since: Date = .distantPast) async throws
-        -> [(user: String, removed: Date)]
-    {
+    /// Users removed (or cleared for a new user: `removed` nil) after settings version `after`.
+    public func userRemovals(after version: Int64) async throws -> [(user: String, removed: Date?)] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT user, removed_at FROM user_removals WHERE version > ? AND removed_at >= ? ORDER BY version",
-                arguments: [version, since.timeIntervalSince1970]
+                db, sql: "SELECT user, removed_at FROM user_removals WHERE version > ? ORDER BY version",
+                arguments: [version]
+            ).map { row in
+                let removed: Double? = row["removed_at"]
+                return (row["user"], removed.map { Date(timeIntervalSince1970: $0) })
+            }
+        }
+    }
+
+    /// Users removed since `since`, with when.
+    public func userRemovals(since: Date) async throws -> [(user: String, removed: Date)] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT user, removed_at FROM user_removals WHERE removed_at >= ? ORDER BY version",
+                arguments: [since.timeIntervalSince1970]
             ).map { ($0["user"], Date(timeIntervalSince1970: $0["removed_at"])) }
         }
     }

@@ -24,7 +24,7 @@ extension Tollgate {
                     if try HtpasswdFile.read(path).users[name] != nil { throw CLIError("user \(name) already exists") }
                     let hash = try Bcrypt.hash(try readPassword(stdin: passwordStdin), cost: cost)
                     // A new user starts from nothing, whatever a former user of the name left.
-                    try await UserRemoval.delete(name, store: try openStore(config))
+                    try await UserRemoval.delete(name, store: try openStore(config), removed: nil)
                     try HtpasswdFile.update(path) { file in
                         guard file.users[name] == nil else { throw CLIError("user \(name) already exists") }
                         file.setPassword(user: name, hash: hash)
@@ -46,7 +46,7 @@ extension Tollgate {
                     let tokens = try await store.credentials(user: name, kind: .personal).count
                     let removed = try HtpasswdFile.update(config.auth.htpasswd) { $0.remove(user: name) }
                     guard removed else { throw CLIError("no user \(name)") }
-                    try await UserRemoval.delete(name, store: store)
+                    try await UserRemoval.delete(name, store: store, removed: Date())
                     print("removed user \(name)" + (tokens > 0 ? " and \(tokens) token(s)" : ""))
                 }
             }

@@ -122,7 +122,7 @@ struct StorageTests {
         try await m.record(usage: [usage], windows: [LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
         let before = try await m.settingsVersion()
 
-        try await m.deleteUser("ci", audience: "user:ci", limitSubject: "u:ci")
+        try await m.deleteUser("ci", audience: "user:ci", limitSubject: "u:ci", removed: Date())
 
         #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: "user:ci") == nil)
         #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: "user:ci") == nil)
