@@ -40,7 +40,7 @@ struct TokenController: Sendable {
         }
     }
 
-    struct Failure: Error, Equatable {
+    struct Failure: Error {
         var status: HTTPResponse.Status
         var error: String
         var description: String
@@ -143,9 +143,8 @@ struct TokenController: Sendable {
     /// Counts the request against `subject`'s request rate; 429 when it is used up.
     private func admit(_ subject: LimitSubject) throws {
         guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
-        if case .user(let user) = subject { ledger?.recordRefusal(user: user, kind: no.kind) } else {
-            ledger?.recordRefusal(user: "", kind: no.kind)
-        }
+        let user = if case .user(let name) = subject { name } else { "" }  // "": anonymous
+        ledger?.recordRefusal(user: user, kind: no.kind)
         throw Failure(
             status: .tooManyRequests, error: "too_many_requests", description: no.message,
             retryAfter: Int(clamping: no.retryAfter))
