@@ -4,6 +4,13 @@ import Logging
 import Synchronization
 import TollgateStorage
 
+/// What a successful login presented: a password, or a personal access token (whose refresh
+/// tokens must not outlive it).
+public enum LoginOrigin: Sendable, Equatable {
+    case password
+    case personalToken(id: String, expires: Date?)
+}
+
 /// Who is asking.
 public struct Identity: Sendable, Equatable {
     /// Empty for anonymous.
@@ -26,6 +33,11 @@ public final class Authenticator: Sendable {
     /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
     /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
     private let recentBasic = Mutex<[String: (user: String, storedHash: String, until: ContinuousClock.Instant)]>([:])
+    /// Removed users: bearer tokens issued (`iat`) up to this Unix second (the removal's) are
+    /// void, so a new user given the name doesn't inherit the old one's sessions.
+    private let sessionsEnded = Mutex<[String: Int]>([:])
+    /// Whether `sessionsEnded` has entries: the bearer hot path skips its lock while none.
+    private let anySessionsEnded = Atomic<Bool>(false)
 
     public init(
         users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
@@ -41,31 +53,39 @@ public final class Authenticator: Sendable {
     }
 
     public enum Login: Sendable, Equatable {
-        case ok(Identity)
+        case ok(Identity, via: LoginOrigin)
         case invalid
-        /// Too many failures: retry after this many seconds.
+        /// Too many failures (or every attempt slot busy): retry after this many seconds.
         case locked(Int)
     }
 
-    /// Checks `user`/`password` (a personal access token counts as a password). Every failure
-    /// counts against the user and the client address.
+    /// Checks `user`/`password` (a personal access token counts as a password). Each attempt
+    /// takes a slot of the user's and the client address's lockout budget before anything is
+    /// checked (see `LoginThrottle`); a failure keeps it, a success gives it back.
     public func login(user: String, password: String, client: String?) async -> Login {
-        let keys = ["user:" + user] + (client.map { ["ip:" + $0] } ?? [])
-        if let wait = throttle.retryAfter(keys) { return .locked(wait) }
-        var ok = false
-        if SecretTokens.looksLikeToken(password) {
-            let owner = try? await secrets.verifyPersonal(password)
-            ok = owner == user && isActive(user)
-        } else if case .valid = await users.verify(user: user, password: password) {
-            ok = true
+        // Names that can't exist share one key: no per-name state for garbage.
+        let userKey = "user:" + (Htpasswd.invalidName(user) == nil ? user : "\u{0}invalid")
+        let keys = [userKey] + (client.map { ["ip:" + $0] } ?? [])
+        let slot: LoginThrottle.Slot
+        switch await throttle.begin(keys) {
+        case .admitted(let s): slot = s
+        case .refused(let wait): return .locked(wait)
         }
-        guard ok else {
-            throttle.recordFailure(keys)
+        var origin: LoginOrigin?
+        if SecretTokens.looksLikeToken(password) {
+            if let record = try? await secrets.verifyPersonal(password), record.user == user, isActive(user) {
+                origin = .personalToken(id: record.id, expires: record.expires)
+            }
+        } else if case .valid = await users.verify(user: user, password: password) {
+            origin = .password
+        }
+        guard let origin else {
+            throttle.failed(slot)
             logger.notice("login failed", metadata: ["user": "\(user)", "client": "\(client ?? "-")"])
             return .invalid
         }
-        throttle.recordSuccess("user:" + user)
-        return .ok(Identity(user: user))
+        throttle.succeeded(slot, userKey: userKey)
+        return .ok(Identity(user: user), via: origin)
     }
 
     /// The user of Basic credentials accepted in the last minute, if they still hold: same
@@ -96,12 +116,24 @@ public final class Authenticator: Sendable {
         return !u.disabled
     }
 
+    /// Voids `user`'s bearer tokens issued up to `removed` (the user was deleted then).
+    public func endSessions(of user: String, removed: Date) {
+        let t = Int(removed.timeIntervalSince1970.rounded(.down))
+        sessionsEnded.withLock { $0[user] = max($0[user] ?? t, t) }
+        anySessionsEnded.store(true, ordering: .releasing)
+    }
+
     /// A bearer token's identity and grants, or why it is refused.
     public func bearer(_ token: String) async -> Result<(Identity, [AccessEntry]), TokenService.Rejection> {
         do {
             let claims = try await tokens.verify(token)
             if !claims.sub.isEmpty, !isActive(claims.sub) {
                 return .failure(.init(description: "user no longer active"))
+            }
+            if !claims.sub.isEmpty, anySessionsEnded.load(ordering: .acquiring),
+                let ended = sessionsEnded.withLock({ $0[claims.sub] }), claims.iat <= ended
+            {
+                return .failure(.init(description: "token of a removed user"))
             }
             if claims.sub.isEmpty, !anonymousAllowed { return .failure(.init(description: "anonymous access is off")) }
             return .success((Identity(user: claims.sub), claims.access))

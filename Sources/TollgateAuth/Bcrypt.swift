@@ -33,6 +33,30 @@ public enum Bcrypt {
         return result
     }
 
+    /// The cost of a bcrypt hash (its two digits after the variant).
+    public static func cost(of hash: String) -> Int? {
+        guard isBcryptHash(hash) else { return nil }
+        let b = Array(hash.utf8)
+        return Int(b[4] - 0x30) * 10 + Int(b[5] - 0x30)
+    }
+
+    /// A well-formed hash of cost `cost` that no password matches: a fresh salt and random
+    /// digest characters. Verifying against it costs what a real hash of that cost does, but
+    /// making it costs nothing (no key schedule is run).
+    public static func unmatchableHash(cost: Int) throws -> String {
+        guard (4...31).contains(cost) else { throw Failure(description: "bcrypt cost must be 4…31") }
+        var setting = [CChar](repeating: 0, count: 128)
+        guard crypt_gensalt_rn("$2y$", UInt(cost), nil, 0, &setting, Int32(setting.count)) != nil else {
+            throw Failure(description: "crypt_gensalt_rn failed")
+        }
+        let salt = String(decoding: setting.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let alphabet = Array("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        let digest = String((0..<31).map { _ in alphabet.randomElement()! })
+        let hash = salt + digest
+        guard isBcryptHash(hash) else { throw Failure(description: "unexpected bcrypt salt \(salt)") }
+        return hash
+    }
+
     /// Whether `password` matches `hash` (compared in constant time).
     public static func verify(_ password: String, hash: String) -> Bool {
         guard isBcryptHash(hash), let computed = crypt(password, setting: hash) else { return false }

@@ -1,55 +1,162 @@
 import Synchronization
 
-/// Counts failed logins per user and per client address; past `failures` within `window` the
-/// key is locked until the window since its first failure ends (HTTP 429 + Retry-After).
+/// Counts login attempts per user and per client address. An attempt takes a slot on each of
+/// its keys *before* its password is checked, and a key has `failures` slots: settled failures
+/// within `window` plus attempts still being checked. So a burst of parallel guesses gets at most
+/// `failures` verdicts, and slow (bcrypt) work per user and per address is bounded. Past
+/// `failures` settled failures the key is locked until the window since its first failure ends
+/// (HTTP 429 + Retry-After). An attempt that finds every slot held by attempts in flight waits
+/// for one (a few, briefly), else it is refused with a short Retry-After.
 public final class LoginThrottle: Sendable {
     public let failures: Int
     public let window: Duration
+    /// How long an attempt may wait for a slot held by attempts in flight.
+    let maxWait: Duration
+    /// Attempts that may wait per key; more are refused at once.
+    let maxWaiting: Int
 
     private struct Counter {
-        var count: Int
-        var since: ContinuousClock.Instant
+        var failed = 0
+        var since: ContinuousClock.Instant?
+        var inFlight = 0
+        var waiting = 0
+        var isIdle: Bool { failed == 0 && inFlight == 0 && waiting == 0 }
     }
     private let counters = Mutex<[String: Counter]>([:])
     private let capacity = 100_000
 
-    public init(failures: Int, window: Duration) {
+    public init(failures: Int, window: Duration, maxWait: Duration = .seconds(5), maxWaiting: Int? = nil) {
         self.failures = failures
         self.window = window
+        self.maxWait = maxWait
+        self.maxWaiting = maxWaiting ?? max(4, failures)
     }
 
-    /// Seconds until `keys` may try again, or nil when none of them is locked.
+    /// A slot held by one attempt; settle it exactly once with `succeeded()` or `failed()`.
+    public struct Slot: Sendable {
+        let keys: [String]
+    }
+
+    public enum Admission: Sendable {
+        case admitted(Slot)
+        /// Locked (or every slot busy): retry after this many seconds.
+        case refused(retryAfter: Int)
+    }
+
+    /// Takes a slot on every key, waiting up to `maxWait` while the slots are held by attempts in
+    /// flight (they may succeed and free them).
+    public func begin(_ keys: [String], clock: ContinuousClock = .init()) async -> Admission {
+        let deadline = clock.now + maxWait
+        var queued = false
+        defer { if queued { changeWaiting(keys, by: -1) } }
+        while true {
+            switch tryBegin(keys, queue: !queued, now: clock.now) {
+            case .admitted(let slot): return .admitted(slot)
+            case .locked(let wait): return .refused(retryAfter: wait)
+            case .busy(let enqueued):
+                queued = queued || enqueued
+                guard queued, clock.now < deadline else { return .refused(retryAfter: 1) }
+                // Slots free when a bcrypt check ends (tens of ms): poll at a fraction of that.
+                try? await Task.sleep(for: .milliseconds(15))
+                if Task.isCancelled { return .refused(retryAfter: 1) }
+            }
+        }
+    }
+
+    enum Try {
+        case admitted(Slot)
+        case locked(Int)
+        /// All slots in flight; `enqueued` when this call took a waiting place.
+        case busy(enqueued: Bool)
+    }
+
+    func tryBegin(_ keys: [String], queue: Bool, now: ContinuousClock.Instant = .now) -> Try {
+        counters.withLock { c in
+            var lockedFor: Duration?
+            var busy = false
+            for key in keys {
+                guard var counter = c[key] else { continue }
+                if let since = counter.since, now - since >= window {
+                    counter.failed = 0
+                    counter.since = nil
+                    c[key] = counter
+                }
+                if counter.failed >= failures, let since = counter.since {
+                    lockedFor = max(lockedFor ?? .zero, window - (now - since))
+                } else if counter.failed + counter.inFlight >= failures {
+                    busy = true
+                }
+            }
+            if let lockedFor { return .locked(max(1, Int((lockedFor / .seconds(1)).rounded(.up)))) }
+            if busy {
+                guard queue else { return .busy(enqueued: false) }
+                guard keys.allSatisfy({ (c[$0]?.waiting ?? 0) < maxWaiting }) else { return .busy(enqueued: false) }
+                for key in keys { c[key, default: Counter()].waiting += 1 }
+                return .busy(enqueued: true)
+            }
+            if c.count >= capacity { c = c.filter { !Self.expired($0.value, now, window) } }
+            for key in keys { c[key, default: Counter()].inFlight += 1 }
+            return .admitted(Slot(keys: keys))
+        }
+    }
+
+    private static func expired(_ c: Counter, _ now: ContinuousClock.Instant, _ window: Duration) -> Bool {
+        c.inFlight == 0 && c.waiting == 0 && (c.since.map { now - $0 >= window } ?? true)
+    }
+
+    private func changeWaiting(_ keys: [String], by delta: Int) {
+        counters.withLock { c in
+            for key in keys { c[key]?.waiting += delta }
+            for key in keys where c[key]?.isIdle == true { c[key] = nil }
+        }
+    }
+
+    /// The attempt failed: its slots become failures (counted from the first in `window`).
+    public func failed(_ slot: Slot, now: ContinuousClock.Instant = .now) {
+        counters.withLock { c in
+            for key in slot.keys {
+                var counter = c[key, default: Counter()]
+                counter.inFlight = max(0, counter.inFlight - 1)
+                if let since = counter.since, now - since >= window {
+                    counter.failed = 0
+                    counter.since = nil
+                }
+                counter.failed += 1
+                if counter.since == nil { counter.since = now }
+                c[key] = counter
+            }
+        }
+    }
+
+    /// The attempt succeeded: its slots are released and the user's failures (`userKey`, not the
+    /// address's) are cleared.
+    public func succeeded(_ slot: Slot, userKey: String) {
+        counters.withLock { c in
+            for key in slot.keys {
+                guard var counter = c[key] else { continue }
+                counter.inFlight = max(0, counter.inFlight - 1)
+                if key == userKey {
+                    counter.failed = 0
+                    counter.since = nil
+                }
+                c[key] = counter.isIdle ? nil : counter
+            }
+        }
+    }
+
+    /// Seconds until `keys` may try again when one of them is locked by settled failures, else
+    /// nil. For paths that check nothing new (remembered credentials): they take no slot, but
+    /// never pass a lockout.
     public func retryAfter(_ keys: [String], now: ContinuousClock.Instant = .now) -> Int? {
         counters.withLock { c in
             var wait: Duration?
             for key in keys {
-                guard let counter = c[key] else { continue }
-                if now - counter.since >= window {
-                    c[key] = nil
-                    continue
-                }
-                if counter.count >= failures {
-                    let left = window - (now - counter.since)
-                    wait = max(wait ?? .zero, left)
-                }
+                guard let counter = c[key], counter.failed >= failures, let since = counter.since,
+                    now - since < window
+                else { continue }
+                wait = max(wait ?? .zero, window - (now - since))
             }
-            return wait.map { Int(($0 / .seconds(1)).rounded(.up)) }.map { max(1, $0) }
+            return wait.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
         }
     }
-
-    public func recordFailure(_ keys: [String], now: ContinuousClock.Instant = .now) {
-        counters.withLock { c in
-            if c.count >= capacity { c = c.filter { now - $0.value.since < window } }
-            for key in keys {
-                if let counter = c[key], now - counter.since < window {
-                    c[key]!.count = counter.count + 1
-                } else {
-                    c[key] = Counter(count: 1, since: now)
-                }
-            }
-        }
-    }
-
-    /// A successful login clears the user's counter (not the address's).
-    public func recordSuccess(_ key: String) { _ = counters.withLock { $0.removeValue(forKey: key) } }
 }

@@ -11,7 +11,7 @@ public final class SecretTokens: Sendable {
     /// Verified personal tokens, briefly (they may be sent on every request as a password):
     /// a revocation takes effect within this time.
     let cacheTTL: Duration
-    private let recent = Mutex<[SHA256Digest: (user: String, until: ContinuousClock.Instant)]>([:])
+    private let recent = Mutex<[SHA256Digest: (record: CredentialRecord, until: ContinuousClock.Instant)]>([:])
 
     public init(store: any CredentialStore, cacheTTL: Duration = .seconds(1)) {
         self.store = store
@@ -22,19 +22,24 @@ public final class SecretTokens: Sendable {
 
     public static func looksLikeToken(_ s: String) -> Bool { s.hasPrefix("tgp_") || s.hasPrefix("tgr_") }
 
-    /// Creates a secret for `user`; the returned string is shown once and never stored.
-    public func create(user: String, kind: CredentialRecord.Kind, label: String, expires: Date?, now: Date = Date())
-        async throws -> (record: CredentialRecord, secret: String)
-    {
+    /// Creates a secret for `user`; the returned string is shown once and never stored. A refresh
+    /// token names its `origin` (the personal token it was obtained with, nil for a password) and
+    /// `client`; `keepNewest` caps the user's live credentials of `kind` (oldest end first).
+    public func create(
+        user: String, kind: CredentialRecord.Kind, label: String, expires: Date?, origin: String? = nil,
+        client: String? = nil, keepNewest: Int? = nil, now: Date = Date()
+    ) async throws -> (record: CredentialRecord, secret: String) {
         let id = Self.randomHex(8)
         let secret = Self.prefix(kind) + id + "_" + Self.randomBase64URL(32)
         let record = CredentialRecord(
-            id: id, user: user, kind: kind, label: label, secretHash: Self.hash(secret), created: now, expires: expires)
-        try await store.insertCredential(record)
+            id: id, user: user, kind: kind, label: label, secretHash: Self.hash(secret), created: now, expires: expires,
+            origin: origin, client: client, lastUsed: kind == .refresh ? now : nil)
+        try await store.insertCredential(record, keepNewest: keepNewest)
         return (record, secret)
     }
 
-    /// The credential a presented secret belongs to, if it is valid and not expired.
+    /// The credential a presented secret belongs to, if it is valid and not expired. A refresh
+    /// token obtained with a personal token is valid only while that token is.
     public func verify(_ secret: String, kind: CredentialRecord.Kind, now: Date = Date()) async throws
         -> CredentialRecord?
     {
@@ -48,20 +53,30 @@ public final class SecretTokens: Sendable {
         else { return nil }
         guard constantTimeEqual(Array(Self.hash(secret).utf8), Array(record.secretHash.utf8)) else { return nil }
         if let expires = record.expires, expires < now { return nil }
+        if let origin = record.origin {
+            guard let parent = try await store.credential(id: origin), parent.kind == .personal,
+                parent.user == record.user, parent.expires.map({ $0 >= now }) ?? true
+            else { return nil }
+        }
         return record
     }
 
+    /// Notes a refresh grant (`tollgate token list` shows a login's last use).
+    public func recordUse(_ record: CredentialRecord, now: Date = Date()) async throws {
+        try await store.touchCredential(id: record.id, at: now)
+    }
+
     /// `verify` for personal tokens on the request path, remembered for `cacheTTL`.
-    public func verifyPersonal(_ secret: String) async throws -> String? {
+    public func verifyPersonal(_ secret: String) async throws -> CredentialRecord? {
         let key = SHA256.hash(data: Array(secret.utf8))
         let now = ContinuousClock.now
-        if let hit = recent.withLock({ $0[key] }), hit.until > now { return hit.user }
+        if let hit = recent.withLock({ $0[key] }), hit.until > now { return hit.record }
         guard let record = try await verify(secret, kind: .personal) else { return nil }
         recent.withLock { r in
             if r.count > 10_000 { r = r.filter { $0.value.until > now } }
-            r[key] = (record.user, now + cacheTTL)
+            r[key] = (record, now + cacheTTL)
         }
-        return record.user
+        return record
     }
 
     static func hash(_ secret: String) -> String {

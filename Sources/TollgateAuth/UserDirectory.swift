@@ -10,7 +10,8 @@ import Synchronization
 /// bcrypt runs on NIO's thread pool. A verified (user, password) pair is remembered for
 /// `cacheTTL` under a keyed hash that also covers the stored hash, so a busy client doesn't pay
 /// bcrypt on every request while a password change or removal takes effect immediately. Unknown
-/// users pay one verify against a dummy hash, so timing doesn't tell who exists.
+/// users pay one verify against a dummy hash whose cost is the median of the file's costs
+/// (chosen again on every reload), so timing doesn't tell who exists.
 public final class UserDirectory: Sendable {
     public let path: String
     let logger: Logger
@@ -22,11 +23,14 @@ public final class UserDirectory: Sendable {
         var mtime: timespec = timespec()
         var size: Int64 = -1
         var checked: ContinuousClock.Instant?
+        /// Checked for unknown users: no password matches it.
+        var dummyHash = ""
     }
     private let snapshot = Mutex(Snapshot())
     private let verified = Mutex<[SHA256Digest: ContinuousClock.Instant]>([:])
     private let cacheKey = SymmetricKey(size: .bits256)
-    private let dummyHash: String
+    /// The dummy hash's cost when the file has no users.
+    static let defaultCost = 10
 
     public init(path: String, logger: Logger, reloadInterval: Duration = .milliseconds(500), cacheTTL: Duration = .seconds(300))
         throws
@@ -35,7 +39,6 @@ public final class UserDirectory: Sendable {
         self.logger = logger
         self.reloadInterval = reloadInterval
         self.cacheTTL = cacheTTL
-        self.dummyHash = try Bcrypt.hash(UUID().uuidString, cost: 10)
         reloadIfChanged(force: true)
     }
 
@@ -53,10 +56,29 @@ public final class UserDirectory: Sendable {
 
     public func user(_ name: String) -> Htpasswd.User? { users.users[name] }
 
+    /// The hash unknown users are checked against.
+    public var dummyHash: String {
+        reloadIfChanged()
+        return snapshot.withLock { $0.dummyHash }
+    }
+
+    /// The median bcrypt cost of `file`'s users (the lower middle one of an even count), or
+    /// `defaultCost` when it has none.
+    public static func dummyCost(for file: Htpasswd) -> Int {
+        let costs = file.users.values.compactMap { Bcrypt.cost(of: $0.hash) }.sorted()
+        guard !costs.isEmpty else { return defaultCost }
+        return costs[(costs.count - 1) / 2]
+    }
+
+    static func makeDummyHash(for file: Htpasswd) -> String {
+        // gensalt fails only for a cost outside 4…31, which a parsed hash can't have.
+        (try? Bcrypt.unmatchableHash(cost: dummyCost(for: file))) ?? "$2y$10$" + String(repeating: ".", count: 53)
+    }
+
     /// Checks a password. Slow (bcrypt) unless the pair was verified recently.
     public func verify(user name: String, password: String) async -> Outcome {
-        let entry = user(name)
-        let hash = entry?.hash ?? dummyHash
+        let (entry, dummy) = snapshotUser(name)
+        let hash = entry?.hash ?? dummy
         let key = fingerprint(user: name, password: password, hash: hash)
         let now = ContinuousClock.now
         if entry != nil, let until = verified.withLock({ $0[key] }), until > now {
@@ -69,6 +91,11 @@ public final class UserDirectory: Sendable {
             v[key] = now + cacheTTL
         }
         return entry.disabled ? .disabled(user: name) : .valid(user: name)
+    }
+
+    private func snapshotUser(_ name: String) -> (Htpasswd.User?, String) {
+        reloadIfChanged()
+        return snapshot.withLock { ($0.file.users[name], $0.dummyHash) }
     }
 
     private func fingerprint(user: String, password: String, hash: String) -> SHA256Digest {
@@ -95,6 +122,7 @@ public final class UserDirectory: Sendable {
                 let had = !s.file.users.isEmpty || s.size >= 0
                 s.file = Htpasswd(text: "")
                 s.size = -1
+                if s.dummyHash.isEmpty || had { s.dummyHash = Self.makeDummyHash(for: s.file) }
                 return had
             }
             if hadUsers || force { logger.warning("htpasswd file not readable; no users", metadata: ["path": "\(path)"]) }
@@ -107,8 +135,10 @@ public final class UserDirectory: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         let file = Htpasswd(text: text)
         for p in file.problems { logger.error("\(p.description)", metadata: ["path": "\(path)"]) }
+        let dummy = Self.makeDummyHash(for: file)
         snapshot.withLock { s in
             s.file = file
+            s.dummyHash = dummy
             s.size = Int64(st.st_size)
             s.mtime = st.st_mtim
         }

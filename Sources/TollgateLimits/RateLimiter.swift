@@ -278,6 +278,15 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Drops a deleted user's state (windows, bucket) unless transfers of theirs are in flight;
+    /// their next request starts afresh.
+    public func forget(_ subject: LimitSubject) {
+        state.withLock { st in
+            st.restored[subject] = nil
+            if let s = st.subjects[subject], s.active == 0, s.reserved == 0 { st.subjects[subject] = nil }
+        }
+    }
+
     /// Forgets subjects with nothing counted and nothing in flight (anonymous addresses come
     /// and go); returns how many are left.
     @discardableResult

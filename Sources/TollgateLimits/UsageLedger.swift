@@ -129,6 +129,11 @@ public final class UsageLedger: Sendable {
         }
     }
 
+    /// Drops a deleted user's counts not yet stored.
+    public func forget(user: String) {
+        state.withLock { st in st.pending = st.pending.filter { $0.key.user != user } }
+    }
+
     /// Not yet stored rows of one user (to add to what the store has).
     public func pending(user: String) -> [UsageRecord] {
         state.withLock { st in st.pending.filter { $0.key.user == user } }.map { Self.record($0.key, $0.value) }

@@ -137,6 +137,12 @@ final class ContentIndex: Sendable {
         manifests.withLock { m in for d in digests { m[d] = nil } }
     }
 
+    /// Forgets every remembered tag and link of `audience` (a deleted user's).
+    func forget(audience: String) {
+        tags.withLock { m in m = m.filter { $0.key.audience != audience } }
+        links.withLock { m in m = m.filter { $0.key.audience != audience } }
+    }
+
     func putLink(upstream: String, repository: String, digest: Digest, size: Int64, audience: String) async throws {
         let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
         if links.withLock({ $0[key] }) == size { return }

@@ -80,6 +80,10 @@ public final class PullThroughCache: Service {
         (jobs, jobQueue) = AsyncStream.makeStream(of: FillJob.self)
     }
 
+    /// Forgets what memory holds of `audience` (tags and links of a deleted user): from now on
+    /// its content is served only if the store still says so.
+    public func forget(audience: String) { index.forget(audience: audience) }
+
     /// Runs upstream downloads until graceful shutdown; queued and running ones are finished
     /// first, and downloads asked for after that fail at once with 503.
     public func run() async {

@@ -25,7 +25,7 @@ public struct Upstream: Sendable {
 
     /// Who content fetched by this request is visible to: `shared` (anyone whose policy allows
     /// the repository) or `user:<name>` (fetched with that user's own credentials).
-    public var audience: String { identity.owner.map { "user:" + $0 } ?? Audience.shared }
+    public var audience: String { identity.owner.map(Audience.user) ?? Audience.shared }
 
     /// The audiences whose cached content this request may be served: shared content, and the
     /// user's own.
@@ -35,6 +35,8 @@ public struct Upstream: Sendable {
 public enum Audience {
     public static let shared = "shared"
     static let sharedOnly = [shared]
+    /// Content fetched with `name`'s own upstream credentials.
+    public static func user(_ name: String) -> String { "user:" + name }
 }
 
 /// How a response was produced, for the access log and the `X-Cache` header.

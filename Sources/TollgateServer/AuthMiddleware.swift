@@ -57,7 +57,7 @@ struct AuthMiddleware: RouterMiddleware {
             }
         case .basic(let user, let password):
             switch await auth.login(user: user, password: password, client: context.clientAddress) {
-            case .ok(let who):
+            case .ok(let who, _):
                 identity = who
                 if let header { auth.remember(basic: header, user: user, password: password) }
             case .invalid: throw challenge(scope: scope, error: nil, message: "invalid username or password")

@@ -186,7 +186,7 @@ struct RegistryController: Sendable {
         let page = try Pagination(n: q["n"].map(String.init), last: q["last"].map(String.init))
         let user = context.identity?.user ?? ""
         let policy = policies.policy(for: user)
-        let audiences = user.isEmpty ? [Audience.shared] : [Audience.shared, "user:" + user]
+        let audiences = user.isEmpty ? [Audience.shared] : [Audience.shared, Audience.user(user)]
         let names = try await cache.cachedRepositories(audiences: audiences).map { "\($0.upstream)/\($0.repository)" }
             .filter { policy.allows($0) }.sorted()
         let (entries, hasMore) = page.page(of: names)

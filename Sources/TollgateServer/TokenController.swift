@@ -4,15 +4,31 @@ import Hummingbird
 import NIOCore
 import RegistryCore
 import TollgateAuth
+import TollgateLimits
 import TollgateStorage
 
 /// Docker's token server: `GET /token` (Basic credentials, `scope`, `offline_token`), the OAuth2
 /// `POST /token` (password and refresh_token grants), and the public keys at `/token/jwks.json`.
+///
+/// A token request is a request like any other: once the caller is known it counts against
+/// their `requests_per_minute` (anonymous requests and failed logins against the address's).
+/// Refresh tokens record what they were obtained with; one obtained with a personal token
+/// ends with it and never outlives it. A user keeps at most `maxRefreshTokens` of them.
 struct TokenController: Sendable {
     let auth: Authenticator
     let refreshTTL: Duration
     /// To see scope names as `<upstream>/<repository>`, as the access policy does.
     let router: UpstreamRouter
+    /// Request rates (nil when limits are off), and where refusals are counted.
+    var limiter: RateLimiter? = nil
+    var ledger: UsageLedger? = nil
+
+    /// Live refresh tokens per user; a new one ends the oldest beyond this.
+    static let maxRefreshTokens = 50
+    /// `client_id`: at most this many printable ASCII characters.
+    static let maxClientID = 64
+    /// POST bodies larger than this are refused with 413.
+    static let maxBody = 64 << 10
 
     func addRoutes(to router: Router<TollgateContext>) {
         router.get("/token") { request, context in try await self.get(request, context) }
@@ -36,22 +52,27 @@ struct TokenController: Sendable {
             let q = request.uri.queryParameters
             try checkService(q["service"].map(String.init))
             let scopes = Scope.parseAll(q.getAll("scope").map { String($0) })
+            let offline = q["offline_token"] == "true"
+            let client = try Self.clientID(q["client_id"].map(String.init))
             let identity: Identity
+            var origin = LoginOrigin.password
             switch Credentials(request.headers[.authorization]) {
             case .basic(let user, let password):
                 if let account = q["account"], !account.isEmpty, account != user {
                     throw Failure(status: .badRequest, error: "invalid_request", description: "account does not match the credentials")
                 }
-                identity = try await login(user, password, context)
+                let accepted = try await login(user, password, context)
+                identity = accepted.identity
+                origin = accepted.origin
             case .bearer, .none:
                 guard auth.anonymousAllowed else {
                     throw Failure(status: .unauthorized, error: "invalid_client", description: "authentication required")
                 }
+                try admit(.anonymous(address: context.clientAddress))
                 identity = .anonymous
             }
-            let offline = q["offline_token"] == "true"
             let refresh = offline && !identity.isAnonymous
-                ? try await newRefreshToken(identity.user, client: q["client_id"].map(String.init)) : nil
+                ? try await newRefreshToken(identity.user, origin: origin, client: client) : nil
             return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false, host: request.head.authority)
         } catch let f as Failure {
             return failure(f)
@@ -60,26 +81,37 @@ struct TokenController: Sendable {
 
     func post(_ request: Request, _ context: TollgateContext) async throws -> Response {
         do {
-            let body = try await request.body.collect(upTo: 64 << 10)
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxBody)
+            } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+                throw Failure(
+                    status: .contentTooLarge, error: "invalid_request",
+                    description: "request body larger than \(Self.maxBody >> 10) KiB")
+            }
             let form = Self.parseForm(String(buffer: body))
             try checkService(form["service"])
             let scopes = Scope.parseAll(form["scope"].map { [$0] } ?? [])
             let offline = form["access_type"] == "offline"
+            let client = try Self.clientID(form["client_id"])
             switch form["grant_type"] {
             case "password":
                 guard let user = form["username"], let password = form["password"] else {
                     throw Failure(status: .badRequest, error: "invalid_request", description: "username and password required")
                 }
-                let identity = try await login(user, password, context)
-                let refresh = offline ? try await newRefreshToken(user, client: form["client_id"]) : nil
+                let (identity, origin) = try await login(user, password, context)
+                let refresh = offline ? try await newRefreshToken(user, origin: origin, client: client) : nil
                 return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: true, host: request.head.authority)
             case "refresh_token":
                 guard let presented = form["refresh_token"],
                     let record = try await auth.secrets.verify(presented, kind: .refresh),
                     auth.isActive(record.user)
                 else {
+                    try admit(.anonymous(address: context.clientAddress))
                     throw Failure(status: .unauthorized, error: "invalid_grant", description: "refresh token is invalid or revoked")
                 }
+                try admit(.user(record.user))
+                try await auth.secrets.recordUse(record)
                 return try await tokenResponse(
                     Identity(user: record.user), scopes: scopes, refreshToken: presented, oauth: true,
                     host: request.head.authority)
@@ -97,19 +129,56 @@ struct TokenController: Sendable {
         }
     }
 
-    private func login(_ user: String, _ password: String, _ context: TollgateContext) async throws -> Identity {
+    /// A valid `client_id` (nil when absent or empty).
+    static func clientID(_ raw: String?) throws -> String? {
+        guard let raw, !raw.isEmpty else { return nil }
+        guard raw.utf8.count <= maxClientID, raw.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else {
+            throw Failure(
+                status: .badRequest, error: "invalid_request",
+                description: "client_id must be at most \(maxClientID) printable ASCII characters")
+        }
+        return raw
+    }
+
+    /// Counts the request against `subject`'s request rate; 429 when it is used up.
+    private func admit(_ subject: LimitSubject) throws {
+        guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
+        let user = if case .user(let name) = subject { name } else { "" }  // "": anonymous
+        ledger?.recordRefusal(user: user, kind: no.kind)
+        throw Failure(
+            status: .tooManyRequests, error: "too_many_requests", description: no.message,
+            retryAfter: Int(clamping: no.retryAfter))
+    }
+
+    /// A login that counts against the user's request rate once it succeeded, and against the
+    /// address's when it failed.
+    private func login(_ user: String, _ password: String, _ context: TollgateContext) async throws
+        -> (identity: Identity, origin: LoginOrigin)
+    {
         switch await auth.login(user: user, password: password, client: context.clientAddress) {
-        case .ok(let identity): return identity
-        case .invalid: throw Failure(status: .unauthorized, error: "invalid_grant", description: "invalid username or password")
+        case .ok(let identity, let origin):
+            try admit(.user(identity.user))
+            return (identity, origin)
+        case .invalid:
+            try admit(.anonymous(address: context.clientAddress))
+            throw Failure(status: .unauthorized, error: "invalid_grant", description: "invalid username or password")
         case .locked(let wait):
             throw Failure(status: .tooManyRequests, error: "too_many_attempts", description: "too many failed logins", retryAfter: wait)
         }
     }
 
-    private func newRefreshToken(_ user: String, client: String?) async throws -> String {
-        let expires = Date().addingTimeInterval(Double(refreshTTL.components.seconds))
+    /// A refresh token for `user`: it lives `refresh_ttl`, but never longer than the personal
+    /// token it was obtained with (and ends when that token is revoked).
+    private func newRefreshToken(_ user: String, origin: LoginOrigin, client: String?) async throws -> String {
+        var expires = Date().addingTimeInterval(Double(refreshTTL.components.seconds))
+        var parent: String?
+        if case .personalToken(let id, let until) = origin {
+            parent = id
+            if let until { expires = min(expires, until) }
+        }
         return try await auth.secrets.create(
-            user: user, kind: .refresh, label: "login via \(client ?? "client")", expires: expires
+            user: user, kind: .refresh, label: "login", expires: expires, origin: parent, client: client,
+            keepNewest: Self.maxRefreshTokens
         ).secret
     }
 

@@ -75,7 +75,12 @@ public enum TollgateServer {
             logger: logger)
         let watcher = UserSettingsWatcher(
             store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            logger: logger, loadedVersion: version)
+            cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)
+        // Bearer tokens outlive a restart: those of users removed within their lifetime stay void.
+        let tokenLifetime = Double(config.auth.token.ttl.components.seconds) + 120
+        for removal in try await metadata.userRemovals(since: Date().addingTimeInterval(-tokenLifetime)) {
+            authenticator.endSessions(of: removal.user, removed: removal.removed)
+        }
         let upstreamRouter = UpstreamRouter(config)
         var upstreams: [String: Upstream] = [:]
         var clients: [RegistryClient] = []
@@ -104,8 +109,10 @@ public enum TollgateServer {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
                 .addRoutes(to: router)
         }
-        TokenController(auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter)
-            .addRoutes(to: router)
+        TokenController(
+            auth: authenticator, refreshTTL: config.auth.token.refreshTTL, router: upstreamRouter,
+            limiter: config.limitsEnabled ? limiter : nil, ledger: config.limitsEnabled ? ledger : nil
+        ).addRoutes(to: router)
         RegistryController(
             cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials
         ).addRoutes(to: router)

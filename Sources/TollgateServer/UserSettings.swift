@@ -1,8 +1,10 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 import TollgateAuth
 import TollgateLimits
+import TollgateProxy
 import TollgateStorage
 import TollgateUpstream
 
@@ -30,6 +32,11 @@ struct UserSettingsWatcher: Service {
     let policies: PolicyBook
     let credentials: UpstreamCredentialBook
     let vault: CredentialVault
+    /// Where a deleted user's cached content, counts and limits are forgotten (`tollgate user del`).
+    let cache: PullThroughCache
+    let limiter: RateLimiter
+    let ledger: UsageLedger
+    let auth: Authenticator
     let logger: Logger
     let loadedVersion: Int64
 
@@ -59,6 +66,20 @@ struct UserSettingsWatcher: Service {
         return version
     }
 
+    /// Drops what memory holds of a deleted user (a new user of that name starts from nothing):
+    /// cached content, counts, limits and bearer tokens; then what requests under way wrote
+    /// meanwhile.
+    func forget(_ user: String, removed: Date?) async throws {
+        let subject = LimitSubject.user(user)
+        auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
+        if let removed { auth.endSessions(of: user, removed: removed) }
+        cache.forget(audience: Audience.user(user))
+        ledger.forget(user: user)
+        limiter.forget(subject)
+        try await store.deleteUserActivity(user, audience: Audience.user(user), limitSubject: subject.description)
+        logger.info("forgot a deleted user's content, usage and limits", metadata: ["user": "\(user)"])
+    }
+
     func run() async {
         var version = loadedVersion
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -66,6 +87,9 @@ struct UserSettingsWatcher: Service {
             do {
                 let now = try await store.settingsVersion()
                 guard now != version else { continue }
+                for removal in try await store.userRemovals(after: version) {
+                    try await forget(removal.user, removed: removal.removed)
+                }
                 version = try await Self.load(
                     store: store, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
                 logger.info("user settings reloaded")
@@ -74,5 +98,16 @@ struct UserSettingsWatcher: Service {
                 logger.error("could not read user settings", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// `tollgate user del` (and `user add`, for what a download under way at the deletion may have
+/// left): what is stored for a user goes with them (see `SQLiteMetadataStore.deleteUser`); a
+/// running server forgets its copies within 250 ms.
+public enum UserRemoval {
+    /// `removed`: now for `user del` (the user's bearer tokens end); nil for `user add`.
+    public static func delete(_ user: String, store: SQLiteMetadataStore, removed: Date?) async throws {
+        try await store.deleteUser(
+            user, audience: Audience.user(user), limitSubject: LimitSubject.user(user).description, removed: removed)
     }
 }

@@ -13,9 +13,17 @@ public struct CredentialRecord: Sendable, Equatable {
     public var secretHash: String
     public var created: Date
     public var expires: Date?
+    /// Refresh tokens: the personal token they were obtained with (nil: a password login).
+    /// Revoking that token ends them.
+    public var origin: String?
+    /// Refresh tokens: the `client_id` the client gave (validated, short).
+    public var client: String?
+    /// Refresh tokens: the last refresh grant.
+    public var lastUsed: Date?
 
     public init(
-        id: String, user: String, kind: Kind, label: String, secretHash: String, created: Date, expires: Date?
+        id: String, user: String, kind: Kind, label: String, secretHash: String, created: Date, expires: Date?,
+        origin: String? = nil, client: String? = nil, lastUsed: Date? = nil
     ) {
         self.id = id
         self.user = user
@@ -24,15 +32,22 @@ public struct CredentialRecord: Sendable, Equatable {
         self.secretHash = secretHash
         self.created = created
         self.expires = expires
+        self.origin = origin
+        self.client = client
+        self.lastUsed = lastUsed
     }
 }
 
 public protocol CredentialStore: Sendable {
-    func insertCredential(_ record: CredentialRecord) async throws
+    /// With `keepNewest`: afterwards the user has at most that many live credentials of the
+    /// record's kind (expired ones go first, then the oldest).
+    func insertCredential(_ record: CredentialRecord, keepNewest: Int?) async throws
     func credential(id: String) async throws -> CredentialRecord?
     func credentials(user: String, kind: CredentialRecord.Kind) async throws -> [CredentialRecord]
-    /// Returns whether it existed.
+    /// Deletes the credential and the refresh tokens obtained with it; returns whether it existed.
     func deleteCredential(id: String) async throws -> Bool
+    /// Records a refresh grant's time.
+    func touchCredential(id: String, at: Date) async throws
     /// Deletes a user's credentials of `kind` (all kinds when nil); returns how many.
     func deleteCredentials(user: String, kind: CredentialRecord.Kind?) async throws -> Int
 }

@@ -104,7 +104,7 @@ extension Tollgate {
                 let users = (try? HtpasswdFile.read(config.auth.htpasswd).users.keys.map { $0 }) ?? []
                 let lines = try await UsageReport.lines(
                     config: config, store: try openStore(config), users: users, only: name, since: from, now: now)
-                // A removed user's history is still shown; a name never seen is an error.
+                // A removed user's history goes with them (`user del`); a name never seen is an error.
                 if let name, !users.contains(name), lines.allSatisfy({ $0.total.requests == 0 }) {
                     throw CLIError("no user \(name) and no usage recorded for that name")
                 }

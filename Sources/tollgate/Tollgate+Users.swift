@@ -18,11 +18,13 @@ extension Tollgate {
             @Option(help: "bcrypt cost (4…31).") var cost = 10
 
             func run() async throws {
-                try options.run { config in
+                try await options.runAsync { config in
                     try validName(name)
                     let path = config.auth.htpasswd
                     if try HtpasswdFile.read(path).users[name] != nil { throw CLIError("user \(name) already exists") }
                     let hash = try Bcrypt.hash(try readPassword(stdin: passwordStdin), cost: cost)
+                    // A new user starts from nothing, whatever a former user of the name left.
+                    try await UserRemoval.delete(name, store: try openStore(config), removed: nil)
                     try HtpasswdFile.update(path) { file in
                         guard file.users[name] == nil else { throw CLIError("user \(name) already exists") }
                         file.setPassword(user: name, hash: hash)
@@ -33,21 +35,19 @@ extension Tollgate {
         }
 
         struct Del: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a user, their tokens and logins.")
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a user and everything stored for them (tokens, logins, settings, usage, own-credential content).")
             @OptionGroup var options: ConfigOption
             @Argument(help: "User name.") var name: String
 
             func run() async throws {
                 try await options.runAsync { config in
+                    let store = try openStore(config)
+                    let tokens = try await store.credentials(user: name, kind: .personal).count
                     let removed = try HtpasswdFile.update(config.auth.htpasswd) { $0.remove(user: name) }
                     guard removed else { throw CLIError("no user \(name)") }
-                    let store = try openStore(config)
-                    let n = try await store.deleteCredentials(user: name, kind: nil)
-                    try await store.putUserSettings(UserSettingsRecord(user: name))  // plan, limits, policy go too
-                    for c in try await store.upstreamCredentials(user: name) {
-                        _ = try await store.deleteUpstreamCredential(user: name, upstream: c.upstream)
-                    }
-                    print("removed user \(name)" + (n > 0 ? " and \(n) token(s)" : ""))
+                    try await UserRemoval.delete(name, store: store, removed: Date())
+                    print("removed user \(name)" + (tokens > 0 ? " and \(tokens) token(s)" : ""))
                 }
             }
         }

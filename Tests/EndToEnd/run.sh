@@ -26,7 +26,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
   security-pull-paths security-slow-clients security-log-injection security-content-type
   security-redirect-credentials security-proof-of-access
-  security-fill-bounds security-range-unverified security-quota-unknown-length)
+  security-fill-bounds security-range-unverified security-quota-unknown-length
+  security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -37,6 +38,7 @@ source "$E2E_DIR/checks_ops.sh"
 source "$E2E_DIR/checks_security_server.sh"
 source "$E2E_DIR/checks_security_upstream.sh"
 source "$E2E_DIR/checks_security_bounds.sh"
+source "$E2E_DIR/checks_security_accounts.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 

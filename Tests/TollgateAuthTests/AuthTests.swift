@@ -2,6 +2,7 @@ import Foundation
 import RegistryCore
 import Logging
 import Testing
+import TollgateStorage
 
 @testable import TollgateAuth
 
@@ -162,19 +163,171 @@ struct ScopeTests {
 }
 
 struct ThrottleTests {
+    static func fail(_ t: LoginThrottle, _ keys: [String], now: ContinuousClock.Instant) {
+        guard case .admitted(let slot) = t.tryBegin(keys, queue: false, now: now) else {
+            Issue.record("not admitted")
+            return
+        }
+        t.failed(slot, now: now)
+    }
+
     @Test func locksAfterFailuresAndUnlocksAfterWindow() {
         let t = LoginThrottle(failures: 3, window: .seconds(60))
         let now = ContinuousClock.now
-        for _ in 0..<3 { t.recordFailure(["user:a", "ip:1"], now: now) }
+        for _ in 0..<3 { Self.fail(t, ["user:a", "ip:1"], now: now) }
         #expect(t.retryAfter(["user:a"], now: now + .seconds(10)) == 50)
         #expect(t.retryAfter(["ip:1"], now: now) == 60)
         #expect(t.retryAfter(["user:b"], now: now) == nil)
         #expect(t.retryAfter(["user:a"], now: now + .seconds(61)) == nil)
-        t.recordFailure(["user:c"], now: now)
-        t.recordSuccess("user:c")
-        t.recordFailure(["user:c"], now: now)
-        t.recordFailure(["user:c"], now: now)
+        guard case .locked(50) = t.tryBegin(["user:a"], queue: false, now: now + .seconds(10)) else {
+            Issue.record("not locked")
+            return
+        }
+        // A success clears the user's failures (not the address's).
+        Self.fail(t, ["user:c"], now: now)
+        guard case .admitted(let slot) = t.tryBegin(["user:c"], queue: false, now: now) else {
+            Issue.record("not admitted")
+            return
+        }
+        t.succeeded(slot, userKey: "user:c")
+        Self.fail(t, ["user:c"], now: now)
+        Self.fail(t, ["user:c"], now: now)
         #expect(t.retryAfter(["user:c"], now: now) == nil)
+    }
+
+    /// The rule: an attempt takes its slot before it is checked, so attempts in flight count.
+    @Test func attemptsInFlightCountTowardFailures() {
+        let t = LoginThrottle(failures: 3, window: .seconds(60))
+        let now = ContinuousClock.now
+        var slots: [LoginThrottle.Slot] = []
+        for _ in 0..<3 {
+            if case .admitted(let s) = t.tryBegin(["user:a", "ip:1"], queue: false, now: now) { slots.append(s) }
+        }
+        #expect(slots.count == 3)
+        guard case .busy = t.tryBegin(["user:a", "ip:2"], queue: false, now: now) else {
+            Issue.record("a fourth attempt in flight was admitted")
+            return
+        }
+        guard case .busy = t.tryBegin(["user:b", "ip:1"], queue: false, now: now) else {
+            Issue.record("the address's fourth attempt was admitted")
+            return
+        }
+        // A success gives its slot back; failures keep theirs.
+        t.succeeded(slots[0], userKey: "user:a")
+        t.failed(slots[1], now: now)
+        t.failed(slots[2], now: now)
+        guard case .admitted(let s) = t.tryBegin(["user:a"], queue: false, now: now) else {
+            Issue.record("the freed slot was not given")
+            return
+        }
+        t.failed(s, now: now)
+        guard case .locked = t.tryBegin(["user:a"], queue: false, now: now) else {
+            Issue.record("three failures did not lock")
+            return
+        }
+    }
+
+    /// 60 parallel attempts that all fail: exactly `failures` get checked, the rest are refused
+    /// (after waiting for the slots, which end as failures).
+    @Test func aBurstGetsAtMostFailuresVerdicts() async {
+        let t = LoginThrottle(failures: 5, window: .seconds(60), maxWait: .seconds(2), maxWaiting: 20)
+        let checked = await Self.count(60) {
+            guard case .admitted(let slot) = await t.begin(["user:v", "ip:1"]) else { return false }
+            try? await Task.sleep(for: .milliseconds(30))  // the bcrypt check
+            t.failed(slot)
+            return true
+        }
+        #expect(checked == 5)
+        #expect(t.retryAfter(["user:v"]) != nil)
+    }
+
+    /// Attempts that succeed give their slots back, so parallel good logins queue, not fail.
+    @Test func parallelGoodLoginsWaitForSlots() async {
+        let t = LoginThrottle(failures: 2, window: .seconds(60), maxWait: .seconds(5), maxWaiting: 20)
+        let admitted = await Self.count(12) {
+            guard case .admitted(let slot) = await t.begin(["user:g", "ip:1"]) else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+            t.succeeded(slot, userKey: "user:g")
+            return true
+        }
+        #expect(admitted == 12)
+    }
+
+    /// Runs `attempt` `n` times in parallel; how many returned true.
+    static func count(_ n: Int, _ attempt: @escaping @Sendable () async -> Bool) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<n { group.addTask(operation: attempt) }
+            var ok = 0
+            for await result in group where result { ok += 1 }
+            return ok
+        }
+    }
+}
+
+struct RemovedUserTests {
+    /// A deleted user's bearer tokens stay void when a new user is given the name.
+    @Test func tokensIssuedBeforeRemovalAreVoid() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-removed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try HtpasswdFile.update(dir + "/htpasswd") { $0.setPassword(user: "ci", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let auth = Authenticator(
+            users: try UserDirectory(path: dir + "/htpasswd", logger: Logger(label: "t")),
+            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteMetadataStore(path: dir + "/t.sqlite")),
+            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), logger: Logger(label: "t"))
+        let old = try await auth.tokens.issue(subject: "ci", access: [], now: Date().addingTimeInterval(-10))
+        guard case .success = await auth.bearer(old.token) else {
+            Issue.record("a live user's token refused")
+            return
+        }
+        auth.endSessions(of: "ci", removed: Date().addingTimeInterval(-5))
+        guard case .failure = await auth.bearer(old.token) else {
+            Issue.record("the removed user's token still works for the new user")
+            return
+        }
+        let fresh = try await auth.tokens.issue(subject: "ci", access: [])
+        guard case .success = await auth.bearer(fresh.token) else {
+            Issue.record("the new user's token refused")
+            return
+        }
+    }
+}
+
+struct DummyHashTests {
+    static func file(_ costs: [Int]) -> Htpasswd {
+        let lines = costs.enumerated().map { i, c in
+            "u\(i):$2y$\(c < 10 ? "0" : "")\(c)$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+        }
+        return Htpasswd(text: lines.joined(separator: "\n"))
+    }
+
+    @Test func costFollowsTheFile() {
+        #expect(UserDirectory.dummyCost(for: Self.file([])) == 10)
+        #expect(UserDirectory.dummyCost(for: Self.file([5])) == 5)
+        #expect(UserDirectory.dummyCost(for: Self.file([12, 5, 5])) == 5)
+        #expect(UserDirectory.dummyCost(for: Self.file([4, 10])) == 4)
+        #expect(UserDirectory.dummyCost(for: Self.file([4, 6, 8, 12, 13])) == 8)
+    }
+
+    @Test func unmatchableHashHasTheCost() throws {
+        let h = try Bcrypt.unmatchableHash(cost: 5)
+        #expect(Bcrypt.isBcryptHash(h))
+        #expect(Bcrypt.cost(of: h) == 5)
+        #expect(!Bcrypt.verify("", hash: h))
+        #expect(Bcrypt.cost(of: try Bcrypt.hash("x", cost: 4)) == 4)
+    }
+
+    @Test func reloadChoosesTheCostAgain() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-dummy-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/htpasswd"
+        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
+        #expect(Bcrypt.cost(of: users.dummyHash) == 10)
+        try HtpasswdFile.update(path) { $0.setPassword(user: "a", hash: try! Bcrypt.hash("pw", cost: 5)) }
+        #expect(Bcrypt.cost(of: users.dummyHash) == 5)
+        #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
     }
 }
 

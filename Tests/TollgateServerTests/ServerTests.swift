@@ -12,6 +12,7 @@ import NIOCore
 import Prometheus
 
 @testable import TollgateServer
+import TollgateStorage
 
 struct ConfigurationTests {
     @Test func fullExampleParses() throws {
@@ -243,6 +244,7 @@ struct HTTPTests {
     /// Runs `test` against the router of a server whose only upstream is unreachable.
     func withApp(
         anonymous: Bool = true, htpasswd: String = "", lockout: Int = 10,
+        configure: (inout TollgateConfiguration) -> Void = { _ in },
         _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         var config = TollgateConfiguration()
@@ -258,6 +260,7 @@ struct HTTPTests {
         try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
         try htpasswd.write(toFile: config.auth.htpasswd, atomically: true, encoding: .utf8)
         config.auth.token.keyDirectory = config.storage.path + "/tokens"
+        configure(&config)
         let parts = try await TollgateServer.makeParts(config, logger: Logger(label: "test"))
         let outcome: Result<Void, any Error>
         do {
@@ -424,6 +427,84 @@ struct AuthHTTPTests {
                 #expect(r.status == .tooManyRequests)
                 #expect(r.headers[.retryAfter] != nil)
                 #expect(String(buffer: r.body).contains("TOOMANYREQUESTS"))
+            }
+        }
+    }
+
+    static func json(_ r: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// `/token` counts against the caller's request rate, validates what it stores and refuses
+    /// oversized bodies with 413.
+    @Test func tokenEndpointIsLimitedAndValidated() async throws {
+        try await HTTPTests().withApp(anonymous: false, htpasswd: Self.users) { config in
+            config.plans["tiny"] = Plan(name: "tiny", limits: PlanLimits([.requestsPerMinute: 3]))
+            config.defaultPlan = "tiny"
+        } _: { client in
+            let long = String(repeating: "A", count: 65)
+            try await client.execute(
+                uri: "/token?service=test-service&offline_token=true&client_id=\(long)", method: .get,
+                headers: [.authorization: Self.basic("alice", "pw")]
+            ) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"] as? String == "invalid_request")
+            }
+            try await client.execute(
+                uri: "/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(repeating: UInt8(ascii: "a"), count: 2 << 20)
+            ) { r in
+                #expect(r.status == .contentTooLarge)
+            }
+            var codes: [HTTPResponse.Status] = []
+            for _ in 0..<5 {
+                codes.append(
+                    try await client.execute(
+                        uri: "/token?service=test-service", method: .get, headers: [.authorization: Self.basic("alice", "pw")]
+                    ) { r in
+                        if r.status == .tooManyRequests { #expect(r.headers[.retryAfter] != nil) }
+                        return r.status
+                    })
+            }
+            #expect(codes.filter { $0 == .ok }.count == 3)
+            #expect(codes.last == .tooManyRequests)
+        }
+    }
+
+    /// A refresh token obtained with a personal token ends with it.
+    @Test func refreshTokenFromAPersonalTokenEndsWithIt() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-pat-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await HTTPTests().withApp(anonymous: false, htpasswd: Self.users) { config in
+            config.storage.path = dir
+            config.auth.htpasswd = dir + "/htpasswd"
+            config.auth.token.keyDirectory = dir + "/tokens"
+            try? Self.users.write(toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
+        } _: { client in
+            let store = try SQLiteMetadataStore(path: dir + "/tollgate.sqlite")
+            let expires = Date().addingTimeInterval(3600)
+            let (pat, secret) = try await SecretTokens(store: store).create(
+                user: "alice", kind: .personal, label: "ci", expires: expires)
+            let refresh = try await client.execute(
+                uri: "/token?service=test-service&offline_token=true&client_id=ci", method: .get,
+                headers: [.authorization: Self.basic("alice", secret)]
+            ) { r in
+                #expect(r.status == .ok)
+                return Self.json(r)["refresh_token"] as? String ?? ""
+            }
+            let logins = try await store.credentials(user: "alice", kind: .refresh)
+            #expect(logins.count == 1)
+            #expect(logins.first?.origin == pat.id)
+            #expect(logins.first?.client == "ci")
+            #expect((logins.first?.expires ?? .distantFuture) <= expires.addingTimeInterval(0.001))  // stored as a Double
+            let grant = "grant_type=refresh_token&service=test-service&refresh_token=\(refresh)"
+            try await client.execute(uri: "/token", method: .post, body: ByteBuffer(string: grant)) { r in
+                #expect(r.status == .ok)
+            }
+            #expect(try await store.deleteCredential(id: pat.id))
+            try await client.execute(uri: "/token", method: .post, body: ByteBuffer(string: grant)) { r in
+                #expect(r.status == .unauthorized)
             }
         }
     }

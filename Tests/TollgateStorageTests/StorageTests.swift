@@ -77,4 +77,70 @@ struct StorageTests {
         try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)
         #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared) == nil)
     }
+
+    @Test func credentialsEndWithWhatBegotThemAndAreCapped() async throws {
+        let dir = tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        func record(_ id: String, _ kind: CredentialRecord.Kind, origin: String? = nil, at t: Double) -> CredentialRecord {
+            CredentialRecord(
+                id: id, user: "u", kind: kind, label: "", secretHash: "h", created: Date(timeIntervalSince1970: t),
+                expires: nil, origin: origin, client: "c")
+        }
+        try await m.insertCredential(record("pat", .personal, at: 1), keepNewest: nil)
+        try await m.insertCredential(record("r-pat", .refresh, origin: "pat", at: 2), keepNewest: 3)
+        try await m.insertCredential(record("r-pw", .refresh, at: 3), keepNewest: 3)
+        #expect(try await m.credential(id: "r-pat")?.origin == "pat")
+        #expect(try await m.credential(id: "r-pat")?.client == "c")
+        // Revoking the personal token ends the refresh token obtained with it, not the other.
+        #expect(try await m.deleteCredential(id: "pat"))
+        #expect(try await m.credential(id: "r-pat") == nil)
+        #expect(try await m.credential(id: "r-pw") != nil)
+        // At most 3 refresh tokens: the oldest go.
+        for i in 0..<4 { try await m.insertCredential(record("r\(i)", .refresh, at: Double(10 + i)), keepNewest: 3) }
+        #expect(try await m.credentials(user: "u", kind: .refresh).map(\.id) == ["r1", "r2", "r3"])
+        try await m.touchCredential(id: "r3", at: Date(timeIntervalSince1970: 99))
+        #expect(try await m.credential(id: "r3")?.lastUsed == Date(timeIntervalSince1970: 99))
+    }
+
+    @Test func deletingAUserLeavesNothingOfThem() async throws {
+        let dir = tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let d = Digest.sha256(of: [2])
+        for audience in ["user:ci", "shared"] {
+            try await m.putLink(LinkRecord(upstream: "docker.io", repository: "p/x", digest: d, size: 1, audience: audience))
+            try await m.putTag(
+                TagRecord(upstream: "docker.io", repository: "p/x", tag: "1", digest: d, fetchedAt: 1, audience: audience))
+        }
+        try await m.insertCredential(
+            CredentialRecord(id: "t", user: "ci", kind: .personal, label: "", secretHash: "h", created: Date(), expires: nil),
+            keepNewest: nil)
+        try await m.putUpstreamCredential(
+            UpstreamCredentialRecord(user: "ci", upstream: "docker.io", username: "a", sealedPassword: Data([1]), created: Date()))
+        try await m.putUserSettings(UserSettingsRecord(user: "ci", plan: "big"))
+        var usage = UsageRecord(user: "ci", day: "2026-12-01", upstream: "docker.io")
+        usage.requests = 3
+        try await m.record(usage: [usage], windows: [LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
+        let before = try await m.settingsVersion()
+
+        try await m.deleteUser("ci", audience: "user:ci", limitSubject: "u:ci", removed: Date())
+
+        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: "user:ci") == nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: "user:ci") == nil)
+        #expect(try await m.repositories(audiences: ["user:ci"]).isEmpty)
+        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: "shared") != nil)
+        #expect(try await m.credential(id: "t") == nil)
+        #expect(try await m.upstreamCredentials(user: "ci").isEmpty)
+        #expect(try await m.userSettings().isEmpty)
+        #expect(try await m.usage(since: "2000-01-01", user: "ci").isEmpty)
+        #expect(try await m.limitWindows(since: 0).isEmpty)
+        #expect(try await m.settingsVersion() > before)
+        #expect(try await m.userRemovals(after: before).map(\.user) == ["ci"])
+        #expect(try await m.userRemovals(after: try await m.settingsVersion()).isEmpty)
+        #expect(try await m.userRemovals(since: Date().addingTimeInterval(-60)).map(\.user) == ["ci"])
+        #expect(try await m.userRemovals(since: Date().addingTimeInterval(60)).isEmpty)
+    }
 }
