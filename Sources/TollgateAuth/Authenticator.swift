@@ -84,7 +84,10 @@ public final class Authenticator: Sendable {
             logger.notice("login failed", metadata: ["user": "\(user)", "client": "\(client ?? "-")"])
             return .invalid
         }
-        throttle.succeeded(slot, userKey: userKey)
+        guard await throttle.settleSuccess(slot, userKey: userKey) else {
+            logger.notice("login refused: right password in a burst of failed guesses", metadata: ["user": "\(user)", "client": "\(client ?? "-")"])
+            return .locked(Int((throttle.window / .seconds(1)).rounded(.up)))
+        }
         return .ok(Identity(user: user), via: origin)
     }
 

@@ -7,6 +7,12 @@ import Synchronization
 /// `failures` settled failures the key is locked until the window since its first failure ends
 /// (HTTP 429 + Retry-After). An attempt that finds every slot held by attempts in flight waits
 /// for one (a few, briefly), else it is refused with a short Retry-After.
+///
+/// A burst larger than the slots and the waiting places *overflows* the key. A right password
+/// checked in a burst that overflowed and in which some guess failed is a guess among many, not
+/// a login: it is refused and the key locked for the window (`settleSuccess`). A burst of right
+/// passwords (many clients of one account starting at once) overflows without failures and is
+/// not affected.
 public final class LoginThrottle: Sendable {
     public let failures: Int
     public let window: Duration
@@ -20,7 +26,11 @@ public final class LoginThrottle: Sendable {
         var since: ContinuousClock.Instant?
         var inFlight = 0
         var waiting = 0
-        var isIdle: Bool { failed == 0 && inFlight == 0 && waiting == 0 }
+        /// Right passwords waiting for the rest of their burst to settle (they hold their slot).
+        var pending = 0
+        /// When an attempt last found every slot and waiting place taken.
+        var overflowed: ContinuousClock.Instant?
+        var isIdle: Bool { failed == 0 && inFlight == 0 && pending == 0 && waiting == 0 && overflowed == nil }
     }
     private let counters = Mutex<[String: Counter]>([:])
     private let capacity = 100_000
@@ -81,16 +91,23 @@ public final class LoginThrottle: Sendable {
                     counter.since = nil
                     c[key] = counter
                 }
+                if let o = counter.overflowed, now - o >= window {
+                    counter.overflowed = nil
+                    c[key] = counter
+                }
                 if counter.failed >= failures, let since = counter.since {
                     lockedFor = max(lockedFor ?? .zero, window - (now - since))
-                } else if counter.failed + counter.inFlight >= failures {
+                } else if counter.failed + counter.inFlight + counter.pending >= failures {
                     busy = true
                 }
             }
             if let lockedFor { return .locked(max(1, Int((lockedFor / .seconds(1)).rounded(.up)))) }
             if busy {
                 guard queue else { return .busy(enqueued: false) }
-                guard keys.allSatisfy({ (c[$0]?.waiting ?? 0) < maxWaiting }) else { return .busy(enqueued: false) }
+                guard keys.allSatisfy({ (c[$0]?.waiting ?? 0) < maxWaiting }) else {
+                    for key in keys { c[key, default: Counter()].overflowed = now }
+                    return .busy(enqueued: false)
+                }
                 for key in keys { c[key, default: Counter()].waiting += 1 }
                 return .busy(enqueued: true)
             }
@@ -102,6 +119,7 @@ public final class LoginThrottle: Sendable {
 
     private static func expired(_ c: Counter, _ now: ContinuousClock.Instant, _ window: Duration) -> Bool {
         c.inFlight == 0 && c.waiting == 0 && (c.since.map { now - $0 >= window } ?? true)
+            && (c.overflowed.map { now - $0 >= window } ?? true)
     }
 
     private func changeWaiting(_ keys: [String], by delta: Int) {
@@ -112,11 +130,11 @@ public final class LoginThrottle: Sendable {
     }
 
     /// The attempt failed: its slots become failures (counted from the first in `window`).
-    public func failed(_ slot: Slot, now: ContinuousClock.Instant = .now) {
+    public func failed(_ slot: Slot, now: ContinuousClock.Instant = .now, inFlight: Bool = true) {
         counters.withLock { c in
             for key in slot.keys {
                 var counter = c[key, default: Counter()]
-                counter.inFlight = max(0, counter.inFlight - 1)
+                if inFlight { counter.inFlight = max(0, counter.inFlight - 1) }
                 if let since = counter.since, now - since >= window {
                     counter.failed = 0
                     counter.since = nil
@@ -128,13 +146,56 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// The password was right. Unless the attempt belongs to a burst of guesses, it succeeded:
+    /// true. A burst is a key that overflowed within the window; once the burst's other attempts
+    /// in flight have settled (at most `maxWait`), a settled failure on such a key makes this a
+    /// guess among many: the slot counts as a failure, the keys are locked for the window, and
+    /// the attempt must be refused: false.
+    public func settleSuccess(_ slot: Slot, userKey: String, clock: ContinuousClock = .init()) async -> Bool {
+        let deadline = clock.now + maxWait
+        counters.withLock { c in
+            for key in slot.keys {
+                c[key, default: Counter()].inFlight -= 1
+                c[key, default: Counter()].pending += 1
+            }
+        }
+        while true {
+            let now = clock.now
+            let verdict: Bool? = counters.withLock { c in
+                let burst = slot.keys.filter { key in c[key]?.overflowed.map { now - $0 < window } ?? false }
+                if burst.isEmpty { return true }
+                if burst.contains(where: { (c[$0]?.failed ?? 0) > 0 }) { return false }
+                let settled = burst.allSatisfy { (c[$0]?.inFlight ?? 0) == 0 }
+                return settled || now >= deadline ? true : nil
+            }
+            if let verdict {
+                counters.withLock { c in for key in slot.keys { c[key]?.pending -= 1 } }
+                if verdict {
+                    succeeded(slot, userKey: userKey, inFlight: false)
+                } else {
+                    failed(slot, now: now, inFlight: false)
+                    counters.withLock { c in
+                        for key in slot.keys {
+                            var counter = c[key, default: Counter()]
+                            counter.failed = max(counter.failed, failures)
+                            counter.since = now
+                            c[key] = counter
+                        }
+                    }
+                }
+                return verdict
+            }
+            try? await Task.sleep(for: .milliseconds(15))
+        }
+    }
+
     /// The attempt succeeded: its slots are released and the user's failures (`userKey`, not the
     /// address's) are cleared.
-    public func succeeded(_ slot: Slot, userKey: String) {
+    public func succeeded(_ slot: Slot, userKey: String, inFlight: Bool = true) {
         counters.withLock { c in
             for key in slot.keys {
                 guard var counter = c[key] else { continue }
-                counter.inFlight = max(0, counter.inFlight - 1)
+                if inFlight { counter.inFlight = max(0, counter.inFlight - 1) }
                 if key == userKey {
                     counter.failed = 0
                     counter.since = nil

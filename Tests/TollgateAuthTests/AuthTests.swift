@@ -195,6 +195,42 @@ struct ThrottleTests {
         #expect(t.retryAfter(["user:c"], now: now) == nil)
     }
 
+    /// A right password among a burst of guesses that overflowed the slots is refused and locks
+    /// the key; a burst of right passwords (one account's many clients at once) is not refused.
+    @Test func aRightPasswordInABurstOfGuessesIsRefused() async {
+        let t = LoginThrottle(failures: 3, window: .seconds(60), maxWait: .seconds(2), maxWaiting: 1)
+        let keys = ["user:v", "ip:1"]
+        var slots: [LoginThrottle.Slot] = []
+        for _ in 0..<3 {
+            if case .admitted(let s) = t.tryBegin(keys, queue: false) { slots.append(s) }
+        }
+        guard case .busy(enqueued: true) = t.tryBegin(keys, queue: true) else { Issue.record("no waiting place"); return }
+        guard case .busy(enqueued: false) = t.tryBegin(keys, queue: true) else { Issue.record("no overflow"); return }
+        // slot 0 holds the right password; it is verified before the others fail
+        let right = slots[0]
+        async let verdict = t.settleSuccess(right, userKey: "user:v")
+        try? await Task.sleep(for: .milliseconds(50))
+        t.failed(slots[1])
+        t.failed(slots[2])
+        #expect(await verdict == false)
+        #expect(t.retryAfter(["user:v"]) != nil)
+
+        let robots = LoginThrottle(failures: 3, window: .seconds(60), maxWait: .seconds(2), maxWaiting: 1)
+        var good: [LoginThrottle.Slot] = []
+        for _ in 0..<3 {
+            if case .admitted(let s) = robots.tryBegin(keys, queue: false) { good.append(s) }
+        }
+        _ = robots.tryBegin(keys, queue: true)
+        _ = robots.tryBegin(keys, queue: true)  // overflows
+        let all = good
+        let verdicts = await withTaskGroup(of: Bool.self) { group in
+            for slot in all { group.addTask { await robots.settleSuccess(slot, userKey: "user:v") } }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(verdicts == [true, true, true])
+        #expect(robots.retryAfter(["user:v"]) == nil)
+    }
+
     /// The rule: an attempt takes its slot before it is checked, so attempts in flight count.
     @Test func attemptsInFlightCountTowardFailures() {
         let t = LoginThrottle(failures: 3, window: .seconds(60))
