@@ -1,7 +1,11 @@
 // TokenResponse.parse — an upstream token server's JSON answer (RegistryClient.fetchToken), and
-// the TokenCache entry it becomes. Compared with what JSONSerialization reads from the same body.
+// the TokenCache entry it becomes. Compared with a reference reading of the same JSON.
 import Foundation
 @testable import TollgateUpstream
+
+func isHeaderToken(_ t: String) -> Bool {
+    !t.isEmpty && t.utf8.count <= TokenResponse.maxTokenBytes && t.utf8.allSatisfy { (0x21...0x7e).contains($0) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTokenResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -10,29 +14,17 @@ public func fuzzTokenResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int3
     let parsed = TokenResponse.parse(body)
 
     // The reference: a JSON object whose `token` (or else `access_token`) is a usable header value.
-    let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-    func usable(_ key: String) -> String? {
-        guard let t = object?[key] as? String, !t.isEmpty, t.utf8.count <= TokenResponse.maxTokenBytes,
-            t.utf8.allSatisfy({ (0x21...0x7e).contains($0) })
-        else { return nil }
-        return t
-    }
-    // Compared where the two decoders must agree: JSONSerialization refuses some bodies JSONDecoder
-    // reads (bad UTF-8 elsewhere), and they keep different copies of a repeated key.
-    let keysOnce = ["\"token\"", "\"access_token\"", "\"expires_in\""].allSatisfy { s.components(separatedBy: $0).count <= 2 }
-    if object != nil, keysOnce, !s.contains("\\u") {
-        let expected = usable("token") ?? usable("access_token")
+    if let json = try? JSONDecoder().decode(JSONValue.self, from: body), json.isObject {
+        let expected = [json["token"]?.string, json["access_token"]?.string].compactMap { $0 }.first(where: isHeaderToken)
         check(parsed?.value == expected, "token \(parsed.map { escaped($0.value) } ?? "nil"), reference \(expected.map(escaped) ?? "nil")", input: s)
-    }
+        if parsed != nil, let seconds = json["expires_in"]?.number, seconds == seconds.rounded(), (60...86_400).contains(seconds) {
+            check(parsed!.lifetime == .seconds(Int(seconds)), "expires_in \(seconds) became \(parsed!.lifetime)", input: s)
+        }
+    }  // (else JSONDecoder may still read it: it checks only the strings it decodes)
 
     guard let (token, lifetime) = parsed else { return 0 }
-    check(
-        !token.isEmpty && token.utf8.count <= TokenResponse.maxTokenBytes && token.utf8.allSatisfy({ (0x21...0x7e).contains($0) }),
-        "token \(escaped(token)) is no header value", input: s)
+    check(isHeaderToken(token), "token \(escaped(token)) is no header value", input: s)
     check(lifetime >= .seconds(60) && lifetime <= TokenResponse.maxLifetime, "lifetime \(lifetime)", input: s)
-    if let seconds = object?["expires_in"] as? Int, (60...86_400).contains(seconds) {
-        check(lifetime == .seconds(seconds), "expires_in \(seconds) became \(lifetime)", input: s)
-    }
     // Cached until shortly before it expires, and no longer.
     let cache = TokenCache()
     let now = ContinuousClock.now
