@@ -25,6 +25,21 @@ struct FuzzRegressionTests {
         #expect(child("{\"digest\":\"\(Self.a)\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}}," + amd64) == (try Digest(parsing: Self.b)))
     }
 
+    /// Fuzz/UpstreamManifest: the probe decoded the children too, so one odd field anywhere (a
+    /// child's numeric `mediaType`, a string `schemaVersion`) hid the document's own `mediaType`
+    /// and a valid index or manifest sent as `application/json` was refused (502).
+    @Test func odditiesElsewhereDoNotHideTheMediaType() throws {
+        func detect(_ contentType: String?, _ json: String) throws -> String {
+            try ManifestMediaType.detect(contentType: contentType, body: Data(json.utf8))
+        }
+        #expect(try detect("application/json", "{\"schemaVersion\":2,\"mediaType\":\"\(MediaType.ociIndex)\",\"manifests\":[{\"mediaType\":5}]}") == MediaType.ociIndex)
+        #expect(try detect(nil, "{\"schemaVersion\":\"2\",\"mediaType\":\"\(MediaType.ociManifest)\"}") == MediaType.ociManifest)
+        #expect(try detect(nil, "{\"schemaVersion\":2,\"manifests\":[1]}") == MediaType.ociIndex)
+        #expect(try detect(nil, "{\"schemaVersion\":2,\"config\":{}}") == MediaType.ociManifest)
+        #expect(throws: RegistryError.self) { try detect(nil, "{\"schemaVersion\":1,\"fsLayers\":[]}") }
+        #expect(throws: RegistryError.self) { try detect("application/json", "{\"manifests\":null}") }
+    }
+
     func tags(_ json: String) -> [String]? { UpstreamTagList.tags(from: Data(json.utf8)) }
 
     /// Fuzz/UpstreamTagList: an upstream's duplicate tags were served twice (a page must be in
