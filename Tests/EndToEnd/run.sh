@@ -22,7 +22,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
-  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock)
+  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
+  security-token-form security-forwarded-for)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -30,6 +31,7 @@ source "$E2E_DIR/checks_auth.sh"
 source "$E2E_DIR/checks_limits.sh"
 source "$E2E_DIR/checks_tenants.sh"
 source "$E2E_DIR/checks_ops.sh"
+source "$E2E_DIR/checks_security_fuzz.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
