@@ -1,4 +1,5 @@
 // Shared by every fuzz target (compiled into each one by scripts/fuzz).
+import Foundation
 
 /// The input as text. Invalid UTF-8 becomes U+FFFD, as an HTTP header or a YAML file read into a
 /// `String` would.
@@ -49,4 +50,41 @@ struct FuzzReader {
 /// The "\n" in front is always a grapheme boundary, so the Substring holds exactly `s`.
 func asSubstring(_ s: String) -> Substring {
     ("\n" + s).dropFirst()
+}
+
+/// Any JSON value, decoded with the same JSONDecoder the code under test uses (so both see the
+/// same copy of a repeated key and the same text), as a reference for what a document holds.
+enum JSONValue: Decodable, Equatable {
+    case object([String: JSONValue]), array([JSONValue]), string(String), number(Double), bool(Bool), null
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let c = try? decoder.container(keyedBy: Key.self) {
+            var members: [String: JSONValue] = [:]
+            for key in c.allKeys { members[key.stringValue] = try c.decode(JSONValue.self, forKey: key) }
+            self = .object(members)
+        } else if var c = try? decoder.unkeyedContainer() {
+            var items: [JSONValue] = []
+            while !c.isAtEnd { items.append(try c.decode(JSONValue.self)) }
+            self = .array(items)
+        } else {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let n = try? c.decode(Double.self) { self = .number(n) }
+            else { self = .string(try c.decode(String.self)) }
+        }
+    }
+
+    subscript(key: String) -> JSONValue? { if case .object(let o) = self { o[key] } else { nil } }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
+    var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    var isObject: Bool { if case .object = self { true } else { false } }
 }

@@ -33,29 +33,6 @@ struct ManifestKey: Hashable, Sendable {
     var audience: String
 }
 
-/// Reading an image index (or Docker manifest list).
-enum ImageIndex {
-    /// The child a single-manifest client gets for a list: linux/amd64, as distribution picks it.
-    static func defaultPlatformChild(of bytes: ByteBuffer) -> Digest? {
-        struct Index: Decodable {
-            struct Entry: Decodable {
-                struct Platform: Decodable {
-                    var os: String?
-                    var architecture: String?
-                }
-                var digest: String
-                var platform: Platform?
-            }
-            var manifests: [Entry]
-        }
-        guard let index = try? JSONDecoder().decode(Index.self, from: Data(bytes.readableBytesView)) else { return nil }
-        let entry =
-            index.manifests.first { $0.platform?.os == "linux" && $0.platform?.architecture == "amd64" }
-            ?? index.manifests.first
-        return entry.flatMap { try? Digest(parsing: $0.digest) }
-    }
-}
-
 extension PullThroughCache {
     /// A manifest by tag or digest. `accept` is what the client accepts: a tag whose manifest
     /// type isn't in it resolves, as distribution does, to the linux/amd64 child of a list, or
@@ -136,7 +113,7 @@ extension PullThroughCache {
     ) async throws -> ManifestResult? {
         if accept.accepts(result.mediaType) { return result }
         if result.mediaType == MediaType.dockerManifestList || result.mediaType == MediaType.ociIndex {
-            guard let child = ImageIndex.defaultPlatformChild(of: result.bytes) else { return head ? nil : try unacceptable(result) }
+            guard let child = ImageIndex.defaultPlatformChild(of: Data(result.bytes.readableBytesView)) else { return head ? nil : try unacceptable(result) }
             var picked: ManifestResult
             if head {
                 guard let cached = try await cachedManifest(upstream, repository, child) else { return nil }
@@ -319,7 +296,7 @@ extension PullThroughCache {
                 metadata: ["upstream": "\(upstream.name)", "repository": "\(repository)", "reference": "\(reference)"])
             throw RegistryError(.badGateway, "upstream \(upstream.name) sent a manifest that does not match its digest")
         }
-        let mediaType = try Self.manifestMediaType(contentType: response.contentType, bytes: bytes)
+        let mediaType = try ManifestMediaType.detect(contentType: response.contentType, body: Data(bytes.readableBytesView))
         do {
             try await storeSmall(bytes, as: digest)
         } catch {
@@ -334,30 +311,6 @@ extension PullThroughCache {
             audience: upstream.audience)
         memory.put(digest, bytes, cost: bytes.readableBytes)
         return FetchedManifest(digest: digest, mediaType: mediaType, bytes: bytes)
-    }
-
-    /// The manifest's media type: the upstream's Content-Type, or the document's own `mediaType`.
-    static func manifestMediaType(contentType: String?, bytes: ByteBuffer) throws -> String {
-        if let contentType, contentType == MediaType.dockerSchema1 || contentType == MediaType.dockerSchema1Signed {
-            throw RegistryError(.unsupported, "schema 1 manifests are not supported")
-        }
-        if let contentType, MediaType.isManifest(contentType) { return contentType }
-        struct Probe: Decodable {
-            var mediaType: String?
-            var schemaVersion: Int?
-            var manifests: [Probe]?
-        }
-        let probe = try? JSONDecoder().decode(Probe.self, from: Data(bytes.readableBytesView))
-        if let t = probe?.mediaType, MediaType.isManifest(t) { return t }
-        if probe?.schemaVersion == 1 { throw RegistryError(.unsupported, "schema 1 manifests are not supported") }
-        if probe?.manifests != nil { return MediaType.ociIndex }
-        if probe != nil, let contentType, contentType.hasPrefix("application/vnd.") {
-            // An artifact type we don't know but can pass on: a JSON document of a vendor type
-            // (never a type a browser would render, such as HTML or XHTML).
-            return contentType
-        }
-        if probe?.schemaVersion == 2 { return MediaType.ociManifest }
-        throw RegistryError(.manifestInvalid, "upstream sent something that is not a manifest")
     }
 
     /// Stores a manifest, already verified, under its digest. No fsync: it would sit in the

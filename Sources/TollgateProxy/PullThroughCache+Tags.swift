@@ -26,15 +26,14 @@ extension PullThroughCache {
             let response = try await upstream.client.tags(
                 repository, query: query.isEmpty ? nil : query.joined(separator: "&"), as: upstream.identity)
             if response.status == 200 {
-                struct TagList: Decodable { var tags: [String]? }
                 let body = try await response.collect(upTo: 16 << 20)
-                guard let list = try? JSONDecoder().decode(TagList.self, from: Data(body.readableBytesView)) else {
+                guard let tags = UpstreamTagList.tags(from: Data(body.readableBytesView)) else {
                     throw RegistryError(.badGateway, "upstream \(upstream.name) sent an unreadable tag list")
                 }
                 let upstreamHasMore = response.headers["link"].contains { $0.contains("rel=\"next\"") }
                 // Page again here: some registries (distribution 2.8) ignore `n` and `last` and
                 // answer every tag unsorted; for one that paged properly this changes nothing.
-                let (entries, hasMore) = page.page(of: (list.tags ?? []).sorted())
+                let (entries, hasMore) = page.page(of: tags)
                 return TagListResult(tags: entries, hasMore: hasMore || upstreamHasMore, outcome: .pass)
             }
             await response.discard()

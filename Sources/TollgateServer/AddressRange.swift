@@ -40,6 +40,8 @@ struct AddressRange: Sendable, Equatable {
     }
 
     static func parse(_ s: String) -> [UInt8]? {
+        // inet_pton reads a C string: "10.0.0.1\0junk" would be 10.0.0.1.
+        if s.utf8.contains(0) { return nil }
         if s.contains(":") {
             var v6 = in6_addr()
             guard inet_pton(AF_INET6, s, &v6) == 1 else { return nil }

@@ -17,7 +17,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
         -> Response
     {
         guard let peer = context.remoteAddress?.ipAddress, isTrusted(peer),
-            let client = Self.client(forwardedFor: request.headers[values: .xForwardedFor], isTrusted: isTrusted)
+            let client = ForwardedFor.client(forwardedFor: request.headers[values: .xForwardedFor], isTrusted: isTrusted)
         else { return try await next(request, context) }
         var context = context
         context.forwardedClient = client
@@ -25,13 +25,4 @@ struct ClientAddressMiddleware: RouterMiddleware {
     }
 
     private func isTrusted(_ address: String) -> Bool { trusted.contains { $0.contains(address) } }
-
-    static func client(forwardedFor values: [String], isTrusted: (String) -> Bool) -> String? {
-        let hops = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        for hop in hops.reversed() {
-            guard AddressRange.parse(hop) != nil else { return nil }  // garbage: don't guess
-            if !isTrusted(hop) { return hop }
-        }
-        return nil
-    }
 }

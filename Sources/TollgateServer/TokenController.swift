@@ -89,7 +89,9 @@ struct TokenController: Sendable {
                     status: .contentTooLarge, error: "invalid_request",
                     description: "request body larger than \(Self.maxBody >> 10) KiB")
             }
-            let form = Self.parseForm(String(buffer: body))
+            guard let form = TokenForm.parse(String(buffer: body)) else {
+                throw Failure(status: .badRequest, error: "invalid_request", description: "malformed form body")
+            }
             try checkService(form["service"])
             let scopes = Scope.parseAll(form["scope"].map { [$0] } ?? [])
             let offline = form["access_type"] == "offline"
@@ -211,19 +213,5 @@ struct TokenController: Sendable {
         if let wait = f.retryAfter { headers[.retryAfter] = String(wait) }
         let body = "{\"error\":\(JSONString.quote(f.error)),\"error_description\":\(JSONString.quote(f.description))}"
         return Response(status: f.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// `application/x-www-form-urlencoded` fields (the first of repeated ones).
-    static func parseForm(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            let key = decode(kv[0])
-            if out[key] == nil { out[key] = kv.count > 1 ? decode(kv[1]) : "" }
-        }
-        return out
     }
 }

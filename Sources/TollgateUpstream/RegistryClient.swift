@@ -267,12 +267,6 @@ public final class RegistryClient: Sendable {
         return nil
     }
 
-    private struct TokenResponse: Decodable {
-        var token: String?
-        var access_token: String?
-        var expires_in: Int?
-    }
-
     private func fetchToken(realm: String, service: String?, scope: String, _ identity: UpstreamIdentity)
         async throws -> (value: String, lifetime: Duration)
     {
@@ -304,11 +298,10 @@ public final class RegistryClient: Sendable {
             throw UpstreamError(.protocolError, upstream: name, "token server answered \(response.status)")
         }
         let body = try await response.collect(upTo: 1 << 20)
-        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body.readableBytesView)),
-            let token = decoded.token ?? decoded.access_token, !token.isEmpty
-        else { throw UpstreamError(.protocolError, upstream: name, "token server sent no token") }
-        // The spec: default 60 s, never trust less than that.
-        return (token, .seconds(max(60, decoded.expires_in ?? 60)))
+        guard let token = TokenResponse.parse(Data(body.readableBytesView)) else {
+            throw UpstreamError(.protocolError, upstream: name, "token server sent no usable token")
+        }
+        return token
     }
 
     /// One HTTP exchange, retried once when the connection could not be made or broke before

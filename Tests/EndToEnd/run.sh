@@ -27,7 +27,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-pull-paths security-slow-clients security-log-injection security-content-type
   security-redirect-credentials security-proof-of-access
   security-fill-bounds security-range-unverified security-quota-unknown-length
-  security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing)
+  security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
+  security-token-form security-forwarded-for)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -39,6 +40,7 @@ source "$E2E_DIR/checks_security_server.sh"
 source "$E2E_DIR/checks_security_upstream.sh"
 source "$E2E_DIR/checks_security_bounds.sh"
 source "$E2E_DIR/checks_security_accounts.sh"
+source "$E2E_DIR/checks_security_fuzz.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 

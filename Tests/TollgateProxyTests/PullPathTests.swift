@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RegistryCore
 import Testing
@@ -79,13 +80,13 @@ struct PullPathTests {
     }
 
     @Test func manifestTypesABrowserWouldRenderAreRefused() throws {
-        let html = ByteBuffer(string: "<html xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></html>")
+        let html = Data("<html xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></html>".utf8)
         #expect(throws: RegistryError.self) {
-            _ = try PullThroughCache.manifestMediaType(contentType: "application/xhtml+xml", bytes: html)
+            _ = try ManifestMediaType.detect(contentType: "application/xhtml+xml", body: html)
         }
-        let artifact = ByteBuffer(string: "{\"schemaVersion\":2,\"custom\":true}")
+        let artifact = Data("{\"schemaVersion\":2,\"custom\":true}".utf8)
         #expect(
-            try PullThroughCache.manifestMediaType(contentType: "application/vnd.example.thing.v1+json", bytes: artifact)
+            try ManifestMediaType.detect(contentType: "application/vnd.example.thing.v1+json", body: artifact)
                 == "application/vnd.example.thing.v1+json")
     }
 

@@ -156,15 +156,15 @@ struct ConfigurationTests {
     @Test func forwardedForIsReadRightToLeftPastTrustedProxies() {
         let trusted = [AddressRange("127.0.0.1")!, AddressRange("10.0.0.0/8")!]
         let isTrusted = { (a: String) in trusted.contains { $0.contains(a) } }
-        #expect(ClientAddressMiddleware.client(forwardedFor: ["203.0.113.9"], isTrusted: isTrusted) == "203.0.113.9")
+        #expect(ForwardedFor.client(forwardedFor: ["203.0.113.9"], isTrusted: isTrusted) == "203.0.113.9")
         // A client-supplied entry on the left is not believed.
-        #expect(ClientAddressMiddleware.client(forwardedFor: ["6.6.6.6, 203.0.113.9"], isTrusted: isTrusted) == "203.0.113.9")
+        #expect(ForwardedFor.client(forwardedFor: ["6.6.6.6, 203.0.113.9"], isTrusted: isTrusted) == "203.0.113.9")
         #expect(
-            ClientAddressMiddleware.client(forwardedFor: ["203.0.113.9", "10.1.2.3"], isTrusted: isTrusted) == "203.0.113.9")
-        #expect(ClientAddressMiddleware.client(forwardedFor: ["2001:db8::5"], isTrusted: isTrusted) == "2001:db8::5")
-        #expect(ClientAddressMiddleware.client(forwardedFor: ["not-an-ip"], isTrusted: isTrusted) == nil)
-        #expect(ClientAddressMiddleware.client(forwardedFor: [], isTrusted: isTrusted) == nil)
-        #expect(ClientAddressMiddleware.client(forwardedFor: ["10.0.0.1"], isTrusted: isTrusted) == nil)
+            ForwardedFor.client(forwardedFor: ["203.0.113.9", "10.1.2.3"], isTrusted: isTrusted) == "203.0.113.9")
+        #expect(ForwardedFor.client(forwardedFor: ["2001:db8::5"], isTrusted: isTrusted) == "2001:db8::5")
+        #expect(ForwardedFor.client(forwardedFor: ["not-an-ip"], isTrusted: isTrusted) == nil)
+        #expect(ForwardedFor.client(forwardedFor: [], isTrusted: isTrusted) == nil)
+        #expect(ForwardedFor.client(forwardedFor: ["10.0.0.1"], isTrusted: isTrusted) == nil)
     }
 
     @Test func addressRanges() {
