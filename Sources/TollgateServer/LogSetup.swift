@@ -61,7 +61,14 @@ extension StderrLogHandler {
         }
         return merged
     }
+
+    /// One whole line to stderr: lines of concurrent events never interleave.
+    func write(_ line: String) {
+        stderrLock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+    }
 }
+
+private let stderrLock = Mutex(())
 
 /// swift-log's stream format (`<time> <level> <label>: <metadata> [<source>] <message>`) on
 /// stderr, with the message and every metadata value escaped by `LogText`.
@@ -69,7 +76,6 @@ struct TextLogHandler: StderrLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    static let lock = Mutex(())
 
     func log(event: LogEvent) {
         let merged = merged(event)
@@ -78,7 +84,7 @@ struct TextLogHandler: StderrLogHandler {
             line += " \(LogText.escape(key, spaces: true))=\(LogText.escape("\(value)"))"
         }
         line += " [\(LogText.escape(event.source))] \(LogText.escape("\(event.message)"))\n"
-        Self.lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        write(line)
     }
 
     private static func timestamp() -> String {
@@ -96,7 +102,6 @@ struct JSONLogHandler: StderrLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    static let lock = Mutex(())
 
     func log(event: LogEvent) {
         let merged = merged(event)
@@ -106,8 +111,6 @@ struct JSONLogHandler: StderrLogHandler {
         ]
         for (k, v) in merged where object[k] == nil { object[k] = "\(v)" }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        Self.lock.withLock { _ in
-            FileHandle.standardError.write(data + Data("\n".utf8))
-        }
+        write(String(decoding: data, as: UTF8.self) + "\n")
     }
 }

@@ -147,9 +147,16 @@ check_security_proof_of_access() {
         404 code=BLOB_UNKNOWN
       [ "$(body_sha)" != "$dg" ]; verdict "$c: … the body is not the private content" $? "got: $(body_len) bytes, $(body_sha)"
       since=$(secup_since "$flog" "$m")
-      grep -q "^GET /v2/e2e/$kind/blobs/$dg" <<<"$since"
-      verdict "$c: … bad.test was asked for the bytes (a GET), not merely whether it has them" $? \
-        "fake log since the request: $(tr '\n' ' ' <<<"$since")"
+      if [ "$dg" = "$L" ]; then
+        grep -q "^GET /v2/e2e/$kind/blobs/$dg" <<<"$since"
+        verdict "$c: … bad.test was asked for the bytes (a GET), not merely whether it has them" $? \
+          "fake log since the request: $(tr '\n' ' ' <<<"$since")"
+      else
+        # a manifest's digest is never a blob: refused before any upstream is asked
+        ! grep -q "/v2/e2e/$kind/blobs/$dg" <<<"$since"
+        verdict "$c: … the manifest's digest is refused without asking bad.test" $? \
+          "fake log since the request: $(tr '\n' ' ' <<<"$since")"
+      fi
     done
   done
   req -u "$(cr bob)" -I "$U/v2/bad.test/e2e/yesman/blobs/$L"
