@@ -163,14 +163,19 @@ for s in socks:
     try: r503 += s.recv(200, socket.MSG_DONTWAIT).startswith(b"HTTP/1.1 503")
     except BlockingIOError: pass
 o = connect("127.0.0.2"); o.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); other = first_line(o, 1)
-# 40 + 1 open: 19 more from other addresses reach the total of 60, the next is refused
-extra = [connect("127.0.0.%d" % (3 + i % 5)) for i in range(19)]
-total = first_line(connect("127.0.0.9"), 1)
-print("%d|%s|%s" % (r503, other, total))
+# 40 + 1 open: 20 more from other addresses pass the total of 60 by one (which one is refused
+# depends on the order the server takes them in)
+extra = [connect("127.0.0.%d" % (3 + i % 5)) for i in range(20)]
+time.sleep(0.3)
+total = 0
+for s in extra:
+    try: total += s.recv(200, socket.MSG_DONTWAIT).startswith(b"HTTP/1.1 503")
+    except BlockingIOError: pass
+print("%d|%s|%d" % (r503, other, total))
 PY
 )
-  expect "security-slow-clients: 45 connections from one address: 5 refused with 503 (max 40 per client); another address served; the 61st connection refused" \
-    "5|HTTP/1.1 200 OK|HTTP/1.1 503 Service Unavailable" "$caps"
+  expect "security-slow-clients: 45 connections from one address: 5 refused with 503 (max 40 per client); another address served; of 20 more from other addresses (61 in all) one refused (max 60)" \
+    "5|HTTP/1.1 200 OK|1" "$caps"
   sleep 3
   req -u hp:hp-pw "$U/v2/"
   expect "security-slow-clients: after those connections closed, requests are served again" "200" "$RS" "request: $REQ"
