@@ -4,7 +4,11 @@ import Synchronization
 /// `storage.max_size` for downloads in flight: each fill reserves the bytes it will write (its
 /// known size at once, an unknown one in steps as it grows) before writing them, and the
 /// reservation counts with the stored blobs. When they don't fit, the janitor is asked to evict
-/// (`makeRoom`); a reservation that still doesn't fit is refused and the download stops.
+/// (`makeRoom`). Blobs used in the last seconds are spared by eviction (their grace), so under
+/// heavy churn the stored bytes can stay above what is left for a while: a reservation is then
+/// still granted while the downloads in flight alone fit in `maxSize` (the spared blobs become
+/// evictable within the grace), and refused, stopping the download, once they don't. Disk use
+/// stays below `maxSize` plus the grace's worth of churn plus the downloads in flight (≤ `maxSize`).
 /// Without a `max_size` (or before a janitor connects) nothing is counted.
 public final class DiskBudget: Sendable {
     private struct State {
@@ -50,7 +54,7 @@ public final class DiskBudget: Sendable {
         case .tight(let makeRoom):
             await makeRoom()
             return state.withLock { s in
-                if Self.fits(s) { return true }
+                if Self.fits(s) || s.inFlight <= (s.maxSize ?? .max) { return true }
                 s.inFlight -= bytes
                 return false
             }

@@ -117,6 +117,10 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
 /// a request body must not stall for `bodyTimeout`, and a keep-alive connection with nothing in
 /// progress is closed after `idleTimeout`. While a response is being written nothing is timed:
 /// a transfer to a slow client is never cut here.
+///
+/// Requests only move a deadline (no timer per request: tens of thousands a second would each
+/// schedule and cancel one); one repeating check per connection, every quarter of the shortest
+/// timeout, closes the connection once its deadline has passed.
 final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -127,30 +131,50 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         var header: TimeAmount
         var idle: TimeAmount
         var body: TimeAmount
+
+        /// How often a connection's deadline is checked.
+        var checkInterval: TimeAmount {
+            max(.milliseconds(100), .nanoseconds(min(header.nanoseconds, idle.nanoseconds, body.nanoseconds) / 4))
+        }
     }
 
     let timeouts: Timeouts
     /// Requests whose head arrived and whose response has not ended.
     private var inProgress = 0
     private var readingBody = false
-    private var deadline: Scheduled<Void>?
+    /// When the connection is closed unless it makes progress (nil: not timed).
+    private var deadline: NIODeadline?
+    private var check: RepeatedTask?
 
     init(timeouts: Timeouts) { self.timeouts = timeouts }
 
-    func handlerAdded(context: ChannelHandlerContext) { arm(context, timeouts.header) }
-    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+    func handlerAdded(context: ChannelHandlerContext) {
+        deadline = context.eventLoop.now + timeouts.header
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: timeouts.checkInterval, delay: timeouts.checkInterval
+        ) { _ in
+            let (handler, context) = loopBound.value
+            if let deadline = handler.deadline, deadline <= context.eventLoop.now { context.close(promise: nil) }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        check?.cancel()
+        check = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
             inProgress += 1
             readingBody = true
-            arm(context, timeouts.body)
+            deadline = context.eventLoop.now + timeouts.body
         case .body:
-            if readingBody { arm(context, timeouts.body) }
+            if readingBody { deadline = context.eventLoop.now + timeouts.body }
         case .end:
             readingBody = false
-            disarm()
+            deadline = nil
         }
         context.fireChannelRead(data)
     }
@@ -158,20 +182,9 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             inProgress = max(0, inProgress - 1)
-            if inProgress == 0, !readingBody { arm(context, timeouts.idle) }
+            if inProgress == 0, !readingBody { deadline = context.eventLoop.now + timeouts.idle }
         }
         context.write(data, promise: promise)
-    }
-
-    private func arm(_ context: ChannelHandlerContext, _ after: TimeAmount) {
-        deadline?.cancel()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: after) { loopBound.value.close(promise: nil) }
-    }
-
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
     }
 }
 

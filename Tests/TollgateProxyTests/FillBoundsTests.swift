@@ -237,6 +237,19 @@ struct FillBoundsTests {
         }
     }
 
+    /// Blobs within their eviction grace can't be evicted yet: downloads still proceed while the
+    /// bytes in flight alone fit in max_size (disk use stays bounded), and stop beyond that.
+    @Test func aCacheFullOfRecentBlobsStillTakesDownloadsThatFitAlone() async {
+        let budget = DiskBudget()
+        budget.connect(maxSize: 1000) { budget.recordStored(900) }  // nothing evictable
+        #expect(await budget.reserve(500))
+        #expect(await budget.reserve(400))
+        #expect(!(await budget.reserve(200)))
+        #expect(budget.inFlight == 900)
+        budget.release(900, stored: 900)
+        #expect(budget.inFlight == 0)
+    }
+
     @Test func manifestOnAFullDiskIs503() async throws {
         let fake = FakeRegistry()
         fake.addImage(repo: "org/app", tag: "v1", layers: [fake.addBlob(Self.bytes(10))])
