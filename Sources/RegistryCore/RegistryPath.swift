@@ -35,7 +35,15 @@ public enum RegistryPath: Equatable, Sendable {
             return .tags(try name(parts[..<(n - 2)]))
         }
         if n >= 3, parts[n - 2] == "manifests" {
-            return .manifest(try name(parts[..<(n - 2)]), try Reference(parsing: parts[n - 1]))
+            let repository = try name(parts[..<(n - 2)])
+            // The spec's only failure for a manifest reference is 404: a reference that is neither
+            // a tag nor a digest names no manifest.
+            guard let reference = try? Reference(parsing: parts[n - 1]) else {
+                throw RegistryError(
+                    .manifestUnknown, "manifest unknown: not a valid tag or digest",
+                    detail: String(parts[n - 1].prefix(128)))
+            }
+            return .manifest(repository, reference)
         }
         if n >= 3, parts[n - 2] == "blobs" {
             if parts[n - 1] == "uploads" { return .upload(try name(parts[..<(n - 2)])) }

@@ -29,9 +29,16 @@ struct AuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
-        let endpoint = usage ? nil : try RegistryPath.parse(path)
-        context.endpoint = endpoint
+        // A write is refused before its path is looked at; a malformed path only once the caller
+        // authenticated (an unauthenticated caller learns nothing from a private mirror).
         guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
+        let parsed = usage ? .success(nil) : Result { try RegistryPath.parse(path) }
+        let endpoint = (try? parsed.get()) ?? nil
+        context.endpoint = endpoint
+        func proceed(_ identity: Identity) async throws -> Response {
+            _ = try parsed.get()
+            return try await self.proceed(request, context, identity, next)
+        }
 
         let name = endpoint?.repository?.value
         let needed: (type: String, name: String, action: String)? =
@@ -42,7 +49,7 @@ struct AuthMiddleware: RouterMiddleware {
         let header = request.headers[.authorization]
         if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header, client: context.clientAddress) {
             identity = Identity(user: user)
-            return try await proceed(request, context, identity, next)
+            return try await proceed(identity)
         }
         switch Credentials(header) {
         case .bearer(let token):
@@ -75,7 +82,7 @@ struct AuthMiddleware: RouterMiddleware {
             }
             identity = .anonymous
         }
-        return try await proceed(request, context, identity, next)
+        return try await proceed(identity)
     }
 
     private func proceed(

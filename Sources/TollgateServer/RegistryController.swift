@@ -30,10 +30,10 @@ struct RegistryController: Sendable {
     }
 
     func handle(_ request: Request, context: TollgateContext) async throws -> Response {
+        guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
         guard let endpoint = try context.endpoint ?? RegistryPath.parse(request.uri.path) else {
             throw RegistryError(.nameUnknown, "not a registry API path")
         }
-        guard request.method == .get || request.method == .head else { throw RegistryError.unsupported }
         let head = request.method == .head
         switch endpoint {
         case .base:

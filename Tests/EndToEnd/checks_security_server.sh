@@ -228,3 +228,19 @@ check_security_content_type() {
     "MANIFEST_INVALID" "$(errcode)" "request: $REQ" "$(got)"
   stop_pidfile "$WORK/fake-ct/pid" fake_upstream.py
 }
+
+check_security_unauthenticated_paths() {
+  sec_server_up seclog || return
+  local U; U=$(tg_url seclog) p
+  for p in 'library/alpine/manifests/bad!tag' 'UPPER/manifests/latest' 'library/alpine/blobs/sha256:xyz'; do
+    req "$U/v2/$p"
+    expect "security-unauthenticated-paths: GET /v2/$p without credentials → 401 challenge (path not judged first)" \
+      "401 UNAUTHORIZED" "$RS $(errcode)" "request: $REQ"
+  done
+  req -u hp:hp-pw "$U/v2/library/alpine/manifests/bad!tag"
+  expect "security-unauthenticated-paths: … with credentials, an invalid reference → 404 MANIFEST_UNKNOWN" \
+    "404 MANIFEST_UNKNOWN" "$RS $(errcode)" "request: $REQ"
+  req -X PUT "$U/v2/library/alpine/manifests/sha256:bad"
+  expect "security-unauthenticated-paths: a write → 405 UNSUPPORTED before anything else" "405 UNSUPPORTED" \
+    "$RS $(errcode)" "request: $REQ"
+}

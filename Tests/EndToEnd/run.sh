@@ -24,7 +24,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
   crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
-  security-pull-paths security-slow-clients security-log-injection security-content-type
+  security-pull-paths security-slow-clients security-log-injection security-content-type security-unauthenticated-paths
   security-redirect-credentials security-proof-of-access
   security-fill-bounds security-range-unverified security-quota-unknown-length
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
