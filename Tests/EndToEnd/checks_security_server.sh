@@ -231,7 +231,7 @@ check_security_content_type() {
 
 check_security_unauthenticated_paths() {
   sec_server_up seclog || return
-  local U; U=$(tg_url seclog) p
+  local U p; U=$(tg_url seclog)
   for p in 'library/alpine/manifests/bad!tag' 'UPPER/manifests/latest' 'library/alpine/blobs/sha256:xyz'; do
     req "$U/v2/$p"
     expect "security-unauthenticated-paths: GET /v2/$p without credentials → 401 challenge (path not judged first)" \
