@@ -89,20 +89,22 @@ final class ContentIndex: Sendable {
     /// Whether `digest` is known as a manifest's (the blob endpoint never serves those).
     func isManifest(_ digest: Digest) async throws -> Bool {
         if notManifests.withLock({ $0.contains(digest) }) { return false }
-        if manifests.withLock({ $0[digest] }) != nil || announcedManifests.withLock({ $0.contains(digest) }) {
-            return true
-        }
+        if knownAsManifest(digest) { return true }
         if try await manifest(digest) != nil { return true }
         notManifests.withLock { s in
             if s.count >= capacity { s.removeAll(keepingCapacity: true) }
             s.insert(digest)
         }
         // A manifest stored meanwhile: `putManifest` records it before clearing the negative.
-        if manifests.withLock({ $0[digest] }) != nil || announcedManifests.withLock({ $0.contains(digest) }) {
+        if knownAsManifest(digest) {
             _ = notManifests.withLock { $0.remove(digest) }
             return true
         }
         return false
+    }
+
+    private func knownAsManifest(_ digest: Digest) -> Bool {
+        manifests.withLock({ $0[digest] }) != nil || announcedManifests.withLock({ $0.contains(digest) })
     }
 
     /// The linked size, or nil when (upstream, repository) has no link to `digest` for any of

@@ -57,18 +57,19 @@ struct LimitMiddleware: RouterMiddleware {
             throw refuse(no, user: user, pullHeader: admission.pullLimitHeader, remaining: remaining)
         }
 
+        // A HEAD whose answer took an upstream GET was charged a pull by the handler: from here
+        // on it is a pull like a GET's (refunded when not served).
+        func takeCharge() {
+            guard context.pullCharge?.charged == true else { return }
+            pull = true
+            remaining = max(0, remaining - 1)
+        }
         var response: Response
         do {
             response = try await next(request, context)
-            if context.pullCharge?.charged == true {
-                pull = true
-                remaining = max(0, remaining - 1)
-            }
+            takeCharge()
         } catch var error as RegistryError {
-            if context.pullCharge?.charged == true {
-                pull = true
-                remaining = max(0, remaining - 1)
-            }
+            takeCharge()
             if pull {
                 limiter.refundPull(subject)
                 remaining += 1
@@ -80,7 +81,8 @@ struct LimitMiddleware: RouterMiddleware {
             }
             throw error
         } catch {
-            if pull || context.pullCharge?.charged == true { limiter.refundPull(subject) }
+            takeCharge()
+            if pull { limiter.refundPull(subject) }
             ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
             throw error
         }
