@@ -7,7 +7,8 @@ import Yams
 public struct TollgateConfiguration: Sendable, Equatable {
     public var listenHost = "0.0.0.0"
     public var listenPort = 5000
-    /// Used in Link headers (and later the token realm). Default `http://<listen>`.
+    /// The base of the token realm (`<public_url>/token`). Unset: built from each request's Host
+    /// (and scheme), or what a trusted proxy forwarded.
     public var publicURL: String?
     public var storage = Storage()
     public var upstreams: [String: UpstreamSettings] = [:]
@@ -134,10 +135,10 @@ public struct TollgateConfiguration: Sendable, Equatable {
         listenHost.contains(":") ? "[\(listenHost)]:\(listenPort)" : "\(listenHost):\(listenPort)"
     }
 
-    /// Base URL clients reach the mirror at, without a trailing slash.
-    public var effectivePublicURL: String {
-        if let publicURL { return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
-        return "\(tls == nil ? "http" : "https")://\(listenDescription)"
+    /// `public_url` without a trailing slash; nil when unset (then each request's Host says).
+    public var publicURLWithoutSlash: String? {
+        guard let publicURL else { return nil }
+        return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
     }
 }
 

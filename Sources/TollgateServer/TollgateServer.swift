@@ -96,10 +96,14 @@ public enum TollgateServer {
         let drain = TransferDrain()
         router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics), drain: drain))
         router.add(middleware: RegistryErrorMiddleware())
+        router.add(
+            middleware: PublicOriginMiddleware(
+                publicURL: config.publicURLWithoutSlash, scheme: config.tls == nil ? "http" : "https",
+                trusted: config.trustedProxies.compactMap(AddressRange.init)))
         router.add(middleware: DrainMiddleware(drain: drain))
         router.add(
             middleware: AuthMiddleware(
-                auth: authenticator, realm: config.effectivePublicURL + "/token", service: config.auth.token.service,
+                auth: authenticator, service: config.auth.token.service,
                 anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
@@ -150,6 +154,11 @@ public enum TollgateServer {
                 "upstreams": "\(config.upstreamOrder.joined(separator: ","))",
                 "default_upstream": "\(config.defaultUpstream)",
             ])
+        if config.publicURL == nil {
+            logger.info(
+                "public_url is not set: the token realm follows each request's Host header (X-Forwarded-Host/Proto or Forwarded from trusted_proxies)"
+            )
+        }
         // SIGTERM/SIGINT: stop accepting, let transfers finish for up to `shutdown_timeout`, then
         // cancel what is left (clients see their connection end early), then the services stop in
         // reverse order: downloads, cache janitor, settings, and the last usage flush.

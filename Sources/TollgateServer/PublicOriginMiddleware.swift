@@ -1,0 +1,43 @@
+import HTTPTypes
+import Hummingbird
+import RegistryCore
+
+extension HTTPField.Name {
+    static let host = Self("Host")!
+    static let xForwardedProto = Self("X-Forwarded-Proto")!
+    static let xForwardedHost = Self("X-Forwarded-Host")!
+    static let forwarded = Self("Forwarded")!
+}
+
+/// Refuses a request whose Host (or, from a trusted proxy, forwarded host or protocol) is not a
+/// valid `host[:port]`, without echoing it, and records the base URL the client reached the
+/// mirror at (`context.publicBase`): `public_url` when set, else `PublicOrigin` of the request.
+struct PublicOriginMiddleware: RouterMiddleware {
+    typealias Context = TollgateContext
+    /// `public_url` without a trailing slash.
+    let publicURL: String?
+    /// The listener's scheme (`https` with built-in TLS).
+    let scheme: String
+    let trusted: [AddressRange]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        // The first Host header became the authority; a second one is left among the fields.
+        guard request.headers[.host] == nil else {
+            throw RegistryError(.parameterInvalid, "more than one Host header")
+        }
+        let trustedPeer = context.remoteAddress?.ipAddress.map { peer in trusted.contains { $0.contains(peer) } } ?? false
+        let resolved = PublicOrigin.resolve(
+            authority: request.head.authority, scheme: scheme, trustedPeer: trustedPeer,
+            forwardedProto: request.headers[values: .xForwardedProto],
+            forwardedHost: request.headers[values: .xForwardedHost],
+            forwarded: request.headers[values: .forwarded])
+        var context = context
+        switch resolved {
+        case .failure(let problem): throw RegistryError(.parameterInvalid, problem.message)
+        case .success(let origin): context.publicBase = publicURL ?? origin?.url
+        }
+        return try await next(request, context)
+    }
+}
