@@ -13,6 +13,21 @@ public enum MediaType {
 
     public static func isManifest(_ type: String) -> Bool { allManifests.contains(type) }
 
+    /// `type/subtype` of RFC 6838 restricted-name characters (no parameters), at most 255 bytes:
+    /// what an OCI `artifactType` may be.
+    public static func isWellFormed(_ s: String) -> Bool {
+        let parts = s.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard s.utf8.count <= 255, parts.count == 2 else { return false }
+        return parts.allSatisfy { part in
+            guard let first = part.first, isAlphanumeric(first), part.count <= 127 else { return false }
+            return part.allSatisfy { isAlphanumeric($0) || Array("!#$&-^_.+".utf8).contains($0) }
+        }
+    }
+
+    private static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a)
+    }
+
     /// The bare type of a `Content-Type` value: parameters and case dropped.
     public static func essence(_ value: some StringProtocol) -> String {
         let bare = value.split(separator: ";", maxSplits: 1).first ?? ""

@@ -83,3 +83,26 @@ enum UpstreamTagList {
         return tags
     }
 }
+
+/// An upstream's answer to a referrers request (OCI distribution-spec 1.1): an image index.
+enum UpstreamReferrers {
+    /// Whether `body` is an image index: `schemaVersion` 2, a `manifests` array of descriptors
+    /// (media type, digest, size each), and no `mediaType` other than the OCI index's.
+    static func isIndex(_ body: Data) -> Bool {
+        struct Index: Decodable {
+            var schemaVersion: Int
+            var mediaType: String?
+            var manifests: [Descriptor]
+        }
+        struct Descriptor: Decodable {
+            var mediaType: String
+            var digest: String
+            var size: Int64
+        }
+        guard let index = try? JSONDecoder().decode(Index.self, from: body), index.schemaVersion == 2 else {
+            return false
+        }
+        return (index.mediaType ?? MediaType.ociIndex) == MediaType.ociIndex
+            && index.manifests.allSatisfy { (try? Digest(parsing: $0.digest)) != nil && $0.size >= 0 }
+    }
+}

@@ -40,6 +40,7 @@ final class HTTPMetrics: Sendable {
             if contains(path, "/blobs/") { return "blob" }
             if path.hasSuffix("/tags/list") { return "tags" }
             if path == "/v2/_catalog" { return "catalog" }
+            if contains(path, "/referrers/") { return "referrers" }
             return "v2_other"
         }
         if path.hasPrefix("/token") { return "token" }

@@ -12,6 +12,7 @@ extension HTTPField.Name {
     static let xCache = Self("X-Cache")!
     static let warning = Self("Warning")!
     static let link = Self("Link")!
+    static let ociFiltersApplied = Self("OCI-Filters-Applied")!
     static let xContentTypeOptions = Self("X-Content-Type-Options")!
 }
 

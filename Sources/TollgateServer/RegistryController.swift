@@ -42,8 +42,25 @@ struct RegistryController: Sendable {
             return try await catalog(request, context, head: head)
         case .upload:
             throw RegistryError.unsupported
-        case .referrers(let name, _):
-            throw RegistryError(.nameUnknown, "the referrers API is not offered by this mirror", detail: name.value)
+        case .referrers(let name, let subject):
+            let (upstream, route) = try resolve(name, request, context)
+            let query = try ReferrersQuery(decoding: Substring(request.uri.query ?? ""))
+            let result = try await cache.referrers(from: upstream, route.repository, subject: subject, query: query)
+            context.notes.record(cache: result.outcome.rawValue)
+            var headers: HTTPFields = [
+                .contentType: result.contentType, .contentLength: String(result.body.readableBytes),
+                .xCache: result.outcome.rawValue,
+            ]
+            if let filters = result.filtersApplied { headers[.ociFiltersApplied] = filters }
+            if let next = result.next {
+                // The next page, on the mirror, for the name the client used.
+                var q = next.encoded
+                if let ns = request.uri.queryParameters["ns"] {
+                    q += (q.isEmpty ? "" : "&") + "ns=" + (String(ns).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
+                }
+                headers[.link] = "</v2/\(name)/referrers/\(subject)\(q.isEmpty ? "" : "?" + q)>; rel=\"next\""
+            }
+            return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.body))
         case .manifest(let name, let reference):
             let (upstream, route) = try resolve(name, request, context)
             let accept = AcceptList(headerValues: request.headers[values: .accept])

@@ -1,3 +1,5 @@
+import RegistryCore
+
 /// The `application/x-www-form-urlencoded` body of `POST /token` (kept apart from
 /// `TokenController`, which needs Hummingbird, so Fuzz/TokenForm can compile it alone).
 enum TokenForm {
@@ -19,34 +21,5 @@ enum TokenForm {
         return out
     }
 
-    /// `+` is a space, `%XX` a byte; nil for a bad escape or bytes that aren't UTF-8.
-    private static func decode(_ field: Substring.UTF8View) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(field.count)
-        var i = field.startIndex
-        while i < field.endIndex {
-            let b = field[i]
-            i = field.index(after: i)
-            switch b {
-            case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                guard i < field.endIndex, let high = hexValue(field[i]) else { return nil }
-                i = field.index(after: i)
-                guard i < field.endIndex, let low = hexValue(field[i]) else { return nil }
-                i = field.index(after: i)
-                bytes.append(high << 4 | low)
-            default: bytes.append(b)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
+    private static func decode(_ field: Substring.UTF8View) -> String? { FormURLEncoding.decode(field) }
 }

@@ -23,6 +23,40 @@ public struct TagRecord: Sendable, Equatable {
     }
 }
 
+/// One page of a subject's referrers (an OCI image index) as an upstream last answered it, for one
+/// audience and query (`ReferrersQuery.encoded`: filter and page).
+public struct ReferrersRecord: Sendable, Equatable {
+    public var upstream: String
+    public var repository: String
+    public var subject: Digest
+    public var query: String
+    public var audience: String
+    public var contentType: String
+    /// The upstream's `OCI-Filters-Applied`.
+    public var filtersApplied: String?
+    /// The query of the next page (`ReferrersQuery.encoded`), if the upstream said there is one.
+    public var nextQuery: String?
+    public var body: [UInt8]
+    /// Seconds since 1970 when the upstream answered this.
+    public var fetchedAt: Double
+
+    public init(
+        upstream: String, repository: String, subject: Digest, query: String, audience: String, contentType: String,
+        filtersApplied: String?, nextQuery: String?, body: [UInt8], fetchedAt: Double
+    ) {
+        self.upstream = upstream
+        self.repository = repository
+        self.subject = subject
+        self.query = query
+        self.audience = audience
+        self.contentType = contentType
+        self.filtersApplied = filtersApplied
+        self.nextQuery = nextQuery
+        self.body = body
+        self.fetchedAt = fetchedAt
+    }
+}
+
 /// What is known about a stored manifest (its bytes are a blob).
 public struct ManifestRecord: Sendable, Equatable {
     public var digest: Digest
@@ -83,6 +117,12 @@ public protocol MetadataStore: Sendable {
     /// Whether any repository of `upstream` has a link to `digest` (any audience): the bytes are
     /// known to have come from (or been confirmed by) that upstream.
     func hasLink(upstream: String, digest: Digest) async throws -> Bool
+
+    func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: String)
+        async throws -> ReferrersRecord?
+    /// Stores a page, replacing the one with the same key; pages nobody refreshed for
+    /// `ReferrersRecord` retention (7 days) go at the same time.
+    func putReferrers(_ record: ReferrersRecord) async throws
 
     /// Every (upstream, repository) with cached content, sorted.
     /// Repositories with content linked for any of `audiences`.

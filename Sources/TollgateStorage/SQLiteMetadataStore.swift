@@ -137,7 +137,65 @@ public final class SQLiteMetadataStore: MetadataStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        m.registerMigration("v8-referrers") { db in
+            // Referrers pages (OCI image indexes) per audience and query, for stale-if-error;
+            // bodies are at most 4 MiB and pages unrefreshed for a week are dropped.
+            try db.execute(
+                sql: """
+                    CREATE TABLE referrers (
+                        upstream TEXT NOT NULL, repository TEXT NOT NULL, subject TEXT NOT NULL,
+                        query TEXT NOT NULL, audience TEXT NOT NULL, content_type TEXT NOT NULL,
+                        filters_applied TEXT, next_query TEXT, body BLOB NOT NULL, fetched_at REAL NOT NULL,
+                        UNIQUE (upstream, repository, subject, query, audience)
+                    );
+                    CREATE INDEX referrers_audience ON referrers(audience);
+                    CREATE INDEX referrers_fetched_at ON referrers(fetched_at);
+                    """)
+        }
         return m
+    }
+
+    /// How long a referrers page nobody asked for again is kept (for serving stale).
+    public static let referrersRetention: Double = 7 * 86400
+
+    public func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: String)
+        async throws -> ReferrersRecord?
+    {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT content_type, filters_applied, next_query, body, fetched_at FROM referrers
+                        WHERE upstream = ? AND repository = ? AND subject = ? AND query = ? AND audience = ?
+                        """,
+                    arguments: [upstream, repository, subject.description, query, audience])
+            else { return nil }
+            let body: Data = row["body"]
+            return ReferrersRecord(
+                upstream: upstream, repository: repository, subject: subject, query: query, audience: audience,
+                contentType: row["content_type"], filtersApplied: row["filters_applied"], nextQuery: row["next_query"],
+                body: Array(body), fetchedAt: row["fetched_at"])
+        }
+    }
+
+    public func putReferrers(_ r: ReferrersRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO referrers (upstream, repository, subject, query, audience, content_type,
+                        filters_applied, next_query, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (upstream, repository, subject, query, audience) DO UPDATE SET
+                        content_type = excluded.content_type, filters_applied = excluded.filters_applied,
+                        next_query = excluded.next_query, body = excluded.body, fetched_at = excluded.fetched_at
+                    """,
+                arguments: [
+                    r.upstream, r.repository, r.subject.description, r.query, r.audience, r.contentType,
+                    r.filtersApplied, r.nextQuery, Data(r.body), r.fetchedAt,
+                ])
+            try db.execute(
+                sql: "DELETE FROM referrers WHERE fetched_at < ?", arguments: [r.fetchedAt - Self.referrersRetention])
+        }
     }
 
     public func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord? {
@@ -384,6 +442,7 @@ extension SQLiteMetadataStore: CredentialStore {
     private static func deleteActivity(_ db: Database, user: String, audience: String, limitSubject: String) throws {
         try db.execute(sql: "DELETE FROM links WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM tags WHERE audience = ?", arguments: [audience])
+        try db.execute(sql: "DELETE FROM referrers WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM usage_daily WHERE user = ?", arguments: [user])
         try db.execute(sql: "DELETE FROM limit_windows WHERE subject = ?", arguments: [limitSubject])
     }

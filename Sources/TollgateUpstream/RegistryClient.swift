@@ -140,6 +140,16 @@ public final class RegistryClient: Sendable {
             .GET, path: "/v2/\(repository)/tags/list\(q)", scope: Self.pullScope(repository), identity: identity ?? shared)
     }
 
+    /// OCI 1.1 referrers of `subject` (an image index); `query` is `ReferrersQuery.encoded`.
+    public func referrers(
+        _ repository: RepositoryName, subject: Digest, query: String, as identity: UpstreamIdentity? = nil
+    ) async throws -> UpstreamResponse {
+        let q = query.isEmpty ? "" : "?" + query
+        return try await send(
+            .GET, path: "/v2/\(repository)/referrers/\(subject)\(q)", scope: Self.pullScope(repository),
+            identity: identity ?? shared, headers: [("Accept", MediaType.ociIndex)])
+    }
+
     static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull" }
 
     // MARK: - Request flow

@@ -222,3 +222,35 @@ struct RegistryErrorTests {
         #expect(RegistryError(.tooManyRequests, "x").httpStatus == 429)
     }
 }
+
+struct ReferrersQueryTests {
+    @Test func canonicalFormAndNs() throws {
+        let q = try ReferrersQuery(decoding: "ns=docker.io&artifactType=application%2Fvnd.dev.cosign.artifact.sig.v1%2Bjson")
+        #expect(q.artifactType == "application/vnd.dev.cosign.artifact.sig.v1+json")
+        #expect(q.encoded == "artifactType=application%2Fvnd.dev.cosign.artifact.sig.v1%2Bjson")
+        #expect(try ReferrersQuery(decoding: "b=2&a=1") == ReferrersQuery(decoding: "a=1&b=2"))
+        #expect(try ReferrersQuery(decoding: "") == .none)
+    }
+
+    @Test func badQueriesAreParameterInvalid() {
+        for bad in [
+            "artifactType=nope", "artifactType=a/b/c", "a%zz=1", "%00=1", "a=%0d%0aX", "a b=1",
+            (0..<9).map { "p\($0)=1" }.joined(separator: "&"), "a=" + String(repeating: "x", count: 1100),
+        ] {
+            #expect(throws: RegistryError.self, "\(bad)") { _ = try ReferrersQuery(decoding: Substring(bad)) }
+        }
+    }
+
+    @Test func nextPageIsTheQueryOfTheLinkOnly() throws {
+        #expect(try ReferrersQuery.next(fromLink: []) == nil)
+        #expect(try ReferrersQuery.next(fromLink: [#"<https://evil.example/x?page=2&n=5>; rel="next""#])?.encoded == "n=5&page=2")
+        #expect(try ReferrersQuery.next(fromLink: [#"</v2/a/referrers/sha256:1>; rel="next""#]) == ReferrersQuery.none)
+        #expect(throws: RegistryError.self) { _ = try ReferrersQuery.next(fromLink: [#"<x?a%0a=1>; rel="next""#]) }
+    }
+
+    @Test func artifactTypesAreMediaTypes() {
+        #expect(MediaType.isWellFormed("application/vnd.dev.cosign.artifact.sig.v1+json"))
+        #expect(MediaType.isWellFormed("application/spdx+json"))
+        for bad in ["", "a", "a/", "/b", "a/b/c", "a/b; x=y", "a b/c", "a/<b>"] { #expect(!MediaType.isWellFormed(bad), "\(bad)") }
+    }
+}

@@ -38,6 +38,9 @@ public final class FakeRegistry: Sendable {
         public var chunked: Set<Digest> = []
         /// Digests whose blob GET is an endless chunked body (until the client goes away).
         public var endless: Set<Digest> = []
+        /// Referrers API: nil = not offered (404, as distribution 2.8 and Docker Hub); else
+        /// pages of at most this many descriptors, the next one named by an absolute `Link`.
+        public var referrersPageSize: Int? = nil
         public init() {}
     }
 
@@ -49,6 +52,7 @@ public final class FakeRegistry: Sendable {
     struct State {
         var options = Options()
         var manifests: [String: (mediaType: String, bytes: [UInt8])] = [:]  // "repo@ref" → manifest
+        var referrers: [String: [(digest: Digest, size: Int, artifactType: String)]] = [:]  // "repo@subject"
         var blobs: [Digest: [UInt8]] = [:]
         var log: [String] = []
         var tokensIssued = 0
@@ -86,6 +90,25 @@ public final class FakeRegistry: Sendable {
         state.withLock {
             $0.manifests["\(repo)@\(tag)"] = (mediaType, bytes)
             $0.manifests["\(repo)@\(d)"] = (mediaType, bytes)
+        }
+        return d
+    }
+
+    /// An artifact manifest (OCI image manifest with `subject` and `artifactType`) referring to
+    /// `subject`, listed by the referrers API.
+    @discardableResult public func addReferrer(repo: String, subject: Digest, artifactType: String) -> Digest {
+        let subjectSize = state.withLock { $0.manifests["\(repo)@\(subject)"]?.bytes.count ?? 0 }
+        let empty = addBlob(Array("{}".utf8))
+        let json = """
+            {"schemaVersion":2,"mediaType":"\(MediaType.ociManifest)","artifactType":"\(artifactType)",\
+            "config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"\(empty)","size":2},"layers":[],\
+            "subject":{"mediaType":"\(MediaType.ociManifest)","digest":"\(subject)","size":\(subjectSize)}}
+            """
+        let bytes = Array(json.utf8)
+        let d = Digest.sha256(of: bytes)
+        state.withLock {
+            $0.manifests["\(repo)@\(d)"] = (MediaType.ociManifest, bytes)
+            $0.referrers["\(repo)@\(subject)", default: []].append((d, bytes.count, artifactType))
         }
         return d
     }
@@ -210,6 +233,29 @@ public final class FakeRegistry: Sendable {
             }.sorted()
             let list = tags.map { "\"\($0)\"" }.joined(separator: ",")
             return Self.json("{\"name\":\"\(name)\",\"tags\":[\(list)]}")
+        case .referrers(let name, let subject):
+            guard let pageSize = options.referrersPageSize else { return Self.json("{}", status: .notFound) }
+            let q = request.uri.queryParameters
+            var list = state.withLock { $0.referrers["\(name)@\(subject)"] ?? [] }
+            var headers: HTTPFields = [.contentType: MediaType.ociIndex]
+            if let type = q["artifactType"].map(String.init) {
+                list = list.filter { $0.artifactType == type }
+                headers[HTTPField.Name("OCI-Filters-Applied")!] = "artifactType"
+            }
+            let start = q["page"].flatMap { Int(String($0)) } ?? 0
+            let page = list.dropFirst(start).prefix(pageSize)
+            if start + pageSize < list.count {
+                var next = "http://elsewhere.example/v2/\(name)/referrers/\(subject)?page=\(start + pageSize)"
+                if let type = q["artifactType"] {
+                    next += "&artifactType=" + (String(type).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                }
+                headers[HTTPField.Name("Link")!] = "<\(next)>; rel=\"next\""
+            }
+            let entries = page.map {
+                #"{"mediaType":"\#(MediaType.ociManifest)","digest":"\#($0.digest)","size":\#($0.size),"artifactType":"\#($0.artifactType)"}"#
+            }
+            let body = ByteBuffer(string: #"{"schemaVersion":2,"mediaType":"\#(MediaType.ociIndex)","manifests":[\#(entries.joined(separator: ","))]}"#)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
         default:
             return Self.json("{}", status: .notFound)
         }

@@ -140,6 +140,7 @@ struct ConfigurationTests {
         #expect(HTTPMetrics.endpoint("/v2/library/alpine/manifests/3.19") == "manifest")
         #expect(HTTPMetrics.endpoint("/v2/a/b/c/blobs/sha256:\(String(repeating: "a", count: 64))") == "blob")
         #expect(HTTPMetrics.endpoint("/v2/x/tags/list") == "tags")
+        #expect(HTTPMetrics.endpoint("/v2/x/referrers/sha256:ab") == "referrers")
         #expect(HTTPMetrics.endpoint("/v2/../etc") == "v2_other")
         #expect(HTTPMetrics.endpoint("/token") == "token")
         #expect(HTTPMetrics.endpoint("/anything/else") == "other")
