@@ -1,10 +1,12 @@
 # checks_first_contact.sh — a mirror reached by a name it was never told (issue 12 §1); sourced by
-# run.sh after checks_auth.sh (auth_yaml, challenge_is, tgc, run_cmd/run_fails, sk_digest, ctr_digest).
+# run.sh after checks_auth.sh and checks_ops.sh (auth_yaml, challenge_is, tgc, run_cmd/run_fails,
+# sk_digest, ctr_digest, ops_pki/ops_tls_config/ops_start).
 # Without `public_url` the token realm is built from each request: `http://<Host>/token`, from a
 # trusted proxy `X-Forwarded-Proto/Host` (else `Forwarded`), and a Host that is no `host[:port]` is a
 # 400 that never echoes it.
 #   realm-host     curl against "realmhost" (auth on, one htpasswd user, no public_url), "realmproxy"
-#                  (the same with trusted_proxies: [127.0.0.1/32]) and "realmpub" (public_url set)
+#                  (the same with trusted_proxies: [127.0.0.1/32]), "realmpub" (public_url set) and
+#                  "realmtls" (TLS with the test PKI of checks_ops.sh)
 #   first-contact  "contact": the built-in defaults (listen 0.0.0.0:<port>, auth on, no public_url,
 #                  relative paths under its folder), its user made with `tollgate user add`; docker,
 #                  podman, skopeo and containerd reach it as mirror.test (an /etc/hosts line → 127.0.0.2)
@@ -100,6 +102,9 @@ check_realm_host() {
   bad_host "realm-host: Host 'zqx:abc' on GET /token" zqx:abc -H 'Host: zqx:abc' -u "$ALICE" "$U/token?service=$AUTH_SERVICE"
   bad_host "realm-host: Host '<script>zq</script>' on GET /healthz" "<script>zq</script>" -H 'Host: <script>zq</script>' "$U/healthz"
 
+  req --http1.0 -H 'Host:' "$U/v2/"
+  info "HTTP/1.0 without a Host header on /v2/: status $RS, realm '$(realm)'"
+
   # forwarded headers from a peer that is not a trusted proxy are ignored
   req -H "Host: 127.0.0.1:$P" -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Host: evil-zq.example' "$U/v2/"
   challenge_is "realm-host: X-Forwarded-Proto/Host from an untrusted peer are ignored" realm="http://127.0.0.1:$P/token"
@@ -167,6 +172,24 @@ check_realm_host() {
   req -H 'Host: zqa zqb' "$U/v2/"
   info "public_url set, Host 'zqa zqb' on /v2/: status $RS ($(errcode 2>/dev/null | head -c 80))"
   tg_stop realmpub
+
+  # Tollgate serving TLS itself: https://<Host>/token (the test PKI of checks_ops.sh)
+  ops_bin
+  if ops_pki; then
+    mkdir -p "$WORK/tg/realmtls"
+    cp "$WORK/tg/realmhost/htpasswd" "$WORK/tg/realmtls/htpasswd"
+    ops_tls_config realmtls false "$(auth_yaml realmtls 10000 5m)"
+    if ops_start realmtls 2>"$WORK/tg/realmtls/start.err"; then
+      U=$(ops_url realmtls) P=$(ops_port realmtls)
+      for h in "localhost:$P" "mirror.example:5000"; do
+        req --cacert "$OPS_CA" -H "Host: $h" -H 'X-Forwarded-Proto: http' "$U/v2/"
+        challenge_is "realm-host: TLS listener, Host $h (X-Forwarded-Proto http from an untrusted peer) → realm https://$h/token" \
+          realm="https://$h/token"
+      done
+      bad_host "realm-host: TLS listener, Host 'evil-zq.com/x'" evil-zq.com/x --cacert "$OPS_CA" -H 'Host: evil-zq.com/x' "$U/v2/"
+      tg_stop realmtls
+    else fail "realm-host: (setup) TLS instance realmtls starts" "$(tail -c 600 "$WORK/tg/realmtls/start.err" | tr '\n' ' ')"; fi
+  else fail "realm-host: (setup) test CA and certificates made with openssl" "log: $(tail -c 400 "$OPS/pki.log")"; fi
   tg_stop realmhost
 }
 
