@@ -143,6 +143,42 @@ wait_http() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# /etc/hosts (the suite runs as root): a line added by a check, removed again byte for byte, in
+# place (the file may be a bind mount) and never left empty.
+
+# hosts_add LINE — append LINE to /etc/hosts; the line is recorded in $WORK/etc-hosts.added so that
+# run.sh's cleanup removes it even if the check is cut short.
+hosts_add() {
+  printf '%s\n' "$1" >>"$WORK/etc-hosts.added"
+  python3 - "$1" <<'PY'
+import sys
+line = sys.argv[1].encode() + b"\n"
+with open("/etc/hosts", "r+b") as f:
+    data = f.read()
+    f.write((b"" if data.endswith(b"\n") or not data else b"\n") + line)
+PY
+}
+
+# hosts_remove LINE — remove every line equal to LINE from /etc/hosts (truncate when it is the tail).
+hosts_remove() {
+  python3 - "$1" <<'PY'
+import sys
+line = sys.argv[1].encode()
+with open("/etc/hosts", "r+b") as f:
+    data = f.read()
+    lines = data.split(b"\n")
+    kept = [l for l in lines if l != line]
+    if len(kept) == len(lines):
+        sys.exit(0)
+    new = b"\n".join(kept)
+    if data.startswith(new):
+        f.truncate(len(new))
+    else:
+        f.seek(0); f.write(new); f.truncate()
+PY
+}
+
+# ---------------------------------------------------------------------------------------------
 # Tollgate instances: $WORK/tg/NAME/{config.yaml,data/,tollgate.log,pid,port}
 
 # tg_config NAME [HUB_TTL] [EXTRA_UPSTREAM_YAML] [AUTH_YAML] [PLANS_YAML] — write the config
@@ -182,6 +218,15 @@ tg_start() {
     tail -20 "$d/tollgate.log" >&2
     return 1
   fi
+}
+
+# tg_start_checked NAME LABEL — tg_start; if it fails, one FAIL "LABEL" with the command and the
+# start error ($WORK/tg/NAME/start.err), and return 1.
+tg_start_checked() {
+  local d="$WORK/tg/$1"
+  tg_start "$1" 2>"$d/start.err" && return 0
+  fail "$2" "command: $TOLLGATE_BIN serve --config $d/config.yaml" "got: $(tail -c 600 "$d/start.err" | tr '\n' ' ')"
+  return 1
 }
 
 tg_stop() { stop_pidfile "$WORK/tg/$1/pid" "$WORK/tg/$1/config.yaml"; }

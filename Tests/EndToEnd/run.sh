@@ -28,7 +28,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-redirect-credentials security-proof-of-access
   security-fill-bounds security-range-unverified security-quota-unknown-length
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
-  security-token-form security-forwarded-for)
+  security-token-form security-forwarded-for realm-host first-contact)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -41,6 +41,7 @@ source "$E2E_DIR/checks_security_upstream.sh"
 source "$E2E_DIR/checks_security_bounds.sh"
 source "$E2E_DIR/checks_security_accounts.sh"
 source "$E2E_DIR/checks_security_fuzz.sh"
+source "$E2E_DIR/checks_first_contact.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
@@ -80,6 +81,9 @@ cleanup() {
       podman) "$HARNESS/clients/podman.sh" rm "$dir" >/dev/null 2>&1 ;;
     esac
   done <"$WORK/daemons"
+  if [ -f "$WORK/etc-hosts.added" ]; then
+    while read -r f; do hosts_remove "$f"; done <"$WORK/etc-hosts.added"
+  fi
   timeout 60 "$HARNESS/seed.sh" stop >/dev/null 2>&1
   if [ -n "${E2E_ARTIFACTS:-}" ]; then
     mkdir -p "$E2E_ARTIFACTS"
