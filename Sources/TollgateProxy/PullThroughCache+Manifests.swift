@@ -269,19 +269,9 @@ extension PullThroughCache {
                 repository, reference, accept: MediaType.allManifests.joined(separator: ", "), method: .GET,
                 as: upstream.identity)
         }
-        let tooLarge = RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes")
-        if let length = response.contentLength, length > Self.maxManifestSize {
-            throw tooLarge  // the body is dropped unread: its connection is closed, not drained
-        }
-        let bytes: ByteBuffer
-        do {
-            // Bounded whether or not the upstream sent a length (a chunked body stops at the limit).
-            bytes = try await response.collect(upTo: Self.maxManifestSize)
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
-        } catch {
-            throw RegistryError(.badGateway, "reading manifest from upstream \(upstream.name) failed", detail: "\(error)")
-        }
+        let bytes = try await response.document(
+            upTo: Self.maxManifestSize, upstream: upstream.name,
+            tooLarge: RegistryError(.manifestInvalid, "upstream manifest is larger than \(Self.maxManifestSize) bytes"))
         let digest: Digest
         if case .digest(let wanted) = reference {
             digest = wanted

@@ -59,7 +59,10 @@ extension PullThroughCache {
         query: ReferrersQuery, now: Double
     ) async throws -> ReferrersRecord {
         let unreadable = RegistryError(.badGateway, "upstream \(upstream.name) sent an unreadable referrers list")
-        let body = try await response.collect(upTo: maxManifestSize)
+        let body = try await response.document(
+            upTo: maxManifestSize, upstream: upstream.name,
+            tooLarge: RegistryError(
+                .badGateway, "upstream \(upstream.name) sent a referrers list larger than \(maxManifestSize) bytes"))
         let bytes = Array(body.readableBytesView)
         guard response.contentType == MediaType.ociIndex, UpstreamReferrers.isIndex(Data(bytes)) else {
             throw unreadable

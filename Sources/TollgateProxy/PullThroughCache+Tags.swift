@@ -12,6 +12,8 @@ public struct TagListResult: Sendable {
 }
 
 extension PullThroughCache {
+    static let maxTagListSize = 16 << 20
+
     /// One page of a repository's tags: upstream's list, or the cached tags when upstream fails.
     public func tags(from upstream: Upstream, _ repository: RepositoryName, page: Pagination) async throws
         -> TagListResult
@@ -26,7 +28,10 @@ extension PullThroughCache {
             let response = try await upstream.client.tags(
                 repository, query: query.isEmpty ? nil : query.joined(separator: "&"), as: upstream.identity)
             if response.status == 200 {
-                let body = try await response.collect(upTo: 16 << 20)
+                let body = try await response.document(
+                    upTo: Self.maxTagListSize, upstream: upstream.name,
+                    tooLarge: RegistryError(
+                        .badGateway, "upstream \(upstream.name) sent a tag list larger than \(Self.maxTagListSize) bytes"))
                 guard let tags = UpstreamTagList.tags(from: Data(body.readableBytesView)) else {
                     throw RegistryError(.badGateway, "upstream \(upstream.name) sent an unreadable tag list")
                 }

@@ -1,3 +1,4 @@
+import NIOCore
 import RegistryCore
 import TollgateUpstream
 
@@ -51,6 +52,22 @@ public enum CacheOutcome: String, Sendable {
     case stale
     /// Passed through from upstream without caching (tag lists, HEAD of an uncached blob).
     case pass
+}
+
+extension UpstreamResponse {
+    /// The whole body of a document (manifest, tag list, referrers), at most `limit` bytes with or
+    /// without a length: `tooLarge` past it (a body with a larger length is dropped unread: its
+    /// connection is closed, not drained), 502 when reading fails.
+    func document(upTo limit: Int, upstream: String, tooLarge: RegistryError) async throws -> ByteBuffer {
+        if let length = contentLength, length > limit { throw tooLarge }
+        do {
+            return try await collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        } catch {
+            throw RegistryError(.badGateway, "reading from upstream \(upstream) failed", detail: "\(error)")
+        }
+    }
 }
 
 /// Maps an upstream failure to the registry error a client sees.

@@ -107,6 +107,21 @@ struct ReferrersTests {
         }
     }
 
+    @Test func aListLargerThanAManifestIsABadGateway() async throws {
+        let (fake, subject, _) = fake()
+        for _ in 0..<25_000 { fake.addReferrer(repo: "org/app", subject: subject, artifactType: Self.sbom) }
+        fake.setOptions { $0.referrersPageSize = 100_000 }
+        try await Harness.with(fake) { h in
+            do {
+                _ = try await h.cache.referrers(from: h.upstream, repo, subject: subject, query: .none)
+                Issue.record("expected a 502")
+            } catch let e as RegistryError {
+                #expect(e.code == .badGateway)
+                #expect(e.message.contains("larger than"))
+            }
+        }
+    }
+
     @Test func whatIsNotAnIndexIsABadGateway() {
         #expect(UpstreamReferrers.isIndex(Data(#"{"schemaVersion":2,"manifests":[]}"#.utf8)))
         #expect(!UpstreamReferrers.isIndex(Data(#"{"schemaVersion":2}"#.utf8)))
