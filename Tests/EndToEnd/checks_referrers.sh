@@ -42,11 +42,12 @@ urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.ar
 # link_target LINK — the URL of a `<URL>; rel="next"` header value ('' if not that form).
 link_target() { sed -nE 's/^<([^>]*)>;[ ]*rel="?next"?.*$/\1/p' <<<"$1"; }
 
-# query_is WANT-QUERY GOT-QUERY — the same parameters, decoded, in the same order (exit status).
+# query_is WANT-QUERY GOT-QUERY — the same parameters with the same decoded values (exit status);
+# the order may differ (Tollgate sorts them).
 query_is() {
   python3 - "$1" "$2" <<'PY'
 import sys, urllib.parse
-a, b = (urllib.parse.parse_qsl(q, keep_blank_values=True) for q in sys.argv[1:3])
+a, b = (sorted(urllib.parse.parse_qsl(q, keep_blank_values=True)) for q in sys.argv[1:3])
 sys.exit(0 if a == b else 1)
 PY
 }
@@ -118,8 +119,8 @@ check_referrers_api() {
   refs_up "$UP" "$fd/full"
   n0=$(refs_count)
   req "$U$R"
-  resp_is "referrers-api: GET $R (prefix route) → 200, the upstream's index byte for byte, X-Cache pass" 200 \
-    ctype="$REFS_OCI_INDEX" sha="$(refs_sha "$fd/full")" xcache=pass
+  resp_is "referrers-api: GET $R (prefix route) → 200, the upstream's index byte for byte, X-Cache miss/pass" 200 \
+    ctype="$REFS_OCI_INDEX" sha="$(refs_sha "$fd/full")" 'xcache~=^(miss|pass)$'
   expect "referrers-api: … lists the 5 referrers (2 signatures, SBOM, attestation typed by config.mediaType, index bundle)" \
     "$ALL_DIGESTS" "$(jq -r '[.manifests[]?.digest] | join(" ")' "$RB" 2>/dev/null)" "request: $REQ"
   expect "referrers-api: … artifactTypes as the upstream listed them" \
@@ -222,6 +223,12 @@ check_referrers_api() {
   resp_is "referrers-api: referrers/sha256:1234 → 400 DIGEST_INVALID" 400 code=DIGEST_INVALID
   req "$U/v2/refs.test/e2e/refs/referrers/sha256:$(tr a-f A-F <<<"$hex")"
   resp_is "referrers-api: referrers/sha256:<UPPERCASE hex> → 400 DIGEST_INVALID" 400 code=DIGEST_INVALID
+  req "$U$R?artifactType=$(urlenc $'application/x\r\nX-Injected: 1')"
+  resp_is "referrers-api: artifactType with CR LF → 400 PARAMETER_INVALID" 400 code=PARAMETER_INVALID
+  req "$U$R?artifactType=not%20a%20media%20type"
+  resp_is "referrers-api: artifactType that is not a media type → 400 PARAMETER_INVALID" 400 code=PARAMETER_INVALID
+  req "$U$R?a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9"
+  resp_is "referrers-api: 9 query parameters → 400 PARAMETER_INVALID" 400 code=PARAMETER_INVALID
   local m
   for m in PUT POST DELETE PATCH; do
     req -X "$m" -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary '{}' "$U$R"
@@ -239,7 +246,7 @@ check_referrers_api() {
   sleep 2.2
   n0=$(refs_count)
   req "$U$R"
-  resp_is "referrers-api: after manifest_ttl (2 s) → fetched again, X-Cache pass" 200 sha="$(refs_sha "$fd/full")" xcache=pass
+  resp_is "referrers-api: after manifest_ttl (2 s) → fetched again, X-Cache miss/pass" 200 sha="$(refs_sha "$fd/full")" 'xcache~=^(miss|pass)$'
   expect "referrers-api: … the upstream was asked" "$((n0 + 1))" "$(refs_count)"
   curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$fport/_refs/fail?status=503"
   sleep 2.2
@@ -262,17 +269,17 @@ check_referrers_api() {
   refs_fake_start "$fport" || { fail "referrers-api: fake upstream restarts on port $fport (test setup)" "$(tail -c 400 "$fd/out.log")"; tg_stop refs; return; }
   sleep 0.3
   req "$U$R"
-  resp_is "referrers-api: upstream back → fresh again (X-Cache pass)" 200 sha="$(refs_sha "$fd/full")" xcache=pass
+  resp_is "referrers-api: upstream back → fresh again (X-Cache miss/pass)" 200 sha="$(refs_sha "$fd/full")" 'xcache~=^(miss|pass)$'
 
   # --- registries without the API (the harness's distribution 2.8) → 404, so clients use the tag schema
   req "$GHCR_URL/v2/org/tool/referrers/$TOOL_DIGEST"
   expect "referrers-api: (premise) the reference registry itself answers 404 to referrers" 404 "$RS" "request: $REQ"
   req "$U/v2/ghcr.io/org/tool/referrers/$TOOL_DIGEST"
-  resp_is "referrers-api: ghcr.io (distribution 2.8, open) referrers → 404 registry JSON error" 404 'code~=^[A-Z_]+$'
+  resp_is "referrers-api: ghcr.io (distribution 2.8, open) referrers → 404 registry JSON error" 404 code=MANIFEST_UNKNOWN
   req "$U/v2/library/alpine/referrers/$ALPINE_DIGEST"
-  resp_is "referrers-api: docker.io (distribution 2.8, token auth; default route) referrers → 404 registry JSON error" 404 'code~=^[A-Z_]+$'
+  resp_is "referrers-api: docker.io (distribution 2.8, token auth; default route) referrers → 404 registry JSON error" 404 code=MANIFEST_UNKNOWN
   req "$U/v2/ghcr.io/org/tool/referrers/$TOOL_DIGEST?artifactType=$(urlenc "$T_SIG")"
-  resp_is "referrers-api: … with ?artifactType= → 404 too" 404 'code~=^[A-Z_]+$'
+  resp_is "referrers-api: … with ?artifactType= → 404 too" 404 code=MANIFEST_UNKNOWN
 
   tg_stop refs
   stop_pidfile "$fd/pid" fake_upstream.py
@@ -347,7 +354,7 @@ PY
 
   # registries without the referrers API: cosign finds the signature by the tag schema
   req "$U/v2/ghcr.io/sign/app/referrers/$dg"
-  resp_is "referrers-cosign: referrers of the image at ghcr (no API) → 404, the client falls back to the .sig tag" 404 'code~=^[A-Z_]+$'
+  resp_is "referrers-cosign: referrers of the image at ghcr (no API) → 404, the client falls back to the .sig tag" 404 code=MANIFEST_UNKNOWN
 
   # the signature: the sha256-<hex>.sig tag, then its payload layer
   req "${ACCEPT_ALL[@]}" "$U/v2/ghcr.io/sign/app/manifests/sha256-$hex.sig"
