@@ -271,6 +271,25 @@ check_referrers_api() {
   req "$U$R"
   resp_is "referrers-api: upstream back → fresh again (X-Cache miss/pass)" 200 sha="$(refs_sha "$fd/full")" 'xcache~=^(miss|pass)$'
 
+  # --- upstream answers that are no referrers list (and a chunked one that is)
+  local t0 el
+  req "$U/v2/refs.test/e2e/chunkrefs/referrers/$SUBJ"
+  resp_is "referrers-api: an index the upstream sends chunked (no Content-Length) → 200, its bytes" 200 \
+    ctype="$REFS_OCI_INDEX" sha="sha256:$(printf '%s' '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}' | sha256sum | cut -d' ' -f1)"
+  t0=$(date +%s)
+  REQ_TIMEOUT=30 req "$U/v2/refs.test/e2e/bigrefs/referrers/$SUBJ"
+  el=$(($(date +%s) - t0))
+  if [[ "$RS" =~ ^(4..|502|503|504)$ ]] && [ "$el" -lt 15 ] && jq -e '.errors[0].message | test("larger than")' "$RB" >/dev/null 2>&1; then
+    pass "referrers-api: a chunked 12.5 MiB \"index\" → $RS $(errcode) \"larger than …\" (${el}s)"
+  else
+    fail "referrers-api: a chunked 12.5 MiB \"index\" → a registry error saying it is too large (as for manifests)" "request: $REQ" \
+      "expected: 4xx or 502/503/504 registry error whose message mentions 'larger than', within 15 s" "got: $(got) after ${el}s"
+  fi
+  req "$U/v2/refs.test/e2e/htmlrefs/referrers/$SUBJ"
+  resp_is "referrers-api: a text/html page from the upstream is never served (502 BAD_GATEWAY)" 502 code=BAD_GATEWAY
+  req "$U/v2/refs.test/e2e/badrefs/referrers/$SUBJ"
+  resp_is "referrers-api: an upstream \"index\" that is not JSON → 502 BAD_GATEWAY" 502 code=BAD_GATEWAY
+
   # --- registries without the API (the harness's distribution 2.8) → 404, so clients use the tag schema
   req "$GHCR_URL/v2/org/tool/referrers/$TOOL_DIGEST"
   expect "referrers-api: (premise) the reference registry itself answers 404 to referrers" 404 "$RS" "request: $REQ"

@@ -60,6 +60,10 @@ credentials, else 401 Basic; the fixture is described under "referrers-api fixtu
                                          rel="next" absolute (this host) on the first page, relative
                                          after; logs "REFERRERS METHOD repo=<r> user=<Basic user>
                                          query=<raw query>"
+  GET/HEAD /v2/e2e/chunkrefs/referrers/<d>  an empty index sent chunked (no Content-Length)
+  GET/HEAD /v2/e2e/bigrefs/referrers/<d>  200 x 64 KiB of spaces, chunked, as an index
+  GET/HEAD /v2/e2e/htmlrefs/referrers/<d> a 200 text/html page with a script
+  GET/HEAD /v2/e2e/badrefs/referrers/<d>  "not json at all" labelled as an index
   GET /_refs/fail?status=S               referrers requests answer S (default 503; 429 + Retry-After)
   GET /_refs/heal                        back to normal
   GET /_refs/info                        the fixture as JSON: subject, unsigned, referrers, tags, types
@@ -414,6 +418,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          {"Retry-After": "1"} if Handler.refs_fail == 429 else None)
         if not re.fullmatch(r"sha256:[0-9a-f]{64}", ref):
             return error(400, "DIGEST_INVALID")
+        if repo == "e2e/bigrefs":  # an index that never ends: 200 x 64 KiB of spaces, chunked
+            self.send_chunked(OCI_INDEX, head, (b" " * 65536 for _ in range(200)))
+            return True
+        if repo == "e2e/chunkrefs":  # an honest empty index, chunked (no Content-Length)
+            self.send_chunked(OCI_INDEX, head, [REFS_CHUNKED[:40], REFS_CHUNKED[40:]])
+            return True
+        if repo == "e2e/htmlrefs":  # markup labelled as what a browser renders
+            return answer(200, b'<html><script>alert(1)</script></html>', "text/html")
+        if repo == "e2e/badrefs":  # labelled as an index, but not JSON
+            return answer(200, b'not json at all', OCI_INDEX)
         q = urllib.parse.parse_qsl(query, keep_blank_values=True)
         qd = dict(q)
         items = REFS["referrers"] if repo == REFS_REPO and ref == REFS["info"]["subject"] else []
@@ -527,6 +541,7 @@ def _refs_fixture():
 
 
 REFS = _refs_fixture()
+REFS_CHUNKED = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
 Handler.refs_fail = 0
 
 
