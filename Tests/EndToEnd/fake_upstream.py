@@ -47,6 +47,26 @@ Security checks (checks_security_upstream.sh), redirect targets on http://localh
   realm=http://127.0.0.1:<port>/token); GET /token logs "TOKEN user=<Basic user> scope=<scope>" and
   answers {"token": "fake-tok"}, except for a scope naming .../tokenredir: a 307 to
   http://localhost:<port>/steal
+Referrers checks (checks_referrers.sh), repository e2e/refs (every request there needs some Basic
+credentials, else 401 Basic; the fixture is described under "referrers-api fixture" below):
+  GET/HEAD /v2/e2e/refs/manifests/<ref>  the subject image (tag latest), an image without referrers
+                                         (tag unsigned), the referrer manifests by digest, the tags
+                                         sha256-<hex>.sig/.sbom/.att of the subject
+  GET/HEAD /v2/e2e/refs/blobs/<d>        their blobs
+  GET/HEAD /v2/<any>/referrers/<d>       OCI 1.1 referrers API: an image index of the subject's 5
+                                         referrers (empty for any other digest or repository);
+                                         ?artifactType=T filters (+ OCI-Filters-Applied:
+                                         artifactType); ?n=N pages with an opaque next_token, Link
+                                         rel="next" absolute (this host) on the first page, relative
+                                         after; logs "REFERRERS METHOD repo=<r> user=<Basic user>
+                                         query=<raw query>"
+  GET/HEAD /v2/e2e/chunkrefs/referrers/<d>  an empty index sent chunked (no Content-Length)
+  GET/HEAD /v2/e2e/bigrefs/referrers/<d>  200 x 64 KiB of spaces, chunked, as an index
+  GET/HEAD /v2/e2e/htmlrefs/referrers/<d> a 200 text/html page with a script
+  GET/HEAD /v2/e2e/badrefs/referrers/<d>  "not json at all" labelled as an index
+  GET /_refs/fail?status=S               referrers requests answer S (default 503; 429 + Retry-After)
+  GET /_refs/heal                        back to normal
+  GET /_refs/info                        the fixture as JSON: subject, unsigned, referrers, tags, types
 Every request is logged as one line "METHOD PATH" to --log.
 """
 import argparse
@@ -56,9 +76,11 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import socket
 import time
 import sys
+import urllib.parse
 
 GOOD = hashlib.shake_256(b"tollgate-e2e-good").digest(3 * 1024 * 1024)
 TRUNC = hashlib.shake_256(b"tollgate-e2e-trunc").digest(3 * 1024 * 1024)
@@ -150,6 +172,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.note()
         path = self.path.split("?", 1)[0]
         if self.security_upstream(path, head):
+            return
+        if self.referrers_upstream(path, head):
             return
         if path in ("/v2", "/v2/"):
             self.send(200, b"{}", "application/json")
@@ -343,6 +367,182 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return answer(200, GOOD, {"Docker-Content-Digest": ref}, ctype="application/octet-stream")
             return answer(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"fake"}]}')
         return False
+
+    # --- checks_referrers.sh (referrers-api): a registry with the OCI 1.1 referrers API.
+    # --- True when the request was answered (see REFS_* below).
+    def referrers_upstream(self, path, head):
+        port = self.server.server_address[1]
+        query = self.path.partition("?")[2]
+
+        def answer(status, body=b"", ctype="application/json", extra=None):
+            self.send(status, body, ctype, extra)
+            if not head and body:
+                self.wfile.write(body)
+            return True
+
+        def error(status, code, extra=None):
+            return answer(status, json.dumps({"errors": [{"code": code, "message": "fake refs"}]}).encode(),
+                          extra=extra)
+
+        if path == "/_refs/info":
+            return answer(200, json.dumps(REFS["info"], indent=1).encode())
+        if path == "/_refs/fail":
+            Handler.refs_fail = int(dict(urllib.parse.parse_qsl(query)).get("status", "503"))
+            return answer(200, b"failing\n", "text/plain")
+        if path == "/_refs/heal":
+            Handler.refs_fail = 0
+            return answer(200, b"ok\n", "text/plain")
+        parts = path.strip("/").split("/")
+        if len(parts) < 5 or parts[0] != "v2" or parts[-2] not in ("referrers", "manifests", "blobs"):
+            return False
+        repo, what, ref = "/".join(parts[1:-2]), parts[-2], parts[-1]
+        if what != "referrers" and repo != REFS_REPO:
+            return False
+        auth = self.headers.get("Authorization")
+        if not auth:  # the mirror must use its configured upstream identity
+            return error(401, "UNAUTHORIZED", {"WWW-Authenticate": 'Basic realm="fake-refs"'})
+        if what == "manifests":
+            d = REFS["tags"].get(ref, ref)
+            if d not in REFS["manifests"]:
+                return error(404, "MANIFEST_UNKNOWN")
+            mt, body = REFS["manifests"][d]
+            return answer(200, body, mt, {"Docker-Content-Digest": d})
+        if what == "blobs":
+            if ref not in REFS["blobs"]:
+                return error(404, "BLOB_UNKNOWN")
+            return answer(200, REFS["blobs"][ref], "application/octet-stream", {"Docker-Content-Digest": ref})
+        with open(self.log_file, "a") as f:
+            f.write(f"REFERRERS {self.command} repo={repo} user={basic_user(auth)} query={query}\n")
+        if Handler.refs_fail:
+            return error(Handler.refs_fail, "TOOMANYREQUESTS" if Handler.refs_fail == 429 else "UNAVAILABLE",
+                         {"Retry-After": "1"} if Handler.refs_fail == 429 else None)
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", ref):
+            return error(400, "DIGEST_INVALID")
+        if repo == "e2e/bigrefs":  # an index that never ends: 200 x 64 KiB of spaces, chunked
+            self.send_chunked(OCI_INDEX, head, (b" " * 65536 for _ in range(200)))
+            return True
+        if repo == "e2e/chunkrefs":  # an honest empty index, chunked (no Content-Length)
+            self.send_chunked(OCI_INDEX, head, [REFS_CHUNKED[:40], REFS_CHUNKED[40:]])
+            return True
+        if repo == "e2e/htmlrefs":  # markup labelled as what a browser renders
+            return answer(200, b'<html><script>alert(1)</script></html>', "text/html")
+        if repo == "e2e/badrefs":  # labelled as an index, but not JSON
+            return answer(200, b'not json at all', OCI_INDEX)
+        q = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        qd = dict(q)
+        items = REFS["referrers"] if repo == REFS_REPO and ref == REFS["info"]["subject"] else []
+        extra = {}
+        at = qd.get("artifactType")
+        if at is not None:
+            items = [i for i in items if i["artifactType"] == at]
+            extra["OCI-Filters-Applied"] = "artifactType"
+        offset = 0
+        if "next_token" in qd:
+            try:
+                offset = int(base64.b64decode(qd["next_token"]).decode().split("=", 1)[1])
+            except (ValueError, IndexError, binascii.Error):
+                return error(400, "PAGINATION_NUMBER_INVALID")
+        n = int(qd["n"]) if qd.get("n", "").isdigit() else None
+        page = items[offset:offset + n] if n else items[offset:]
+        if n and offset + n < len(items):
+            nq = [("n", str(n))] + ([("artifactType", at)] if at is not None else [])
+            nq.append(("next_token", base64.b64encode(f"offset={offset + n}".encode()).decode()))
+            target = f"/v2/{repo}/referrers/{ref}?{urllib.parse.urlencode(nq)}"
+            if offset == 0:  # the first page links absolutely (upstream host), later ones relatively
+                target = f"http://127.0.0.1:{port}{target}"
+            extra["Link"] = f'<{target}>; rel="next"'
+        body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": page}, indent=2).encode()
+        return answer(200, body, OCI_INDEX, extra)
+
+
+# --- referrers-api fixture: repository e2e/refs holds a subject image (tag latest), an image without
+# --- referrers (tag unsigned) and five referrers of the subject: two cosign-style signatures, an
+# --- SPDX SBOM, an in-toto attestation typed only by its config.mediaType (OCI 1.0 style) and an
+# --- index bundling the SBOM; tags sha256-<hex>.sig/.att/.sbom point at one of each. Bytes are
+# --- fixed (no timestamps), so digests are the same on every run. GET /_refs/info describes it.
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+REFS_REPO = "e2e/refs"
+
+
+def _refs_fixture():
+    blobs, manifests = {}, {}
+
+    def sha(b):
+        return "sha256:" + hashlib.sha256(b).hexdigest()
+
+    def blob(mt, b, **extra):
+        blobs[sha(b)] = b
+        return dict(mediaType=mt, digest=sha(b), size=len(b), **extra)
+
+    def manifest(m):
+        b = json.dumps(m, indent=3).encode()
+        manifests[sha(b)] = (m["mediaType"], b)
+        return dict(mediaType=m["mediaType"], digest=sha(b), size=len(b))
+
+    def image(seed):
+        layer = hashlib.shake_256(b"tollgate-e2e-refs-" + seed).digest(3000)
+        cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                          "rootfs": {"type": "layers", "diff_ids": [sha(layer)]}}).encode()
+        return manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                         "config": blob("application/vnd.oci.image.config.v1+json", cfg),
+                         "layers": [blob("application/vnd.oci.image.layer.v1.tar", layer)]})
+
+    subject, unsigned = image(b"subject"), image(b"unsigned")
+    empty = blob("application/vnd.oci.empty.v1+json", b"{}")
+    created = {"org.opencontainers.image.created": "2026-01-02T03:04:05Z"}
+
+    def artifact(artifact_type, config, layer_mt, payload, annotations=None, layer_annotations=None):
+        m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST}
+        if artifact_type:
+            m["artifactType"] = artifact_type
+        m["config"] = config
+        layer = blob(layer_mt, payload)
+        if layer_annotations:
+            layer["annotations"] = layer_annotations
+        m["layers"] = [layer]
+        m["subject"] = subject
+        if annotations:
+            m["annotations"] = annotations
+        return m
+
+    sig_t, sbom_t = "application/vnd.dev.cosign.artifact.sig.v1+json", "application/spdx+json"
+    att_t, bundle_t = "application/vnd.in-toto+json", "application/vnd.example.bundle.v1+json"
+    simple = "application/vnd.dev.cosign.simplesigning.v1+json"
+    arts = [
+        (sig_t, artifact(sig_t, empty, simple, b'{"critical":{"type":"sig one"}}', created,
+                         {"dev.cosignproject.cosign/signature": "c2lnLW9uZQ=="})),
+        (sig_t, artifact(sig_t, empty, simple, b'{"critical":{"type":"sig two"}}', None,
+                         {"dev.cosignproject.cosign/signature": "c2lnLXR3bw=="})),
+        (sbom_t, artifact(sbom_t, empty, sbom_t, b'{"spdxVersion":"SPDX-2.3","name":"subject"}', created)),
+        (att_t, artifact(None, blob(att_t, b'{"_type":"https://in-toto.io/Statement/v1"}'),
+                         "application/vnd.in-toto.layer", b'{"predicateType":"https://slsa.dev/provenance/v1"}')),
+    ]
+    descs = []
+    for t, m in arts:
+        d = manifest(m)
+        d["artifactType"] = t
+        if "annotations" in m:
+            d["annotations"] = m["annotations"]
+        descs.append(d)
+    bundle = {"schemaVersion": 2, "mediaType": OCI_INDEX, "artifactType": bundle_t,
+              "manifests": [{k: descs[2][k] for k in ("mediaType", "digest", "size")}],
+              "subject": subject, "annotations": {"org.example.bundle": "sboms"}}
+    d = manifest(bundle)
+    d["artifactType"] = bundle_t
+    d["annotations"] = bundle["annotations"]
+    descs.append(d)
+    sub = subject["digest"]
+    tags = {"latest": sub, "unsigned": unsigned["digest"], sub.replace(":", "-") + ".sig": descs[0]["digest"],
+            sub.replace(":", "-") + ".sbom": descs[2]["digest"], sub.replace(":", "-") + ".att": descs[3]["digest"]}
+    info = {"repository": REFS_REPO, "subject": sub, "unsigned": unsigned["digest"], "referrers": descs,
+            "tags": tags, "types": {"sig": sig_t, "sbom": sbom_t, "att": att_t, "bundle": bundle_t}}
+    return {"blobs": blobs, "manifests": manifests, "tags": tags, "referrers": descs, "info": info}
+
+
+REFS = _refs_fixture()
+REFS_CHUNKED = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
+Handler.refs_fail = 0
 
 
 def main():

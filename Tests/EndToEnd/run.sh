@@ -28,7 +28,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-redirect-credentials security-proof-of-access
   security-fill-bounds security-range-unverified security-quota-unknown-length
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
-  security-token-form security-forwarded-for realm-host first-contact)
+  security-token-form security-forwarded-for
+  realm-host first-contact referrers-api referrers-cosign)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -42,6 +43,7 @@ source "$E2E_DIR/checks_security_bounds.sh"
 source "$E2E_DIR/checks_security_accounts.sh"
 source "$E2E_DIR/checks_security_fuzz.sh"
 source "$E2E_DIR/checks_first_contact.sh"
+source "$E2E_DIR/checks_referrers.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
