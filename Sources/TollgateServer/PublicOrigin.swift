@@ -10,15 +10,26 @@ struct PublicOrigin: Equatable, Sendable {
     var url: String { "\(scheme)://\(host)" }
 
     enum Problem: Error, Equatable {
-        case badHost, badForwardedHost, badForwardedProto
+        case badHost, conflictingHosts, badForwardedHost, badForwardedProto
 
         var message: String {
             switch self {
             case .badHost: "the Host header is not a valid host[:port]"
+            case .conflictingHosts: "more than one Host, and they differ"
             case .badForwardedHost: "the forwarded host is not a valid host[:port]"
             case .badForwardedProto: "the forwarded protocol is neither http nor https"
             }
         }
+    }
+
+    /// The host a request names: its authority (HTTP/1.1's first `Host`, HTTP/2's `:authority`)
+    /// and any `Host` fields left besides it (a second HTTP/1.1 `Host`; HTTP/2 may carry `Host`
+    /// instead of, or as well as, `:authority`). Several that differ are refused: which one a
+    /// proxy in front of us read can't be known.
+    static func authority(_ pseudo: String?, hostFields: [String]) -> Result<String?, Problem> {
+        let all = (pseudo.map { [$0] } ?? []) + hostFields
+        guard let first = all.first else { return .success(nil) }
+        return all.allSatisfy { $0 == first } ? .success(first) : .failure(.conflictingHosts)
     }
 
     /// nil when the request names no host (HTTP/1.0 without Host).

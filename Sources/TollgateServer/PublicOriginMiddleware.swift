@@ -23,16 +23,20 @@ struct PublicOriginMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        // The first Host header became the authority; a second one is left among the fields.
-        guard request.headers[.host] == nil else {
-            throw RegistryError(.parameterInvalid, "more than one Host header")
+        let forwardedProto = request.headers[values: .xForwardedProto]
+        let forwardedHost = request.headers[values: .xForwardedHost]
+        let forwarded = request.headers[values: .forwarded]
+        // The peer's address is looked at only when there is something it could vouch for.
+        let forwarding = !(forwardedProto.isEmpty && forwardedHost.isEmpty && forwarded.isEmpty)
+        let trustedPeer =
+            forwarding && !trusted.isEmpty
+            && (context.remoteAddress?.ipAddress.map { peer in trusted.contains { $0.contains(peer) } } ?? false)
+        let host = PublicOrigin.authority(request.head.authority, hostFields: request.headers[values: .host])
+        let resolved = host.flatMap { authority in
+            PublicOrigin.resolve(
+                authority: authority, scheme: scheme, trustedPeer: trustedPeer, forwardedProto: forwardedProto,
+                forwardedHost: forwardedHost, forwarded: forwarded)
         }
-        let trustedPeer = context.remoteAddress?.ipAddress.map { peer in trusted.contains { $0.contains(peer) } } ?? false
-        let resolved = PublicOrigin.resolve(
-            authority: request.head.authority, scheme: scheme, trustedPeer: trustedPeer,
-            forwardedProto: request.headers[values: .xForwardedProto],
-            forwardedHost: request.headers[values: .xForwardedHost],
-            forwarded: request.headers[values: .forwarded])
         var context = context
         switch resolved {
         case .failure(let problem): throw RegistryError(.parameterInvalid, problem.message)

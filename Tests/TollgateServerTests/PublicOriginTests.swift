@@ -38,6 +38,14 @@ struct PublicOriginTests {
         #expect(PublicOrigin.resolve(authority: "evil/x", scheme: "http", trustedPeer: false) == .failure(.badHost))
     }
 
+    @Test func severalHostsMustAgree() {
+        #expect(PublicOrigin.authority("a.example", hostFields: []) == .success("a.example"))
+        #expect(PublicOrigin.authority(nil, hostFields: ["a.example"]) == .success("a.example"))  // HTTP/2 with Host only
+        #expect(PublicOrigin.authority("a.example", hostFields: ["a.example"]) == .success("a.example"))
+        #expect(PublicOrigin.authority("a.example", hostFields: ["b.example"]) == .failure(.conflictingHosts))
+        #expect(PublicOrigin.authority(nil, hostFields: []) == .success(nil))
+    }
+
     @Test func forwardedHeadersCountOnlyFromATrustedProxy() {
         let forged = PublicOrigin.resolve(
             authority: "mirror.test", scheme: "http", trustedPeer: false, forwardedProto: ["https"],
@@ -95,7 +103,7 @@ struct PublicOriginTests {
         }
     }
 
-    @Test func aSecondHostHeaderIsRefusedWithoutEcho() async throws {
+    @Test func aSecondDifferentHostHeaderIsRefusedWithoutEcho() async throws {
         try await HTTPTests().withApp(anonymous: false, htpasswd: AuthHTTPTests.users) { client in
             try await client.execute(uri: "/v2/", method: .get, headers: [HTTPField.Name("Host")!: "evil.example"]) { r in
                 #expect(r.status == .badRequest)
