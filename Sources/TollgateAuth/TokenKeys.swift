@@ -7,7 +7,7 @@ import _CryptoExtras
 /// The token server's signing key and its self-signed certificate, kept in `key_dir` as
 /// `token.key` (PKCS#8 PEM, mode 0600) and `token.crt` (PEM). Generated at first start.
 public struct TokenKeys: Sendable {
-    public enum Algorithm: String, Sendable { case es256 = "ES256", rs256 = "RS256" }
+    public typealias Algorithm = TokenAlgorithm
 
     public let algorithm: Algorithm
     public let privateKeyPEM: String

@@ -63,7 +63,7 @@ public enum TollgateServer {
         let policies = PolicyBook(
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
         let authenticator = try await makeAuthenticator(config, metadata: metadata, policies: policies, logger: logger)
-        let accessLog = config.log.access ? AccessLog(json: config.log.format == "json") : nil
+        let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: factory)
         try await LimitsService.load(limiter: limiter, store: metadata)
@@ -216,7 +216,7 @@ public enum TollgateServer {
         _ config: TollgateConfiguration, metadata: SQLiteMetadataStore, policies: PolicyBook, logger: Logger
     ) async throws -> Authenticator {
         let a = config.auth
-        let algorithm = TokenKeys.Algorithm(rawValue: a.token.algorithm) ?? .es256
+        let algorithm = a.token.algorithm
         let keys = try TokenKeys.loadOrCreate(in: a.token.keyDirectory, algorithm: algorithm)
         return Authenticator(
             users: try UserDirectory(path: a.htpasswd, logger: logger),

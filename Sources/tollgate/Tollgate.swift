@@ -83,7 +83,7 @@ extension Tollgate {
             }
             LogSetup.bootstrap(level: config.log.level, format: config.log.format)
             var logger = Logger(label: "tollgate")
-            logger.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
+            logger.logLevel = config.log.level
             logger.info("configuration loaded", metadata: ["source": "\(source)"])
             do {
                 try await TollgateServer.run(config, logger: logger)

@@ -80,6 +80,34 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func fixedSetsAreEnumsAndNestedSectionsNameTheirPath() throws {
+        let c = try TollgateConfiguration.parse(yaml: "log: {level: debug, format: json}\nauth: {token: {algorithm: RS256}}")
+        #expect(c.log.level == .debug && c.log.format == .json && c.auth.token.algorithm == .rs256)
+        #expect(throws: ConfigurationError.self) { try TollgateConfiguration.parse(yaml: "tls: [a]") }
+        do {
+            _ = try TollgateConfiguration.parse(
+                yaml: """
+                    log: {level: verbose, format: xml, colour: red}
+                    auth: {token: {algorithm: HS256, salt: x}, lockout: {failures: 0, mood: y}, default_policy: {maybe: []}}
+                    limits: {enabled: perhaps, later: 1}
+                    tls: {http2: true}
+                    """)
+            Issue.record("accepted")
+        } catch let e as ConfigurationError {
+            let text = e.problems.joined(separator: "\n")
+            for needle in [
+                "log.level: expected one of trace, debug, info, notice, warning, error, critical",
+                "log.format: expected text or json", "log.colour: unknown key",
+                "auth.token.algorithm: expected ES256 or RS256", "auth.token.salt: unknown key",
+                "auth.lockout.failures: must be at least 1", "auth.lockout.mood: unknown key",
+                "auth.default_policy.maybe: unknown key", "limits.enabled: expected true or false",
+                "limits.later: unknown key", "tls.certificate: required", "tls.key: required",
+            ] {
+                #expect(text.contains(needle), "missing \(needle) in \(text)")
+            }
+        }
+    }
+
     @Test func plansReplaceBuiltInsAndLeaveOutMeansUnlimited() throws {
         let c = try TollgateConfiguration.parse(
             yaml: """

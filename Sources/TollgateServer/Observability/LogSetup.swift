@@ -4,12 +4,11 @@ import Synchronization
 
 /// Process-wide logging: text (swift-log's stream format) or one JSON object per line, to stderr.
 public enum LogSetup {
-    public static func bootstrap(level: String, format: String) {
-        let lvl = Logger.Level(rawValue: level) ?? .info
+    public static func bootstrap(level: Logger.Level, format: LogFormat) {
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
-                format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
-            handler.logLevel = lvl
+                format == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+            handler.logLevel = level
             return handler
         }
     }

@@ -1,0 +1,34 @@
+import Foundation
+import TollgateLimits
+import Yams
+
+extension ConfigReader {
+    mutating func readPlans(_ node: Node, into c: inout TollgateConfiguration) {
+        guard let m = mapping(node, "plans") else { return }
+        for (name, value) in m {
+            let base = "plans.\(name)"
+            guard ConfigValues.isPlanName(name) else {
+                problem(base, "plan names are letters, digits, '-' and '_'")
+                continue
+            }
+            guard let fields = mappingOrEmpty(value, base) else { continue }
+            var limits = PlanLimits()
+            for (key, v) in fields {
+                let path = "\(base).\(key)"
+                guard let kind = LimitKind(rawValue: key) else {
+                    unknown(base, key)
+                    continue
+                }
+                guard let text = string(v, path) else { continue }
+                if text == "unlimited" { continue }  // the same as leaving it out
+                guard let n = ConfigValues.limit(text, kind: kind) else {
+                    problem(
+                        path, kind.isSize ? "not a size (examples: 500MB, 20GiB) or unlimited" : "expected a whole number ≥ 0 or unlimited")
+                    continue
+                }
+                limits[kind] = n
+            }
+            c.plans[name] = Plan(name: name, limits: limits)
+        }
+    }
+}
