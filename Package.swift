@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
@@ -83,6 +84,7 @@ let package = Package(
                 "RegistryCore", "CCrypt", "TollgateStorage",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -127,8 +129,9 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateServer",
+                "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,37 +142,56 @@ let package = Package(
                 "RegistryCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateStorageTests", dependencies: ["TollgateStorage"], swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateAuthTests", dependencies: ["TollgateAuth"], swiftSettings: swiftSettings),
+            name: "TollgateStorageTests",
+            dependencies: ["TollgateStorage", "RegistryCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TollgateAuthTests",
+            dependencies: [
+                "TollgateAuth", "RegistryCore", "TollgateStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateStorage"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",
             dependencies: [
-                "TollgateUpstream", "TollgateTestSupport",
+                "TollgateUpstream", "TollgateTestSupport", "RegistryCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TollgateProxyTests",
             dependencies: [
-                "TollgateProxy", "TollgateTestSupport",
+                "TollgateProxy", "TollgateTestSupport", "RegistryCore", "TollgateStorage", "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TollgateServerTests",
             dependencies: [
-                "TollgateServer", "TollgateTestSupport", "TollgateAuth", "TollgateLimits",
+                "TollgateServer", "TollgateTestSupport", "TollgateAuth", "TollgateLimits", "RegistryCore", "TollgateStorage",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
