@@ -1,0 +1,47 @@
+import Foundation
+import GRDB
+import RegistryCore
+
+extension SQLiteMetadataStore: UpstreamCredentialStore {
+    public func putUpstreamCredential(_ r: UpstreamCredentialRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO upstream_credentials (user, upstream, username, sealed_password, created_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (user, upstream) DO UPDATE SET
+                        username = excluded.username, sealed_password = excluded.sealed_password,
+                        created_at = excluded.created_at
+                    """,
+                arguments: [r.user, r.upstream, r.username, r.sealedPassword, r.created.timeIntervalSince1970])
+            try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
+        }
+    }
+
+    public func deleteUpstreamCredential(user: String, upstream: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM upstream_credentials WHERE user = ? AND upstream = ?", arguments: [user, upstream])
+            let found = db.changesCount > 0
+            try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
+            return found
+        }
+    }
+
+    public func upstreamCredentials(user: String?) async throws -> [UpstreamCredentialRecord] {
+        try await pool.read { db in
+            let rows =
+                if let user {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM upstream_credentials WHERE user = ? ORDER BY upstream", arguments: [user])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM upstream_credentials ORDER BY user, upstream")
+                }
+            return rows.map {
+                UpstreamCredentialRecord(
+                    user: $0["user"], upstream: $0["upstream"], username: $0["username"],
+                    sealedPassword: $0["sealed_password"], created: Date(timeIntervalSince1970: $0["created_at"]))
+            }
+        }
+    }
+}
