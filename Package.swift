@@ -47,7 +47,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP client for one upstream registry: challenges, tokens, redirects, retries.
+        // Client for one upstream registry: transport (exchanges, redirects, retries) and auth
+        // (challenges, credentials providers, tokens).
         .target(
             name: "TollgateUpstream",
             dependencies: [
@@ -153,8 +154,10 @@ let package = Package(
         .testTarget(
             name: "TollgateUpstreamTests",
             dependencies: [
-                "TollgateUpstream", "TollgateTestSupport",
+                "TollgateUpstream", "TollgateTestSupport", "RegistryCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

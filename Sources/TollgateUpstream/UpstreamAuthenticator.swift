@@ -29,15 +29,7 @@ final class UpstreamAuthenticator: Sendable {
         if let token = tokens.token(for: Self.tokenKey(scope, identity)) { return "Bearer \(token)" }
         let basicKnown = challenge.usesBasic
         if basicKnown, let c = try await credentials(identity, scope: scope, to: origin) { return c.basicAuthorization }
-        if challenge.claimPing() {
-            if let response = try? await transport.exchange(.GET, url: pingURL, headers: [], authorization: nil) {
-                let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
-                await response.discard()
-                if response.status == 401 { challenge.learn(AuthChallenge.parse(header)) }
-            } else {
-                challenge.pingFailed()
-            }
-        }
+        if challenge.claimPing() { await ping() }
         guard let realm = challenge.tokenRealm else {
             // Basic learned meanwhile (by the ping, or another request's 401): ask for it now.
             guard challenge.usesBasic, !basicKnown else { return nil }
@@ -59,6 +51,17 @@ final class UpstreamAuthenticator: Sendable {
             return c.basicAuthorization
         }
         return nil
+    }
+
+    /// Asks the upstream's `/v2/`, without credentials, how it authenticates.
+    private func ping() async {
+        guard let response = try? await transport.exchange(.GET, url: pingURL, headers: [], authorization: nil) else {
+            challenge.pingFailed()
+            return
+        }
+        let header = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
+        await response.discard()
+        if response.status == 401 { challenge.learn(AuthChallenge.parse(header)) }
     }
 
     /// Tokens are cached per identity and scope: one identity's token never serves another.

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import NIOHTTP1
 import Synchronization
 import Testing
 import TollgateTestSupport
