@@ -30,10 +30,13 @@ struct UpstreamRequest: Sendable {
         if atOrigin { self.authorization = authorization }
     }
 
-    mutating func redirect(to next: URL, leavesOrigin: Bool) {
+    /// Goes on to `next`; a URL off the upstream's `origin` ends its credentials for good.
+    mutating func redirect(to next: URL, origin: Origin?) {
         redirects += 1
-        if leavesOrigin { atOrigin = false }
-        if !atOrigin { authorization = nil }
+        if Origin(next) != origin {
+            atOrigin = false
+            authorization = nil
+        }
         url = next.absoluteString
     }
 }
@@ -64,7 +67,7 @@ extension UpstreamTransport {
                     throw UpstreamError(.protocolError, upstream: upstream, "bad redirect from \(request.path)")
                 }
                 await response.discard()
-                request.redirect(to: next, leavesOrigin: Origin(next) != origin)
+                request.redirect(to: next, origin: origin)
             default:
                 return response
             }
