@@ -32,11 +32,12 @@ struct CredentialsProviderTests {
 
     /// Runs `body` with the fake on 127.0.0.1 (realm: its own `/token`), blobs redirected to its CDN
     /// on 127.0.0.2, and a client without shared credentials.
-    func withFake(_ fake: FakeRegistry, _ body: @Sendable (RegistryClient, _ base: String) async throws -> Void)
-        async throws
-    {
+    func withFake(
+        _ fake: FakeRegistry, _ body: @Sendable (RegistryClient, _ base: String, _ cdn: String) async throws -> Void
+    ) async throws {
         try await withLiveServer(fake.cdnRouter(), host: "127.0.0.2") { cdnPort in
-            fake.setOptions { $0.blobRedirect = "http://127.0.0.2:\(cdnPort)" }
+            let cdn = "http://127.0.0.2:\(cdnPort)"
+            fake.setOptions { $0.blobRedirect = cdn }
             let port = PortBox()
             try await withLiveServer(fake.router(realm: { "http://127.0.0.1:\(port.value)/token" })) { p in
                 port.value = p
@@ -44,7 +45,7 @@ struct CredentialsProviderTests {
                     configuration: UpstreamConfiguration(
                         name: "fake", url: "http://127.0.0.1:\(p)", connectTimeout: 2, firstByteTimeout: 5, idleTimeout: 2),
                     logger: Logger(label: "test"))
-                try await closing(c) { try await body($0, "http://127.0.0.1:\(p)") }
+                try await closing(c) { try await body($0, "http://127.0.0.1:\(p)", cdn) }
             }
         }
     }
@@ -55,7 +56,7 @@ struct CredentialsProviderTests {
         let blob = fake.addBlob(Array(repeating: 8, count: 3000))
         let provider = RecordingProvider(.init(username: "erin-at-up", password: "erin-pw"))
         let erin = UpstreamIdentity.user("erin", provider)
-        try await withFake(fake) { c, base in
+        try await withFake(fake) { c, base, _ in
             for _ in 0..<2 {
                 let r = try await c.blob(repo, blob, method: .GET, as: erin)
                 #expect(r.status == 200)
@@ -73,6 +74,24 @@ struct CredentialsProviderTests {
         }
     }
 
+    @Test func aRedirectTargetsChallengeNeverReachesTheProvider() async throws {
+        let fake = FakeRegistry()
+        fake.setOptions { $0.bearer = true }
+        let blob = fake.addBlob(Array(repeating: 3, count: 3000))
+        let provider = RecordingProvider(.init(username: "ivy-at-up", password: "ivy-pw"))
+        try await withFake(fake) { c, base, cdn in
+            fake.setOptions { $0.cdnChallenge = #"Bearer realm="\#(cdn)/steal",service="evil""# }
+            await #expect {
+                _ = try await c.blob(repo, blob, method: .GET, as: .user("ivy", provider))
+            } throws: { error in
+                (error as? UpstreamError)?.kind == .protocolError
+            }
+            #expect(provider.requests.map(\.recipient) == [.tokenRealm("\(base)/token")])
+            #expect(!fake.log.contains { $0.hasPrefix("STEAL") })
+            #expect(fake.log.filter { $0.hasPrefix("CDN GET") }.allSatisfy { $0.hasSuffix("auth=none") })
+        }
+    }
+
     @Test func basicCredentialsGoToTheOriginOnly() async throws {
         let fake = FakeRegistry()
         fake.setOptions { $0.basic = ("u", "p") }
@@ -80,7 +99,7 @@ struct CredentialsProviderTests {
         fake.addImage(repo: "org/app", tag: "v1", layers: [blob])
         let provider = RecordingProvider(.init(username: "u", password: "p"))
         let frank = UpstreamIdentity.user("frank", provider)
-        try await withFake(fake) { c, base in
+        try await withFake(fake) { c, base, _ in
             let m = try await c.manifest(repo, .tag(try Tag(parsing: "v1")), accept: MediaType.dockerManifest, method: .GET, as: frank)
             #expect(m.status == 200)
             await m.discard()
@@ -98,7 +117,7 @@ struct CredentialsProviderTests {
         fake.setOptions { $0.bearer = true }
         let blob = fake.addBlob(Array(repeating: 1, count: 100))
         let provider = RecordingProvider(nil)
-        try await withFake(fake) { c, _ in
+        try await withFake(fake) { c, _, _ in
             let r = try await c.blob(repo, blob, method: .HEAD, as: .user("gina", provider))
             #expect(r.status == 200)
             #expect(provider.requests.count == 1)
@@ -111,7 +130,7 @@ struct CredentialsProviderTests {
         fake.setOptions { $0.bearer = true }
         let blob = fake.addBlob(Array(repeating: 2, count: 100))
         let provider = RecordingProvider(nil, failing: UpstreamError(.credentialsRejected, upstream: "fake", "helper refused"))
-        try await withFake(fake) { c, _ in
+        try await withFake(fake) { c, _, _ in
             await #expect {
                 _ = try await c.blob(repo, blob, method: .HEAD, as: .user("hank", provider))
             } throws: { error in
