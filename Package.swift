@@ -48,7 +48,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP client for one upstream registry: challenges, tokens, redirects, retries.
+        // Client for one upstream registry: transport (exchanges, redirects, retries) and auth
+        // (challenges, credentials providers, tokens).
         .target(
             name: "TollgateUpstream",
             dependencies: [

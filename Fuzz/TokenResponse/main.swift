@@ -1,4 +1,4 @@
-// TokenResponse.parse — an upstream token server's JSON answer (RegistryClient.fetchToken), and
+// TokenResponse.parse — an upstream token server's JSON answer (TokenRealm.token), and
 // the TokenCache entry it becomes. Compared with a reference reading of the same JSON.
 import Foundation
 @testable import TollgateUpstream

@@ -12,7 +12,7 @@ public func fuzzUpstreamManifest(_ data: UnsafePointer<UInt8>, _ size: Int) -> I
     let s = fuzzText(data, size)
     let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
     let header = String(decoding: bytes[..<newline], as: UTF8.self)
-    let contentType = header.isEmpty ? nil : MediaType.essence(header)  // as RegistryClient reads it
+    let contentType = header.isEmpty ? nil : MediaType.essence(header)  // as UpstreamResponse reads it
     let body = Data(bytes[min(newline + 1, bytes.endIndex)...])
 
     let json = try? JSONDecoder().decode(JSONValue.self, from: body)

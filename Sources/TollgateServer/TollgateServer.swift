@@ -249,7 +249,7 @@ public enum TollgateServer {
 
     /// The operator's credentials for an upstream: from `password_file` or `password_env`.
     static func sharedCredentials(_ name: String, _ u: TollgateConfiguration.UpstreamSettings) throws
-        -> UpstreamConfiguration.Credentials?
+        -> StaticCredentials?
     {
         guard let user = u.username else { return nil }
         if let file = u.passwordFile {

@@ -54,7 +54,7 @@ struct UserSettingsWatcher: Service {
             do {
                 let password = try vault.open(r.sealedPassword, user: r.user, upstream: r.upstream)
                 identities[r.user, default: [:]][r.upstream] = .user(
-                    r.user, .init(username: r.username, password: password))
+                    r.user, StaticCredentials(username: r.username, password: password))
             } catch {
                 // Their requests go with the shared credentials; say so once per reload.
                 logger.error(

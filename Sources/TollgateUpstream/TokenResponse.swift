@@ -1,7 +1,7 @@
 import Foundation
 
 /// A token server's answer (distribution's token spec, and OAuth2's field names), kept apart from
-/// `RegistryClient` (which needs AsyncHTTPClient) so Fuzz/TokenResponse can compile it alone.
+/// `TokenRealm` (which needs the transport, hence AsyncHTTPClient) so Fuzz/TokenResponse can compile it alone.
 /// Each field is read on its own: an odd `expires_in` (a string, a fraction, 1e300) no longer
 /// throws away the token next to it.
 struct TokenResponse: Decodable {

@@ -11,8 +11,8 @@ import TollgateTestSupport
 /// redirect target (another host, here 127.0.0.2) never gets them, never teaches a realm.
 struct CredentialScopeTests {
     let repo = try! RepositoryName(parsing: "org/app")
-    let opCredentials = UpstreamConfiguration.Credentials(username: "u", password: "p")
-    let alice = UpstreamIdentity.user("alice", .init(username: "alice-at-up", password: "alice-pw"))
+    let opCredentials = StaticCredentials(username: "u", password: "p")
+    let alice = UpstreamIdentity.user("alice", StaticCredentials(username: "alice-at-up", password: "alice-pw"))
 
     func client(_ port: Int) -> RegistryClient {
         RegistryClient(
@@ -31,14 +31,7 @@ struct CredentialScopeTests {
             let cdn = "http://127.0.0.2:\(cdnPort)"
             try await withLiveServer(fake.router(realm: { realm.current })) { p in
                 realm.setDefault("http://127.0.0.1:\(p)/token")
-                let c = client(p)
-                do {
-                    try await body(c, cdn)
-                } catch {
-                    try? await c.shutdown()
-                    throw error
-                }
-                try await c.shutdown()
+                try await closing(client(p)) { try await body($0, cdn) }
             }
         }
     }

@@ -9,7 +9,7 @@ import TollgateTestSupport
 struct RegistryClientTests {
     let repo = try! RepositoryName(parsing: "org/app")
 
-    func client(_ port: Int, credentials: UpstreamConfiguration.Credentials? = nil, firstByte: Double = 5)
+    func client(_ port: Int, credentials: StaticCredentials? = nil, firstByte: Double = 5)
         -> RegistryClient
     {
         RegistryClient(
@@ -21,17 +21,10 @@ struct RegistryClientTests {
 
     /// Runs `body` with a client, shutting it down however `body` ends.
     func withClient(
-        _ port: Int, credentials: UpstreamConfiguration.Credentials? = nil,
+        _ port: Int, credentials: StaticCredentials? = nil,
         _ body: (RegistryClient) async throws -> Void
     ) async throws {
-        let c = client(port, credentials: credentials)
-        do {
-            try await body(c)
-        } catch {
-            try? await c.shutdown()
-            throw error
-        }
-        try await c.shutdown()
+        try await closing(client(port, credentials: credentials), body)
     }
 
     @Test func bearerDanceFetchesOneTokenPerScope() async throws {
@@ -61,9 +54,9 @@ struct RegistryClientTests {
         try await withLiveServer(fake.router(realm: { "http://127.0.0.1:\(port.value)/token" })) { p in
             port.value = p
             try await withClient(p) { c in
-                let alice = UpstreamIdentity.user("alice", .init(username: "a", password: "pa"))
-                let bob = UpstreamIdentity.user("bob", .init(username: "b", password: "pb"))
-                let aliceNewPassword = UpstreamIdentity.user("alice", .init(username: "a", password: "changed"))
+                let alice = UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "pa"))
+                let bob = UpstreamIdentity.user("bob", StaticCredentials(username: "b", password: "pb"))
+                let aliceNewPassword = UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "changed"))
                 for identity in [alice, bob, c.shared, alice, bob, c.shared, aliceNewPassword] {
                     let r = try await c.blob(repo, blob, method: .HEAD, as: identity)
                     #expect(r.status == 200)
