@@ -63,9 +63,8 @@ public final class Authenticator: Sendable {
     /// takes a slot of the user's and the client address's lockout budget before anything is
     /// checked (see `LoginThrottle`); a failure keeps it, a success gives it back.
     public func login(user: String, password: String, client: String?) async -> Login {
-        // Names that can't exist share one key: no per-name state for garbage.
-        let userKey = "user:" + (Htpasswd.invalidName(user) == nil ? user : "\u{0}invalid")
-        let keys = [userKey] + (client.map { ["ip:" + $0] } ?? [])
+        let keys = LoginThrottle.Key.attempt(user: user, isPossibleName: Htpasswd.invalidName(user) == nil, client: client)
+        let userKey = keys[0]
         let slot: LoginThrottle.Slot
         switch await throttle.begin(keys) {
         case .admitted(let s): slot = s
@@ -97,7 +96,7 @@ public final class Authenticator: Sendable {
         let now = ContinuousClock.now
         guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
             let u = users.user(hit.user), !u.disabled, u.hash == hit.storedHash,
-            throttle.retryAfter(["user:" + hit.user] + (client.map { ["ip:" + $0] } ?? [])) == nil
+            throttle.retryAfter(LoginThrottle.Key.attempt(user: hit.user, isPossibleName: true, client: client)) == nil
         else { return nil }
         return hit.user
     }

@@ -14,6 +14,19 @@ import Synchronization
 /// passwords (many clients of one account starting at once) overflows without failures and is
 /// not affected.
 public final class LoginThrottle: Sendable {
+    /// Whose attempts a slot counts: a user name's, or a client address's.
+    public enum Key: Hashable, Sendable {
+        case user(String)
+        case address(String)
+        /// Every name that can't be a user (no per-name state for garbage).
+        case impossibleUser
+
+        /// The keys of one attempt: its user's (or `impossibleUser`) and, when known, its client's.
+        public static func attempt(user: String, isPossibleName: Bool, client: String?) -> [Key] {
+            [isPossibleName ? .user(user) : .impossibleUser] + (client.map { [.address($0)] } ?? [])
+        }
+    }
+
     public let failures: Int
     public let window: Duration
     /// How long an attempt may wait for a slot held by attempts in flight.
@@ -32,7 +45,7 @@ public final class LoginThrottle: Sendable {
         var overflowed: ContinuousClock.Instant?
         var isIdle: Bool { failed == 0 && inFlight == 0 && pending == 0 && waiting == 0 && overflowed == nil }
     }
-    private let counters = Mutex<[String: Counter]>([:])
+    private let counters = Mutex<[Key: Counter]>([:])
     private let capacity = 100_000
 
     public init(failures: Int, window: Duration, maxWait: Duration = .seconds(5), maxWaiting: Int? = nil) {
@@ -44,7 +57,7 @@ public final class LoginThrottle: Sendable {
 
     /// A slot held by one attempt; settle it exactly once with `succeeded()` or `failed()`.
     public struct Slot: Sendable {
-        let keys: [String]
+        let keys: [Key]
     }
 
     public enum Admission: Sendable {
@@ -55,7 +68,7 @@ public final class LoginThrottle: Sendable {
 
     /// Takes a slot on every key, waiting up to `maxWait` while the slots are held by attempts in
     /// flight (they may succeed and free them).
-    public func begin(_ keys: [String], clock: ContinuousClock = .init()) async -> Admission {
+    public func begin(_ keys: [Key], clock: ContinuousClock = .init()) async -> Admission {
         let deadline = clock.now + maxWait
         var queued = false
         defer { if queued { changeWaiting(keys, by: -1) } }
@@ -80,7 +93,7 @@ public final class LoginThrottle: Sendable {
         case busy(enqueued: Bool)
     }
 
-    func tryBegin(_ keys: [String], queue: Bool, now: ContinuousClock.Instant = .now) -> Try {
+    func tryBegin(_ keys: [Key], queue: Bool, now: ContinuousClock.Instant = .now) -> Try {
         counters.withLock { c in
             var lockedFor: Duration?
             var busy = false
@@ -122,7 +135,7 @@ public final class LoginThrottle: Sendable {
             && (c.overflowed.map { now - $0 >= window } ?? true)
     }
 
-    private func changeWaiting(_ keys: [String], by delta: Int) {
+    private func changeWaiting(_ keys: [Key], by delta: Int) {
         counters.withLock { c in
             for key in keys { c[key]?.waiting += delta }
             for key in keys where c[key]?.isIdle == true { c[key] = nil }
@@ -151,7 +164,7 @@ public final class LoginThrottle: Sendable {
     /// in flight have settled (at most `maxWait`), a settled failure on such a key makes this a
     /// guess among many: the slot counts as a failure, the keys are locked for the window, and
     /// the attempt must be refused: false.
-    public func settleSuccess(_ slot: Slot, userKey: String, clock: ContinuousClock = .init()) async -> Bool {
+    public func settleSuccess(_ slot: Slot, userKey: Key, clock: ContinuousClock = .init()) async -> Bool {
         let deadline = clock.now + maxWait
         counters.withLock { c in
             for key in slot.keys {
@@ -191,7 +204,7 @@ public final class LoginThrottle: Sendable {
 
     /// The attempt succeeded: its slots are released and the user's failures (`userKey`, not the
     /// address's) are cleared.
-    public func succeeded(_ slot: Slot, userKey: String, inFlight: Bool = true) {
+    public func succeeded(_ slot: Slot, userKey: Key, inFlight: Bool = true) {
         counters.withLock { c in
             for key in slot.keys {
                 guard var counter = c[key] else { continue }
@@ -208,7 +221,7 @@ public final class LoginThrottle: Sendable {
     /// Seconds until `keys` may try again when one of them is locked by settled failures, else
     /// nil. For paths that check nothing new (remembered credentials): they take no slot, but
     /// never pass a lockout.
-    public func retryAfter(_ keys: [String], now: ContinuousClock.Instant = .now) -> Int? {
+    public func retryAfter(_ keys: [Key], now: ContinuousClock.Instant = .now) -> Int? {
         counters.withLock { c in
             var wait: Duration?
             for key in keys {
