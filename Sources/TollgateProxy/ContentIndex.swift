@@ -9,13 +9,13 @@ final class ContentIndex: Sendable {
         var upstream: String
         var repository: String
         var tag: String
-        var audience: String
+        var audience: Audience
     }
     struct LinkKey: Hashable, Sendable {
         var upstream: String
         var repository: String
         var digest: Digest
-        var audience: String
+        var audience: Audience
     }
 
     struct SourceKey: Hashable, Sendable {
@@ -46,7 +46,7 @@ final class ContentIndex: Sendable {
     }
 
     /// The tag as resolved for `audience` (tags are never shared across audiences).
-    func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord? {
+    func tag(upstream: String, repository: String, tag: String, audience: Audience) async throws -> TagRecord? {
         let key = TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience)
         if let hit = tags.withLock({ $0[key] }) { return hit }
         let record = try await store.tag(upstream: upstream, repository: repository, tag: tag, audience: audience)
@@ -59,7 +59,7 @@ final class ContentIndex: Sendable {
         try await store.putTag(r)
     }
 
-    func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws {
+    func deleteTag(upstream: String, repository: String, tag: String, audience: Audience) async throws {
         remember(tags, TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience), nil)
         try await store.deleteTag(upstream: upstream, repository: repository, tag: tag, audience: audience)
     }
@@ -109,7 +109,7 @@ final class ContentIndex: Sendable {
 
     /// The linked size, or nil when (upstream, repository) has no link to `digest` for any of
     /// `audiences`: content on disk is only served to the audiences it was fetched for.
-    func link(upstream: String, repository: String, digest: Digest, audiences: [String]) async throws -> Int64? {
+    func link(upstream: String, repository: String, digest: Digest, audiences: [Audience]) async throws -> Int64? {
         for audience in audiences {
             let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
             if let hit = links.withLock({ $0[key] }) { return hit }
@@ -140,12 +140,12 @@ final class ContentIndex: Sendable {
     }
 
     /// Forgets every remembered tag and link of `audience` (a deleted user's).
-    func forget(audience: String) {
+    func forget(audience: Audience) {
         tags.withLock { m in m = m.filter { $0.key.audience != audience } }
         links.withLock { m in m = m.filter { $0.key.audience != audience } }
     }
 
-    func putLink(upstream: String, repository: String, digest: Digest, size: Int64, audience: String) async throws {
+    func putLink(upstream: String, repository: String, digest: Digest, size: Int64, audience: Audience) async throws {
         let key = LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)
         if links.withLock({ $0[key] }) == size { return }
         remember(links, key, size)

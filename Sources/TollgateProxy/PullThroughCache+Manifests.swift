@@ -30,7 +30,7 @@ struct ManifestKey: Hashable, Sendable {
     var repository: RepositoryName
     var reference: Reference
     /// Fetches with different credentials are never merged.
-    var audience: String
+    var audience: Audience
 }
 
 extension PullThroughCache {

@@ -56,7 +56,7 @@ extension PullThroughCache {
 
     /// Every (upstream, repository) with content in the cache for any of `audiences` (a user's
     /// own private repositories are listed to that user only).
-    public func cachedRepositories(audiences: [String]) async throws -> [RepositoryKey] {
+    public func cachedRepositories(audiences: [Audience]) async throws -> [RepositoryKey] {
         try await index.store.repositories(audiences: audiences)
     }
 }

@@ -50,7 +50,7 @@ public final class PullThroughCache: Service {
         var repository: RepositoryName
         var digest: Digest
         /// Downloads with different credentials are never merged.
-        var audience: String
+        var audience: Audience
     }
 
     struct FillJob: Sendable {
@@ -82,7 +82,7 @@ public final class PullThroughCache: Service {
 
     /// Forgets what memory holds of `audience` (tags and links of a deleted user): from now on
     /// its content is served only if the store still says so.
-    public func forget(audience: String) { index.forget(audience: audience) }
+    public func forget(audience: Audience) { index.forget(audience: audience) }
 
     /// Runs upstream downloads until graceful shutdown; queued and running ones are finished
     /// first, and downloads asked for after that fail at once with 503.

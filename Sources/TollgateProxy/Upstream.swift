@@ -26,18 +26,11 @@ public struct Upstream: Sendable {
 
     /// Who content fetched by this request is visible to: `shared` (anyone whose policy allows
     /// the repository) or `user:<name>` (fetched with that user's own credentials).
-    public var audience: String { identity.owner.map(Audience.user) ?? Audience.shared }
+    public var audience: Audience { identity.owner.map(Audience.user) ?? .shared }
 
     /// The audiences whose cached content this request may be served: shared content, and the
     /// user's own.
-    var visible: [String] { identity.isShared ? Audience.sharedOnly : [Audience.shared, audience] }
-}
-
-public enum Audience {
-    public static let shared = "shared"
-    static let sharedOnly = [shared]
-    /// Content fetched with `name`'s own upstream credentials.
-    public static func user(_ name: String) -> String { "user:" + name }
+    var visible: [Audience] { identity.isShared ? [.shared] : [.shared, audience] }
 }
 
 /// How a response was produced, for the access log and the `X-Cache` header.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RegistryCore
 import ServiceLifecycle
 import Synchronization
 import TollgateAuth

@@ -9,10 +9,10 @@ public struct TagRecord: Sendable, Equatable {
     /// Seconds since 1970 when the upstream last confirmed this tag.
     public var fetchedAt: Double
     /// Who resolved it: `shared`, or `user:<name>` when fetched with that user's own credentials.
-    public var audience: String
+    public var audience: Audience
 
     public init(
-        upstream: String, repository: String, tag: String, digest: Digest, fetchedAt: Double, audience: String = "shared"
+        upstream: String, repository: String, tag: String, digest: Digest, fetchedAt: Double, audience: Audience = .shared
     ) {
         self.audience = audience
         self.upstream = upstream
@@ -30,7 +30,7 @@ public struct ReferrersRecord: Sendable, Equatable {
     public var repository: String
     public var subject: Digest
     public var query: String
-    public var audience: String
+    public var audience: Audience
     public var contentType: String
     /// The upstream's `OCI-Filters-Applied`.
     public var filtersApplied: String?
@@ -41,7 +41,7 @@ public struct ReferrersRecord: Sendable, Equatable {
     public var fetchedAt: Double
 
     public init(
-        upstream: String, repository: String, subject: Digest, query: String, audience: String, contentType: String,
+        upstream: String, repository: String, subject: Digest, query: String, audience: Audience, contentType: String,
         filtersApplied: String?, nextQuery: String?, body: [UInt8], fetchedAt: Double
     ) {
         self.upstream = upstream
@@ -78,9 +78,9 @@ public struct LinkRecord: Sendable, Equatable, Hashable {
     public var digest: Digest
     public var size: Int64
     /// Who may be served this content: `shared`, or `user:<name>`.
-    public var audience: String
+    public var audience: Audience
 
-    public init(upstream: String, repository: String, digest: Digest, size: Int64, audience: String = "shared") {
+    public init(upstream: String, repository: String, digest: Digest, size: Int64, audience: Audience = .shared) {
         self.audience = audience
         self.upstream = upstream
         self.repository = repository
@@ -103,22 +103,22 @@ public struct RepositoryKey: Sendable, Hashable, Comparable {
 
 /// The index of what the cache holds: tags, manifests, repository↔content links.
 public protocol MetadataStore: Sendable {
-    func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord?
+    func tag(upstream: String, repository: String, tag: String, audience: Audience) async throws -> TagRecord?
     func putTag(_ record: TagRecord) async throws
-    func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws
+    func deleteTag(upstream: String, repository: String, tag: String, audience: Audience) async throws
     /// Tag names known to any of `audiences`.
-    func tags(upstream: String, repository: String, audiences: [String]) async throws -> [String]
+    func tags(upstream: String, repository: String, audiences: [Audience]) async throws -> [String]
 
     func manifest(_ digest: Digest) async throws -> ManifestRecord?
     func putManifest(_ record: ManifestRecord) async throws
 
-    func link(upstream: String, repository: String, digest: Digest, audience: String) async throws -> LinkRecord?
+    func link(upstream: String, repository: String, digest: Digest, audience: Audience) async throws -> LinkRecord?
     func putLink(_ record: LinkRecord) async throws
     /// Whether any repository of `upstream` has a link to `digest` (any audience): the bytes are
     /// known to have come from (or been confirmed by) that upstream.
     func hasLink(upstream: String, digest: Digest) async throws -> Bool
 
-    func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: String)
+    func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: Audience)
         async throws -> ReferrersRecord?
     /// Stores a page, replacing the one with the same key; pages nobody refreshed for
     /// `ReferrersRecord` retention (7 days) go at the same time.
@@ -126,5 +126,5 @@ public protocol MetadataStore: Sendable {
 
     /// Every (upstream, repository) with cached content, sorted.
     /// Repositories with content linked for any of `audiences`.
-    func repositories(audiences: [String]) async throws -> [RepositoryKey]
+    func repositories(audiences: [Audience]) async throws -> [RepositoryKey]
 }

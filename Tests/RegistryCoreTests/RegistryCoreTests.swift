@@ -254,3 +254,12 @@ struct ReferrersQueryTests {
         for bad in ["", "a", "a/", "/b", "a/b/c", "a/b; x=y", "a b/c", "a/<b>"] { #expect(!MediaType.isWellFormed(bad), "\(bad)") }
     }
 }
+
+struct AudienceTests {
+    @Test func storedKeysRoundTrip() {
+        #expect(Audience.shared.key == "shared")
+        #expect(Audience.user("alice").key == "user:alice")
+        for a in [Audience.shared, .user("alice"), .user("a:b")] { #expect(Audience(key: a.key) == a) }
+        for bad in ["", "user:", "User:alice", "shared ", "u:alice"] { #expect(Audience(key: bad) == nil, "\(bad)") }
+    }
+}

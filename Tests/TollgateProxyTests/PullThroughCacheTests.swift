@@ -197,7 +197,7 @@ struct PullThroughCacheTests {
             let shared = try await h.cache.blob(from: h.upstream, repo, layer, head: false)
             #expect(shared.outcome == .hit)
             #expect(fake.count("GET /v2/org/app/blobs/") == 0)
-            let listed = try await h.cache.cachedRepositories(audiences: ["shared"])
+            let listed = try await h.cache.cachedRepositories(audiences: [.shared])
             #expect(listed.count == 1)
         }
     }

@@ -52,7 +52,7 @@ struct StorageTests {
         }
         // Durable across a reopen.
         let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
-        let shared = "shared"
+        let shared = Audience.shared
         #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)?.fetchedAt == 5)
         #expect(try await m.tag(upstream: "ghcr.io", repository: "library/a", tag: "1", audience: shared) == nil)
         #expect(try await m.tags(upstream: "docker.io", repository: "library/a", audiences: [shared]) == ["0", "1"])
@@ -65,15 +65,15 @@ struct StorageTests {
         #expect(try await !m.hasLink(upstream: "quay.io", digest: d))
         #expect(try await !m.hasLink(upstream: "docker.io", digest: Digest.sha256(of: [2])))
         // A user's own content is kept apart: visible to that audience only.
-        try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: "user:alice"))
+        try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: .user("alice")))
         try await m.putTag(
-            TagRecord(upstream: "docker.io", repository: "private/x", tag: "v", digest: d, fetchedAt: 1, audience: "user:alice"))
+            TagRecord(upstream: "docker.io", repository: "private/x", tag: "v", digest: d, fetchedAt: 1, audience: .user("alice")))
         #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: shared) == nil)
-        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: "user:alice") != nil)
-        #expect(try await m.tag(upstream: "docker.io", repository: "private/x", tag: "v", audience: "user:bob") == nil)
+        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: .user("alice")) != nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "private/x", tag: "v", audience: .user("bob")) == nil)
         #expect(try await m.tags(upstream: "docker.io", repository: "private/x", audiences: [shared]).isEmpty)
         #expect(try await m.repositories(audiences: [shared]).count == 2)
-        #expect(try await m.repositories(audiences: [shared, "user:alice"]).count == 3)
+        #expect(try await m.repositories(audiences: [shared, .user("alice")]).count == 3)
         try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)
         #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared) == nil)
     }
@@ -110,7 +110,7 @@ struct StorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
         let d = Digest.sha256(of: [2])
-        for audience in ["user:ci", "shared"] {
+        for audience in [Audience.user("ci"), .shared] {
             try await m.putLink(LinkRecord(upstream: "docker.io", repository: "p/x", digest: d, size: 1, audience: audience))
             try await m.putTag(
                 TagRecord(upstream: "docker.io", repository: "p/x", tag: "1", digest: d, fetchedAt: 1, audience: audience))
@@ -126,12 +126,12 @@ struct StorageTests {
         try await m.record(usage: [usage], windows: [LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
         let before = try await m.settingsVersion()
 
-        try await m.deleteUser("ci", audience: "user:ci", limitSubject: "u:ci", removed: Date())
+        try await m.deleteUser("ci", audience: .user("ci"), limitSubject: "u:ci", removed: Date())
 
-        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: "user:ci") == nil)
-        #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: "user:ci") == nil)
-        #expect(try await m.repositories(audiences: ["user:ci"]).isEmpty)
-        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: "shared") != nil)
+        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .user("ci")) == nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: .user("ci")) == nil)
+        #expect(try await m.repositories(audiences: [.user("ci")]).isEmpty)
+        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .shared) != nil)
         #expect(try await m.credential(id: "t") == nil)
         #expect(try await m.upstreamCredentials(user: "ci").isEmpty)
         #expect(try await m.userSettings().isEmpty)

@@ -7,7 +7,7 @@ extension SQLiteMetadataStore: MetadataStore {
     /// How long a referrers page nobody asked for again is kept (for serving stale).
     public static let referrersRetention: Double = 7 * 86400
 
-    public func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: String)
+    public func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: Audience)
         async throws -> ReferrersRecord?
     {
         try await pool.read { db in
@@ -47,7 +47,7 @@ extension SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func tag(upstream: String, repository: String, tag: String, audience: String) async throws -> TagRecord? {
+    public func tag(upstream: String, repository: String, tag: String, audience: Audience) async throws -> TagRecord? {
         try await pool.read { db in
             guard
                 let row = try Row.fetchOne(
@@ -75,7 +75,7 @@ extension SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func deleteTag(upstream: String, repository: String, tag: String, audience: String) async throws {
+    public func deleteTag(upstream: String, repository: String, tag: String, audience: Audience) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM tags WHERE upstream = ? AND repository = ? AND tag = ? AND audience = ?",
@@ -83,14 +83,14 @@ extension SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func tags(upstream: String, repository: String, audiences: [String]) async throws -> [String] {
+    public func tags(upstream: String, repository: String, audiences: [Audience]) async throws -> [String] {
         try await pool.read { db in
             let marks = audiences.map { _ in "?" }.joined(separator: ",")
             return try String.fetchAll(
                 db,
                 sql:
                     "SELECT DISTINCT tag FROM tags WHERE upstream = ? AND repository = ? AND audience IN (\(marks)) ORDER BY tag",
-                arguments: StatementArguments([upstream, repository] + audiences))
+                arguments: StatementArguments([upstream, repository] + audiences.map(\.key)))
         }
     }
 
@@ -112,7 +112,7 @@ extension SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func link(upstream: String, repository: String, digest: Digest, audience: String) async throws
+    public func link(upstream: String, repository: String, digest: Digest, audience: Audience) async throws
         -> LinkRecord?
     {
         try await pool.read { db in
@@ -145,14 +145,14 @@ extension SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func repositories(audiences: [String]) async throws -> [RepositoryKey] {
+    public func repositories(audiences: [Audience]) async throws -> [RepositoryKey] {
         try await pool.read { db in
             let marks = audiences.map { _ in "?" }.joined(separator: ",")
             return try Row.fetchAll(
                 db,
                 sql:
                     "SELECT DISTINCT upstream, repository FROM links WHERE audience IN (\(marks)) ORDER BY upstream, repository",
-                arguments: StatementArguments(audiences)
+                arguments: StatementArguments(audiences.map(\.key))
             ).map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
         }
     }

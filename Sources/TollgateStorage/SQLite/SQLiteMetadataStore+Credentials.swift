@@ -86,7 +86,7 @@ extension SQLiteMetadataStore: CredentialStore {
     /// running server forgets what it holds of the user in memory (`userRemovals`).
     /// `removed`: when the user was removed (their bearer tokens end then); nil when a new user is
     /// added and only leftovers of a former one are cleared.
-    public func deleteUser(_ user: String, audience: String, limitSubject: String, removed: Date?) async throws {
+    public func deleteUser(_ user: String, audience: Audience, limitSubject: String, removed: Date?) async throws {
         try await pool.write { db in
             try Self.deleteActivity(db, user: user, audience: audience, limitSubject: limitSubject)
             for table in ["credentials", "upstream_credentials", "user_settings"] {
@@ -126,13 +126,13 @@ extension SQLiteMetadataStore: CredentialStore {
     /// What a user's requests write (links and tags of their audience, usage, limit windows): a
     /// running server's sweep after `deleteUser`, for rows written by requests and flushes that
     /// were under way meanwhile.
-    public func deleteUserActivity(_ user: String, audience: String, limitSubject: String) async throws {
+    public func deleteUserActivity(_ user: String, audience: Audience, limitSubject: String) async throws {
         try await pool.write { db in
             try Self.deleteActivity(db, user: user, audience: audience, limitSubject: limitSubject)
         }
     }
 
-    private static func deleteActivity(_ db: Database, user: String, audience: String, limitSubject: String) throws {
+    private static func deleteActivity(_ db: Database, user: String, audience: Audience, limitSubject: String) throws {
         try db.execute(sql: "DELETE FROM links WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM tags WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM referrers WHERE audience = ?", arguments: [audience])
