@@ -51,8 +51,14 @@ public final class PlanBook: Sendable {
         return changed
     }
 
-    /// The settings records of the store, keyed by user, ignoring limit names this version
-    /// doesn't know.
+    /// Stored override names that no limit kind of this version knows (written by a newer one, or
+    /// by hand), per user: `settings(from:)` leaves them out, so whoever reads them says so.
+    public static func unknownLimitKeys(in records: [UserSettingsRecord]) -> [(user: String, key: String)] {
+        records.flatMap { r in r.overrides.keys.sorted().filter { LimitKind(rawValue: $0) == nil }.map { (r.user, $0) } }
+    }
+
+    /// The settings records of the store, keyed by user, leaving out limit names this version
+    /// doesn't know (see `unknownLimitKeys`).
     public static func settings(from records: [UserSettingsRecord]) -> [String: UserLimitSettings] {
         var result: [String: UserLimitSettings] = [:]
         for r in records {

@@ -49,6 +49,11 @@ struct UserSettingsWatcher: Service {
         let version = try await store.settingsVersion()
         let settings = try await store.userSettings()
         plans.replace(PlanBook.settings(from: settings))
+        for (user, key) in PlanBook.unknownLimitKeys(in: settings) {
+            logger.error(
+                "stored limit override names no limit of this version; it does not apply",
+                metadata: ["user": "\(user)", "limit": "\(key)"])
+        }
         policies.replace(Dictionary(uniqueKeysWithValues: settings.map { ($0.user, (allow: $0.allow, deny: $0.deny)) }))
         var identities: [String: [String: UpstreamIdentity]] = [:]
         for r in try await store.upstreamCredentials(user: nil) {

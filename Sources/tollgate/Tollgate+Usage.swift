@@ -62,6 +62,11 @@ extension Tollgate.User {
                 let store = try openStore(config)
                 let existing = try await store.userSettings().first { $0.user == name }
                 var record = clearOverrides ? UserSettingsRecord(user: name) : (existing ?? UserSettingsRecord(user: name))
+                // Rewriting would drop a limit this version doesn't know: refuse instead of losing it.
+                if let unknown = PlanBook.unknownLimitKeys(in: [record]).first {
+                    throw CLIError(
+                        "\(name)'s stored settings name a limit this version doesn't know (\(unknown.key)); use the tollgate that set it, or --clear-overrides")
+                }
                 var settings = PlanBook.settings(from: [record])[name] ?? UserLimitSettings()
                 if let plan { settings.plan = plan }
                 settings.overrides.merge(overrides) { _, new in new }

@@ -384,6 +384,13 @@ struct UsageLedgerTests {
         #expect(PlanBook.settings(from: try await store.userSettings())["a"] == settings)
         try await store.putUserSettings(UserSettingsRecord(user: "a"))  // empty: removed
         #expect(try await store.userSettings().isEmpty)
+
+        // A stored limit this version doesn't know is named, not silently dropped.
+        try await store.putUserSettings(
+            UserSettingsRecord(user: "b", plan: nil, overrides: ["pulls_per_day": 3, "pulls_per_6h": 1]))
+        let stored = try await store.userSettings()
+        #expect(PlanBook.unknownLimitKeys(in: stored).map { "\($0.user) \($0.key)" } == ["b pulls_per_day"])
+        #expect(PlanBook.settings(from: stored)["b"]?.overrides == [.pullsPer6h: 1])
     }
 
     @Test func flushWritesBatchesAndReloadsSettings() async throws {
