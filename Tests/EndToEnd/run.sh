@@ -29,7 +29,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-fill-bounds security-range-unverified security-quota-unknown-length
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
   security-token-form security-forwarded-for
-  realm-host first-contact referrers-api referrers-cosign)
+  realm-host first-contact referrers-api referrers-cosign upgrade-storage)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -44,6 +44,7 @@ source "$E2E_DIR/checks_security_accounts.sh"
 source "$E2E_DIR/checks_security_fuzz.sh"
 source "$E2E_DIR/checks_first_contact.sh"
 source "$E2E_DIR/checks_referrers.sh"
+source "$E2E_DIR/checks_upgrade.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
