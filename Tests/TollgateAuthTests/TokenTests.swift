@@ -1,0 +1,158 @@
+import Foundation
+import RegistryCore
+import Logging
+import Testing
+import TollgateStorage
+
+@testable import TollgateAuth
+
+struct RemovedUserTests {
+    /// A deleted user's bearer tokens stay void when a new user is given the name.
+    @Test func tokensIssuedBeforeRemovalAreVoid() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-removed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try HtpasswdFile.update(dir + "/htpasswd") { $0.setPassword(user: "ci", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let auth = Authenticator(
+            users: try UserDirectory(path: dir + "/htpasswd", logger: Logger(label: "t")),
+            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteMetadataStore(path: dir + "/t.sqlite")),
+            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), logger: Logger(label: "t"))
+        let old = try await auth.tokens.issue(subject: "ci", access: [], now: Date().addingTimeInterval(-10))
+        guard case .success = await auth.bearer(old.token) else {
+            Issue.record("a live user's token refused")
+            return
+        }
+        auth.endSessions(of: "ci", removed: Date().addingTimeInterval(-5))
+        guard case .failure = await auth.bearer(old.token) else {
+            Issue.record("the removed user's token still works for the new user")
+            return
+        }
+        let fresh = try await auth.tokens.issue(subject: "ci", access: [])
+        guard case .success = await auth.bearer(fresh.token) else {
+            Issue.record("the new user's token refused")
+            return
+        }
+    }
+}
+
+struct DummyHashTests {
+    static func file(_ costs: [Int]) -> Htpasswd {
+        let lines = costs.enumerated().map { i, c in
+            "u\(i):$2y$\(c < 10 ? "0" : "")\(c)$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+        }
+        return Htpasswd(text: lines.joined(separator: "\n"))
+    }
+
+    @Test func costFollowsTheFile() {
+        #expect(UserDirectory.dummyCost(for: Self.file([])) == 10)
+        #expect(UserDirectory.dummyCost(for: Self.file([5])) == 5)
+        #expect(UserDirectory.dummyCost(for: Self.file([12, 5, 5])) == 5)
+        #expect(UserDirectory.dummyCost(for: Self.file([4, 10])) == 4)
+        #expect(UserDirectory.dummyCost(for: Self.file([4, 6, 8, 12, 13])) == 8)
+    }
+
+    @Test func unmatchableHashHasTheCost() throws {
+        let h = try Bcrypt.unmatchableHash(cost: 5)
+        #expect(Bcrypt.isBcryptHash(h))
+        #expect(Bcrypt.cost(of: h) == 5)
+        #expect(!Bcrypt.verify("", hash: h))
+        #expect(Bcrypt.cost(of: try Bcrypt.hash("x", cost: 4)) == 4)
+    }
+
+    @Test func reloadChoosesTheCostAgain() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-dummy-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/htpasswd"
+        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
+        #expect(Bcrypt.cost(of: users.dummyHash) == 10)
+        try HtpasswdFile.update(path) { $0.setPassword(user: "a", hash: try! Bcrypt.hash("pw", cost: 5)) }
+        #expect(Bcrypt.cost(of: users.dummyHash) == 5)
+        #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
+    }
+}
+
+struct TokenTests {
+    static func service(_ alg: TokenKeys.Algorithm = .es256, service: String = "svc") async throws -> TokenService {
+        let (key, cert) = try TokenKeys.generate(alg)
+        let keys = try TokenKeys(keyPEM: key, certificatePEM: cert, algorithm: alg)
+        return try await TokenService(keys: keys, issuer: "tollgate", service: service, ttl: .seconds(300))
+    }
+
+    @Test(arguments: [TokenKeys.Algorithm.es256, .rs256])
+    func roundTrip(_ alg: TokenKeys.Algorithm) async throws {
+        let s = try await Self.service(alg)
+        let access = [AccessEntry(type: "repository", name: "library/alpine", actions: ["pull"])]
+        let issued = try await s.issue(subject: "alice", access: access)
+        let claims = try await s.verify(issued.token)
+        #expect(claims.sub == "alice")
+        #expect(claims.access == access)
+        #expect(claims.aud == "svc")
+        let header = try #require(Self.json(part: 0, of: issued.token))
+        #expect(header["alg"] as? String == alg.rawValue)
+        #expect(header["kid"] as? String == s.keys.keyID)
+        #expect((header["x5c"] as? [String])?.first == s.keys.certificateBase64)
+        #expect(s.jwksJSON.contains(s.keys.keyID))
+    }
+
+    @Test func rejections() async throws {
+        let s = try await Self.service()
+        let issued = try await s.issue(subject: "alice", access: [])
+        let now = Date()
+        // expired (beyond the 60 s leeway), not yet valid
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(issued.token, now: now + 300 + 61) }
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(issued.token, now: now - 120) }
+        // another key (bad signature), another audience
+        let other = try await Self.service()
+        await #expect(throws: TokenService.Rejection.self) { try await other.verify(issued.token) }
+        let wrongAudience = try await Self.service(service: "elsewhere")
+        let t2 = try await wrongAudience.issue(subject: "x", access: [])
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(t2.token) }
+        // alg none, truncated, garbage, HS256 signed with the public key text (key confusion)
+        let parts = issued.token.split(separator: ".")
+        let none = Self.b64(#"{"alg":"none","typ":"JWT"}"#) + "." + parts[1] + "."
+        let hs = Self.b64(#"{"alg":"HS256","typ":"JWT","kid":"\#(s.keys.keyID)"}"#) + "." + parts[1] + "." + parts[2]
+        for bad in [none, hs, String(issued.token.dropLast(5)), "a.b.c", "", String(repeating: "x", count: 20000)] {
+            await #expect(throws: TokenService.Rejection.self) { try await s.verify(bad) }
+        }
+        // an RS256 token when the key is ES256 (wrong key type)
+        let rsa = try await Self.service(.rs256)
+        let t3 = try await rsa.issue(subject: "x", access: [])
+        await #expect(throws: TokenService.Rejection.self) { try await s.verify(t3.token) }
+    }
+
+    static func b64(_ s: String) -> String {
+        Data(s.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func json(part: Int, of token: String) -> [String: Any]? {
+        var s = String(token.split(separator: ".")[part]).replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+}
+
+struct UserDirectoryTests {
+    @Test func verifiesCachesAndSeesChanges() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-users-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/htpasswd"
+        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
+        #expect(await users.verify(user: "alice", password: "pw") == .valid(user: "alice"))
+        #expect(await users.verify(user: "alice", password: "nope") == .invalid)
+        #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
+        // a password change takes effect at once, cache or not
+        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("new", cost: 4)) }
+        #expect(await users.verify(user: "alice", password: "pw") == .invalid)
+        #expect(await users.verify(user: "alice", password: "new") == .valid(user: "alice"))
+        try HtpasswdFile.update(path) { _ = $0.setDisabled(user: "alice", true) }
+        #expect(await users.verify(user: "alice", password: "new") == .disabled(user: "alice"))
+        try HtpasswdFile.update(path) { _ = $0.remove(user: "alice") }
+        #expect(await users.verify(user: "alice", password: "new") == .invalid)
+    }
+}
