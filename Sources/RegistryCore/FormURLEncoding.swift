@@ -28,7 +28,7 @@ public enum FormURLEncoding {
         let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         for b in s.utf8 {
-            if isAlphanumeric(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+            if ASCII.isAlphanumeric(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
                 || b == UInt8(ascii: "~")
             {
                 out.append(b)
@@ -37,10 +37,6 @@ public enum FormURLEncoding {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    static func isAlphanumeric(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a)
     }
 
     private static func hexValue(_ b: UInt8) -> UInt8? {

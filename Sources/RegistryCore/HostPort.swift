@@ -37,10 +37,7 @@ public enum HostPort {
         if labels.count > 1, labels.last?.isEmpty == true { labels.removeLast() }  // "example.com."
         return labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63
-                && label.allSatisfy { b in
-                    (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a) || b == UInt8(ascii: "-")
-                        || b == UInt8(ascii: "_")
-                }
+                && label.allSatisfy { ASCII.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
         }
     }
 
@@ -49,13 +46,13 @@ public enum HostPort {
     static func isIPv6(_ s: ArraySlice<UInt8>) -> Bool {
         guard s.count >= 2, s.count <= 45, s.contains(UInt8(ascii: ":")) else { return false }
         return s.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x66) || b == UInt8(ascii: ":")
+            ASCII.isHexDigit(b) || b == UInt8(ascii: ":")
                 || b == UInt8(ascii: ".")
         }
     }
 
     static func isPort(_ s: ArraySlice<UInt8>) -> Bool {
-        guard !s.isEmpty, s.count <= 5, s.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        guard !s.isEmpty, s.count <= 5, s.allSatisfy(ASCII.isDigit) else { return false }
         let n = s.reduce(0) { $0 * 10 + Int($1 - 0x30) }
         return n >= 1 && n <= 65535
     }

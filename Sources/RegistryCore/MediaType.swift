@@ -19,13 +19,9 @@ public enum MediaType {
         let parts = s.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         guard s.utf8.count <= 255, parts.count == 2 else { return false }
         return parts.allSatisfy { part in
-            guard let first = part.first, isAlphanumeric(first), part.count <= 127 else { return false }
-            return part.allSatisfy { isAlphanumeric($0) || Array("!#$&-^_.+".utf8).contains($0) }
+            guard let first = part.first, ASCII.isAlphanumeric(first), part.count <= 127 else { return false }
+            return part.allSatisfy { ASCII.isAlphanumeric($0) || Array("!#$&-^_.+".utf8).contains($0) }
         }
-    }
-
-    private static func isAlphanumeric(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a)
     }
 
     /// The bare type of a `Content-Type` value: parameters and case dropped.

@@ -48,7 +48,7 @@ public struct ReferrersQuery: Hashable, Sendable {
 
     /// `name=value&…`, values percent-encoded (RFC 3986 unreserved kept); "" for none.
     public var encoded: String {
-        parameters.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        parameters.map { "\($0.0)=\(FormURLEncoding.encode($0.1))" }.joined(separator: "&")
     }
 
     /// The query of the `rel="next"` target in an upstream's `Link` header(s), as a query to
@@ -88,10 +88,8 @@ public struct ReferrersQuery: Hashable, Sendable {
     static func isToken(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64
             && s.utf8.allSatisfy { b in
-                FormURLEncoding.isAlphanumeric(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+                ASCII.isAlphanumeric(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
                     || b == UInt8(ascii: ".")
             }
     }
-
-    static func percentEncode(_ s: String) -> String { FormURLEncoding.encode(s) }
 }

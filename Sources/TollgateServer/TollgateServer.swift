@@ -91,19 +91,18 @@ public enum TollgateServer {
         }
         let router = Router(context: TollgateContext.self)
         if !config.trustedProxies.isEmpty {
-            router.add(middleware: ClientAddressMiddleware(trusted: config.trustedProxies.compactMap(AddressRange.init)))
+            router.add(middleware: ClientAddressMiddleware(trusted: TrustedProxies(config.trustedProxies)))
         }
         let drain = TransferDrain()
         router.add(middleware: AccessLogMiddleware(log: accessLog, metrics: HTTPMetrics(registry: metrics), drain: drain))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(
             middleware: PublicOriginMiddleware(
-                publicURL: config.publicURLWithoutSlash, scheme: config.tls == nil ? "http" : "https",
-                trusted: config.trustedProxies.compactMap(AddressRange.init)))
+                scheme: config.tls == nil ? "http" : "https", trusted: TrustedProxies(config.trustedProxies)))
         router.add(middleware: DrainMiddleware(drain: drain))
         router.add(
             middleware: AuthMiddleware(
-                auth: authenticator, service: config.auth.token.service,
+                auth: authenticator, publicURL: config.publicURLWithoutSlash, service: config.auth.token.service,
                 anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }

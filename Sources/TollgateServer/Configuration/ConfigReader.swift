@@ -88,11 +88,14 @@ struct ConfigReader {
 
     /// Reads the mapping at `path` key by key; `read` returns false for a key it doesn't know,
     /// which is reported as unknown. (The reader is passed in, as the section being read is.)
-    mutating func fields(of node: Node, at path: String, _ read: (inout ConfigReader, Field) -> Bool) {
-        guard let m = mapping(node, path) else { return }
+    /// False when the node is not a mapping (reported).
+    @discardableResult
+    mutating func fields(of node: Node, at path: String, _ read: (inout ConfigReader, Field) -> Bool) -> Bool {
+        guard let m = mapping(node, path) else { return false }
         for (key, value) in m where !read(&self, Field(key: key, value: value, path: "\(path).\(key)")) {
             unknown(path, key)
         }
+        return true
     }
 
     /// A value of a fixed set (an enum whose raw values are the spellings).

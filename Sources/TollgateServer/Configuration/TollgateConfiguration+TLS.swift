@@ -12,12 +12,8 @@ extension TollgateConfiguration {
 
 extension ConfigReader {
     mutating func readTLS(_ node: Node, into c: inout TollgateConfiguration) {
-        guard case .mapping = node else {
-            _ = mapping(node, "tls")  // reports it
-            return
-        }
         var tls = TollgateConfiguration.TLS(certificate: "", key: "")
-        fields(of: node, at: "tls") { r, f in
+        let read = fields(of: node, at: "tls") { r, f in
             switch f.key {
             case "certificate": if let v = r.string(f.value, f.path) { tls.certificate = v }
             case "key": if let v = r.string(f.value, f.path) { tls.key = v }
@@ -26,6 +22,7 @@ extension ConfigReader {
             }
             return true
         }
+        guard read else { return }
         if tls.certificate.isEmpty { problem("tls.certificate", "required (a PEM certificate chain file)") }
         if tls.key.isEmpty { problem("tls.key", "required (a PEM private key file)") }
         c.tls = tls

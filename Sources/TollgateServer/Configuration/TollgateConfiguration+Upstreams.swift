@@ -25,12 +25,8 @@ extension ConfigReader {
                 problem(base, "upstream key must be a registry host name such as docker.io or ghcr.io")
                 continue
             }
-            guard case .mapping = value else {
-                _ = mapping(value, base)  // reports it
-                continue
-            }
             var u = TollgateConfiguration.UpstreamSettings(url: "")
-            fields(of: value, at: base) { r, f in
+            let read = fields(of: value, at: base) { r, f in
                 switch f.key {
                 case "url":
                     guard let s = r.string(f.value, f.path) else { return true }
@@ -57,6 +53,7 @@ extension ConfigReader {
                 }
                 return true
             }
+            guard read else { continue }
             if u.url.isEmpty, !problems.contains(where: { $0.hasPrefix("\(base).url") }) {
                 problem("\(base).url", "required")
             }

@@ -12,6 +12,8 @@ import TollgateAuth
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
     let auth: Authenticator
+    /// `public_url` without a trailing slash: the realm's base whatever the request says.
+    let publicURL: String?
     let service: String
     /// With anonymous access on: serve requests that carry no credentials at all directly
     /// (plain HTTP clients), instead of answering with the token challenge. Registry clients
@@ -53,10 +55,10 @@ struct AuthMiddleware: RouterMiddleware {
         case .bearer(let token):
             switch await auth.bearer(token) {
             case .failure(let why):
-                throw challenge(context.publicBase, scope: scope, error: "invalid_token", message: why.description)
+                throw challenge(context, scope: scope, error: "invalid_token", message: why.description)
             case .success(let (who, access)):
                 if let needed, !access.contains(where: { $0.grants(needed.action, type: needed.type, name: needed.name) }) {
-                    throw challenge(context.publicBase, scope: scope, error: "insufficient_scope", message: "token does not grant \(scope ?? "")")
+                    throw challenge(context, scope: scope, error: "insufficient_scope", message: "token does not grant \(scope ?? "")")
                 }
                 identity = who
             }
@@ -65,7 +67,7 @@ struct AuthMiddleware: RouterMiddleware {
             case .ok(let who, _):
                 identity = who
                 if let header { auth.remember(basic: header, user: user, password: password) }
-            case .invalid: throw challenge(context.publicBase, scope: scope, error: nil, message: "invalid username or password")
+            case .invalid: throw challenge(context, scope: scope, error: nil, message: "invalid username or password")
             case .locked(let wait):
                 throw RegistryError(
                     .tooManyRequests, "too many failed logins; try again in \(wait) s", retryAfter: wait)
@@ -75,7 +77,7 @@ struct AuthMiddleware: RouterMiddleware {
             // has credentials sends them only after this challenge, and is counted as itself.
             guard auth.anonymousAllowed, anonymousWithoutToken else {
                 throw challenge(
-                    context.publicBase, scope: scope, error: nil,
+                    context, scope: scope, error: nil,
                     message: auth.anonymousAllowed ? "a token is needed (anonymous tokens: GET /token)" : "authentication required")
             }
             identity = .anonymous
@@ -92,11 +94,11 @@ struct AuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// 401 with the Bearer challenge; its realm is `<base>/token`, where `base` is where the client
-    /// reached the mirror (`context.publicBase`). Without one (no `public_url`, no Host) there is no
+    /// 401 with the Bearer challenge; its realm is `<public_url>/token`, else `<where the client
+    /// reached the mirror>/token` (`context.publicOrigin`). Without either (no Host) there is no
     /// realm to send: 400.
-    func challenge(_ base: String?, scope: String?, error: String?, message: String) -> RegistryError {
-        guard let base else {
+    func challenge(_ context: Context, scope: String?, error: String?, message: String) -> RegistryError {
+        guard let base = publicURL ?? context.publicOrigin?.url else {
             return RegistryError(.parameterInvalid, "a Host header is required (or set public_url)")
         }
         var value = "Bearer realm=\(JSONString.quote(base + "/token")),service=\(JSONString.quote(service))"

@@ -11,18 +11,16 @@ extension HTTPField.Name {
 /// peer the header is ignored, so clients can't choose their own address.
 struct ClientAddressMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
-    let trusted: [AddressRange]
+    let trusted: TrustedProxies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let peer = context.remoteAddress?.ipAddress, isTrusted(peer),
-            let client = ForwardedFor.client(forwardedFor: request.headers[values: .xForwardedFor], isTrusted: isTrusted)
+        guard trusted.contains(peerOf: context),
+            let client = ForwardedFor.client(forwardedFor: request.headers[values: .xForwardedFor], isTrusted: trusted.contains)
         else { return try await next(request, context) }
         var context = context
         context.forwardedClient = client
         return try await next(request, context)
     }
-
-    private func isTrusted(_ address: String) -> Bool { trusted.contains { $0.contains(address) } }
 }

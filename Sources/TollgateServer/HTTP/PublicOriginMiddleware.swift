@@ -10,37 +10,32 @@ extension HTTPField.Name {
 }
 
 /// Refuses a request whose Host (or, from a trusted proxy, forwarded host or protocol) is not a
-/// valid `host[:port]`, without echoing it, and records the base URL the client reached the
-/// mirror at (`context.publicBase`): `public_url` when set, else `PublicOrigin` of the request.
+/// valid `host[:port]`, without echoing it, and records where the client reached the mirror
+/// (`context.publicOrigin`), of which `AuthMiddleware` makes the realm when `public_url` is unset.
 struct PublicOriginMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
-    /// `public_url` without a trailing slash.
-    let publicURL: String?
     /// The listener's scheme (`https` with built-in TLS).
     let scheme: String
-    let trusted: [AddressRange]
+    let trusted: TrustedProxies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let forwardedProto = request.headers[values: .xForwardedProto]
-        let forwardedHost = request.headers[values: .xForwardedHost]
-        let forwarded = request.headers[values: .forwarded]
-        // The peer's address is looked at only when there is something it could vouch for.
-        let forwarding = !(forwardedProto.isEmpty && forwardedHost.isEmpty && forwarded.isEmpty)
-        let trustedPeer =
-            forwarding && !trusted.isEmpty
-            && (context.remoteAddress?.ipAddress.map { peer in trusted.contains { $0.contains(peer) } } ?? false)
         let host = PublicOrigin.authority(request.head.authority, hostFields: request.headers[values: .host])
         let resolved = host.flatMap { authority in
-            PublicOrigin.resolve(
-                authority: authority, scheme: scheme, trustedPeer: trustedPeer, forwardedProto: forwardedProto,
-                forwardedHost: forwardedHost, forwarded: forwarded)
+            // Forwarding headers count only from a trusted proxy: without one they aren't looked at.
+            guard trusted.contains(peerOf: context) else {
+                return PublicOrigin.resolve(authority: authority, scheme: scheme, trustedPeer: false)
+            }
+            return PublicOrigin.resolve(
+                authority: authority, scheme: scheme, trustedPeer: true,
+                forwardedProto: request.headers[values: .xForwardedProto],
+                forwardedHost: request.headers[values: .xForwardedHost], forwarded: request.headers[values: .forwarded])
         }
         var context = context
         switch resolved {
         case .failure(let problem): throw RegistryError(.parameterInvalid, problem.message)
-        case .success(let origin): context.publicBase = publicURL ?? origin?.url
+        case .success(let origin): context.publicOrigin = origin
         }
         return try await next(request, context)
     }

@@ -54,11 +54,9 @@ struct RegistryController: Sendable {
             if let filters = result.filtersApplied { headers[.ociFiltersApplied] = filters }
             if let next = result.next {
                 // The next page, on the mirror, for the name the client used.
-                var q = next.encoded
-                if let ns = request.uri.queryParameters["ns"] {
-                    q += (q.isEmpty ? "" : "&") + "ns=" + (String(ns).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
-                }
-                headers[.link] = "</v2/\(name)/referrers/\(subject)\(q.isEmpty ? "" : "?" + q)>; rel=\"next\""
+                headers[.link] = Self.nextLink(
+                    path: "/v2/\(name)/referrers/\(subject)", query: next.encoded,
+                    ns: request.uri.queryParameters["ns"].map(String.init))
             }
             return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.body))
         case .manifest(let name, let reference):
@@ -107,7 +105,7 @@ struct RegistryController: Sendable {
             var headers: HTTPFields = [.xCache: result.outcome.rawValue]
             if result.hasMore, let last = result.tags.last {
                 headers[.link] = Self.nextLink(
-                    path: "/v2/\(name)/tags/list", n: page.limit ?? result.tags.count, last: last,
+                    path: "/v2/\(name)/tags/list", query: Self.pageQuery(n: page.limit ?? result.tags.count, last: last),
                     ns: q["ns"].map(String.init))
             }
             let body = "{\"name\":\(JSONString.quote(name.value)),\"tags\":[\(result.tags.map(JSONString.quote).joined(separator: ","))]}"
@@ -209,19 +207,23 @@ struct RegistryController: Sendable {
         let (entries, hasMore) = page.page(of: names)
         var headers: HTTPFields = [:]
         if hasMore, let last = entries.last {
-            headers[.link] = Self.nextLink(path: "/v2/_catalog", n: page.limit ?? entries.count, last: last, ns: nil)
+            headers[.link] = Self.nextLink(
+                path: "/v2/_catalog", query: Self.pageQuery(n: page.limit ?? entries.count, last: last), ns: nil)
         }
         let body = "{\"repositories\":[\(entries.map(JSONString.quote).joined(separator: ","))]}"
         return Self.json(body, head: head, headers: headers)
     }
 
-    /// A `Link` to the next page, on the mirror itself (relative, as distribution does).
-    static func nextLink(path: String, n: Int, last: String, ns: String?) -> String {
-        let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "" }
-        var query = "n=\(n)&last=\(enc(last))"
-        if let ns { query += "&ns=\(enc(ns))" }
-        return "<\(path)?\(query)>; rel=\"next\""
+    /// A `Link` to the next page, on the mirror itself (relative, as distribution does); `query`
+    /// is encoded already, the client's `ns` is kept.
+    static func nextLink(path: String, query: String, ns: String?) -> String {
+        var query = query
+        if let ns { query += (query.isEmpty ? "" : "&") + "ns=" + FormURLEncoding.encode(ns) }
+        return "<\(path)\(query.isEmpty ? "" : "?" + query)>; rel=\"next\""
     }
+
+    /// `n=…&last=…` of a tag list or catalog page.
+    static func pageQuery(n: Int, last: String) -> String { "n=\(n)&last=\(FormURLEncoding.encode(last))" }
 
     static func json(_ text: String, head: Bool, headers extra: HTTPFields = [:]) -> Response {
         let body = ByteBuffer(string: text)
@@ -229,12 +231,4 @@ struct RegistryController: Sendable {
         headers.append(contentsOf: extra)
         return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: body))
     }
-}
-
-extension CharacterSet {
-    static let urlQueryValueAllowed: CharacterSet = {
-        var s = CharacterSet.alphanumerics
-        s.insert(charactersIn: "-._~")
-        return s
-    }()
 }

@@ -23,9 +23,9 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The base URL the client reached the mirror at (the token realm is `<publicBase>/token`):
-    /// `public_url`, else built from the request by `PublicOriginMiddleware`; nil without a Host.
-    public var publicBase: String?
+    /// Where the client reached the mirror (its Host, or a trusted proxy's forwarded host), set by
+    /// `PublicOriginMiddleware`; nil without a Host.
+    var publicOrigin: PublicOrigin?
 
     /// Set by `ClientAddressMiddleware` when a trusted proxy said who the client is.
     public var forwardedClient: String?

@@ -85,7 +85,7 @@ extension SQLiteMetadataStore: MetadataStore {
 
     public func tags(upstream: String, repository: String, audiences: [Audience]) async throws -> [String] {
         try await pool.read { db in
-            let marks = audiences.map { _ in "?" }.joined(separator: ",")
+            let marks = databaseQuestionMarks(count: audiences.count)
             return try String.fetchAll(
                 db,
                 sql:
@@ -147,12 +147,12 @@ extension SQLiteMetadataStore: MetadataStore {
 
     public func repositories(audiences: [Audience]) async throws -> [RepositoryKey] {
         try await pool.read { db in
-            let marks = audiences.map { _ in "?" }.joined(separator: ",")
+            let marks = databaseQuestionMarks(count: audiences.count)
             return try Row.fetchAll(
                 db,
                 sql:
                     "SELECT DISTINCT upstream, repository FROM links WHERE audience IN (\(marks)) ORDER BY upstream, repository",
-                arguments: StatementArguments(audiences.map(\.key))
+                arguments: StatementArguments(audiences)
             ).map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
         }
     }
