@@ -35,19 +35,6 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // Content-addressed blob files and the SQLite metadata index.
-        .target(
-            name: "TollgateStorage",
-            dependencies: [
-                "RegistryCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         // Client for one upstream registry: transport (exchanges, redirects, retries) and auth
         // (challenges, credentials providers, tokens).
         .target(
@@ -62,11 +49,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Pull-through cache logic: manifests, blobs, tags, single-flight fills, tee streaming.
+        // Pull-through cache logic: manifests, blobs, tags, single-flight fills, tee streaming,
+        // the janitor; its ports: content index, cache index, blob store.
         .target(
             name: "TollgateProxy",
             dependencies: [
-                "RegistryCore", "TollgateStorage", "TollgateUpstream",
+                "RegistryCore", "TollgateUpstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,11 +66,12 @@ let package = Package(
         ),
         // The system's libcrypt, for bcrypt (crypt_rn).
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt", providers: [.apt(["libcrypt-dev"])]),
-        // Users (htpasswd, bcrypt), tokens (JWT), scopes, access policy, login throttling.
+        // Users (htpasswd, bcrypt), tokens (JWT), scopes, access policy, login throttling; its
+        // ports: secret tokens, upstream secrets.
         .target(
             name: "TollgateAuth",
             dependencies: [
-                "RegistryCore", "CCrypt", "TollgateStorage",
+                "RegistryCore", "CCrypt",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -94,22 +83,53 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Plans, rate limits, quotas and the usage ledger (in memory; made durable in batches).
+        // Plans, rate limits, quotas and the usage ledger (in memory; made durable in batches); its
+        // ports: usage ledger, limit windows, user settings.
         .target(
             name: "TollgateLimits",
             dependencies: [
-                "RegistryCore", "TollgateStorage",
+                "RegistryCore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Configuration, routing, HTTP application.
+        // Use cases shared by the CLI and the server (users, tokens, upstream logins, usage, cache);
+        // the cross-domain user-removal port.
+        .target(
+            name: "TollgateAdmin",
+            dependencies: [
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Adapters on local files: the blob store (and the storage lock), the htpasswd user store.
+        .target(
+            name: "TollgateFileStorage",
+            dependencies: [
+                "RegistryCore", "TollgateProxy", "TollgateAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Adapters on one SQLite database (GRDB, WAL): every port but the blob store.
+        .target(
+            name: "TollgateSQLite",
+            dependencies: [
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Configuration, routing, HTTP application; the composition root.
         .target(
             name: "TollgateServer",
             dependencies: [
-                "RegistryCore", "TollgateStorage", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits",
+                "RegistryCore", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "TollgateFileStorage", "TollgateSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -130,7 +150,8 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateStorage",
+                "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateAdmin", "TollgateFileStorage",
+                "TollgateSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,19 +172,22 @@ let package = Package(
         ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateStorageTests",
-            dependencies: ["TollgateStorage", "RegistryCore", .product(name: "NIOCore", package: "swift-nio")],
+            name: "TollgateSQLiteTests",
+            dependencies: [
+                "TollgateSQLite", "TollgateFileStorage", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "RegistryCore", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateAuthTests",
             dependencies: [
-                "TollgateAuth", "RegistryCore", "TollgateStorage",
+                "TollgateAuth", "RegistryCore", "TollgateSQLite", "TollgateFileStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateStorage"],
+            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateSQLite"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",
@@ -178,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "TollgateProxyTests",
             dependencies: [
-                "TollgateProxy", "TollgateTestSupport", "RegistryCore", "TollgateStorage", "TollgateUpstream",
+                "TollgateProxy", "TollgateTestSupport", "RegistryCore", "TollgateFileStorage", "TollgateSQLite", "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -189,7 +213,8 @@ let package = Package(
         .testTarget(
             name: "TollgateServerTests",
             dependencies: [
-                "TollgateServer", "TollgateTestSupport", "TollgateAuth", "TollgateLimits", "RegistryCore", "TollgateStorage",
+                "TollgateServer", "TollgateTestSupport", "TollgateAuth", "TollgateLimits", "RegistryCore", "TollgateSQLite",
+                "TollgateAdmin",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -2,7 +2,6 @@ import Foundation
 import RegistryCore
 import Logging
 import Synchronization
-import TollgateStorage
 
 /// What a successful login presented: a password, or a personal access token (whose refresh
 /// tokens must not outlive it).
@@ -72,7 +71,7 @@ public final class Authenticator: Sendable {
         }
         var origin: LoginOrigin?
         if SecretTokens.looksLikeToken(password) {
-            if let record = try? await secrets.verifyPersonal(password), record.user == user, isActive(user) {
+            if let record = try? await secrets.verifyPersonal(password), record.user == user, await isActive(user) {
                 origin = .personalToken(id: record.id, expires: record.expires)
             }
         } else if case .valid = await users.verify(user: user, password: password) {
@@ -92,10 +91,10 @@ public final class Authenticator: Sendable {
 
     /// The user of Basic credentials accepted in the last minute, if they still hold: same
     /// stored hash, user enabled, no lockout.
-    public func recentlyAccepted(basic raw: String, client: String?) -> String? {
+    public func recentlyAccepted(basic raw: String, client: String?) async -> String? {
         let now = ContinuousClock.now
         guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
-            let u = users.user(hit.user), !u.disabled, u.hash == hit.storedHash,
+            let u = await users.user(hit.user), !u.disabled, u.passwordHash == hit.storedHash,
             throttle.retryAfter(LoginThrottle.Key.attempt(user: hit.user, isPossibleName: true, client: client)) == nil
         else { return nil }
         return hit.user
@@ -103,18 +102,18 @@ public final class Authenticator: Sendable {
 
     /// Remembers Basic credentials that just passed `login` (passwords only, not tokens, which
     /// can be revoked).
-    public func remember(basic raw: String, user: String, password: String) {
-        guard !SecretTokens.looksLikeToken(password), let u = users.user(user) else { return }
+    public func remember(basic raw: String, user: String, password: String) async {
+        guard !SecretTokens.looksLikeToken(password), let u = await users.user(user) else { return }
         let now = ContinuousClock.now
         recentBasic.withLock { r in
             if r.count > 10_000 { r = r.filter { $0.value.until > now } }
-            r[raw] = (user, u.hash, now + .seconds(60))
+            r[raw] = (user, u.passwordHash, now + .seconds(60))
         }
     }
 
     /// Whether `user` exists and is enabled now (tokens of removed users stop working at once).
-    public func isActive(_ user: String) -> Bool {
-        guard let u = users.user(user) else { return false }
+    public func isActive(_ user: String) async -> Bool {
+        guard let u = await users.user(user) else { return false }
         return !u.disabled
     }
 
@@ -129,7 +128,7 @@ public final class Authenticator: Sendable {
     public func bearer(_ token: String) async -> Result<(Identity, [AccessEntry]), TokenService.Rejection> {
         do {
             let claims = try await tokens.verify(token)
-            if !claims.sub.isEmpty, !isActive(claims.sub) {
+            if !claims.sub.isEmpty, await !isActive(claims.sub) {
                 return .failure(.init(description: "user no longer active"))
             }
             if !claims.sub.isEmpty, anySessionsEnded.load(ordering: .acquiring),

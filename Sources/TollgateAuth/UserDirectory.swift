@@ -4,24 +4,24 @@ import Logging
 import NIOPosix
 import Synchronization
 
-/// The users of one htpasswd file, reloaded when the file changes (checked at most every
+/// The users of a `UserStore`, reloaded when its version moves (asked at most every
 /// `reloadInterval`), and password checks against them.
 ///
 /// bcrypt runs on NIO's thread pool. A verified (user, password) pair is remembered for
 /// `cacheTTL` under a keyed hash that also covers the stored hash, so a busy client doesn't pay
 /// bcrypt on every request while a password change or removal takes effect immediately. Unknown
-/// users pay one verify against a dummy hash whose cost is the median of the file's costs
+/// users pay one verify against a dummy hash whose cost is the median of the users' costs
 /// (chosen again on every reload), so timing doesn't tell who exists.
 public final class UserDirectory: Sendable {
-    public let path: String
+    public let store: any UserStore
     let logger: Logger
     let reloadInterval: Duration
     let cacheTTL: Duration
 
     private struct Snapshot {
-        var file = Htpasswd(text: "")
-        var mtime: timespec = timespec()
-        var size: Int64 = -1
+        var users: [String: UserRecord] = [:]
+        /// The store's version these users are of ("" before the first load, nil: unreadable).
+        var version: String?? = .none
         var checked: ContinuousClock.Instant?
         /// Checked for unknown users: no password matches it.
         var dummyHash = ""
@@ -29,17 +29,18 @@ public final class UserDirectory: Sendable {
     private let snapshot = Mutex(Snapshot())
     private let verified = Mutex<[SHA256Digest: ContinuousClock.Instant]>([:])
     private let cacheKey = SymmetricKey(size: .bits256)
-    /// The dummy hash's cost when the file has no users.
+    /// The dummy hash's cost when there are no users.
     static let defaultCost = 10
 
-    public init(path: String, logger: Logger, reloadInterval: Duration = .milliseconds(500), cacheTTL: Duration = .seconds(300))
-        throws
-    {
-        self.path = path
+    public init(
+        store: any UserStore, logger: Logger, reloadInterval: Duration = .milliseconds(500),
+        cacheTTL: Duration = .seconds(300)
+    ) async {
+        self.store = store
         self.logger = logger
         self.reloadInterval = reloadInterval
         self.cacheTTL = cacheTTL
-        reloadIfChanged(force: true)
+        await reloadIfChanged(force: true)
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -48,37 +49,40 @@ public final class UserDirectory: Sendable {
         case disabled(user: String)
     }
 
-    /// The current file (reloaded if it changed on disk).
-    public var users: Htpasswd {
-        reloadIfChanged()
-        return snapshot.withLock { $0.file }
+    /// The current users (reloaded if the store changed).
+    public func users() async -> [String: UserRecord] {
+        await reloadIfChanged()
+        return snapshot.withLock { $0.users }
     }
 
-    public func user(_ name: String) -> Htpasswd.User? { users.users[name] }
+    public func user(_ name: String) async -> UserRecord? {
+        await reloadIfChanged()
+        return snapshot.withLock { $0.users[name] }
+    }
 
     /// The hash unknown users are checked against.
-    public var dummyHash: String {
-        reloadIfChanged()
+    public func dummyHash() async -> String {
+        await reloadIfChanged()
         return snapshot.withLock { $0.dummyHash }
     }
 
-    /// The median bcrypt cost of `file`'s users (the lower middle one of an even count), or
-    /// `defaultCost` when it has none.
-    public static func dummyCost(for file: Htpasswd) -> Int {
-        let costs = file.users.values.compactMap { Bcrypt.cost(of: $0.hash) }.sorted()
+    /// The median bcrypt cost of `users` (the lower middle one of an even count), or
+    /// `defaultCost` when there are none.
+    public static func dummyCost(for users: some Collection<UserRecord>) -> Int {
+        let costs = users.compactMap { Bcrypt.cost(of: $0.passwordHash) }.sorted()
         guard !costs.isEmpty else { return defaultCost }
         return costs[(costs.count - 1) / 2]
     }
 
-    static func makeDummyHash(for file: Htpasswd) -> String {
+    static func makeDummyHash(for users: some Collection<UserRecord>) -> String {
         // gensalt fails only for a cost outside 4…31, which a parsed hash can't have.
-        (try? Bcrypt.unmatchableHash(cost: dummyCost(for: file))) ?? "$2y$10$" + String(repeating: ".", count: 53)
+        (try? Bcrypt.unmatchableHash(cost: dummyCost(for: users))) ?? "$2y$10$" + String(repeating: ".", count: 53)
     }
 
     /// Checks a password. Slow (bcrypt) unless the pair was verified recently.
     public func verify(user name: String, password: String) async -> Outcome {
-        let (entry, dummy) = snapshotUser(name)
-        let hash = entry?.hash ?? dummy
+        let (entry, dummy) = await snapshotUser(name)
+        let hash = entry?.passwordHash ?? dummy
         let key = fingerprint(user: name, password: password, hash: hash)
         let now = ContinuousClock.now
         if entry != nil, let until = verified.withLock({ $0[key] }), until > now {
@@ -93,9 +97,9 @@ public final class UserDirectory: Sendable {
         return entry.disabled ? .disabled(user: name) : .valid(user: name)
     }
 
-    private func snapshotUser(_ name: String) -> (Htpasswd.User?, String) {
-        reloadIfChanged()
-        return snapshot.withLock { ($0.file.users[name], $0.dummyHash) }
+    private func snapshotUser(_ name: String) async -> (UserRecord?, String) {
+        await reloadIfChanged()
+        return snapshot.withLock { ($0.users[name], $0.dummyHash) }
     }
 
     private func fingerprint(user: String, password: String, hash: String) -> SHA256Digest {
@@ -107,8 +111,9 @@ public final class UserDirectory: Sendable {
         return SHA256.hash(data: Data(hmac.finalize()))
     }
 
-    /// Re-reads the file when its size or modification time changed.
-    public func reloadIfChanged(force: Bool = false) {
+    /// Re-reads the users when the store's version moved (asked at most every `reloadInterval`
+    /// unless `force`d).
+    public func reloadIfChanged(force: Bool = false) async {
         let now = ContinuousClock.now
         let due = snapshot.withLock { s -> Bool in
             if !force, let c = s.checked, now - c < reloadInterval { return false }
@@ -116,32 +121,37 @@ public final class UserDirectory: Sendable {
             return true
         }
         guard due else { return }
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            let hadUsers = snapshot.withLock { s -> Bool in
-                let had = !s.file.users.isEmpty || s.size >= 0
-                s.file = Htpasswd(text: "")
-                s.size = -1
-                if s.dummyHash.isEmpty || had { s.dummyHash = Self.makeDummyHash(for: s.file) }
-                return had
-            }
-            if hadUsers || force { logger.warning("htpasswd file not readable; no users", metadata: ["path": "\(path)"]) }
+        let version: String?
+        do {
+            version = try await store.version()
+        } catch {
+            logger.error("user store not readable; keeping the users loaded", metadata: ["store": "\(store.location)", "error": "\(error)"])
             return
         }
-        let unchanged = snapshot.withLock { s in
-            s.size == Int64(st.st_size) && s.mtime.tv_sec == st.st_mtim.tv_sec && s.mtime.tv_nsec == st.st_mtim.tv_nsec
+        guard let version else {
+            let hadUsers = snapshot.withLock { s -> Bool in
+                var had = !s.users.isEmpty
+                if case .some(.some) = s.version { had = true }
+                s.users = [:]
+                s.version = .some(nil)
+                if s.dummyHash.isEmpty || had { s.dummyHash = Self.makeDummyHash(for: [UserRecord]()) }
+                return had
+            }
+            if hadUsers || force {
+                logger.warning("user store not readable; no users", metadata: ["store": "\(store.location)"])
+            }
+            return
         }
+        let unchanged = snapshot.withLock { $0.version == .some(version) }
         if unchanged, !force { return }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let file = Htpasswd(text: text)
-        for p in file.problems { logger.error("\(p.description)", metadata: ["path": "\(path)"]) }
-        let dummy = Self.makeDummyHash(for: file)
+        guard let listing = try? await store.listUsers() else { return }
+        for p in listing.problems { logger.error("\(p)", metadata: ["store": "\(store.location)"]) }
+        let dummy = Self.makeDummyHash(for: listing.users.values)
         snapshot.withLock { s in
-            s.file = file
+            s.users = listing.users
             s.dummyHash = dummy
-            s.size = Int64(st.st_size)
-            s.mtime = st.st_mtim
+            s.version = .some(version)
         }
-        logger.info("htpasswd loaded", metadata: ["path": "\(path)", "users": "\(file.users.count)"])
+        logger.info("users loaded", metadata: ["store": "\(store.location)", "users": "\(listing.users.count)"])
     }
 }

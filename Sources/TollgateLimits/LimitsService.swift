@@ -1,32 +1,33 @@
 import Logging
 import ServiceLifecycle
-import TollgateStorage
 
 /// Keeps limits and usage durable:
-/// - every `flushInterval`, one transaction writes the ledger's new counts and the limit windows
-///   that changed (so a crash loses at most that interval, never the history);
+/// - every `flushInterval`, it writes the ledger's new counts and the limit windows that
+///   changed (so a crash loses at most that interval, never the history);
 /// - at graceful shutdown (after the HTTP server has stopped), a last flush.
 /// (User settings are reloaded by the server's settings watcher, which fills `limiter.plans`.)
 public struct LimitsService: Service {
     let limiter: RateLimiter
     let ledger: UsageLedger
-    let store: any UsageStore
+    let usageStore: any UsageLedgerStore
+    let windowStore: any LimitWindowStore
     let logger: Logger
     let flushInterval: Duration
 
     public init(
-        limiter: RateLimiter, ledger: UsageLedger, store: any UsageStore, logger: Logger,
-        flushInterval: Duration = .seconds(1)
+        limiter: RateLimiter, ledger: UsageLedger, usageStore: any UsageLedgerStore, windowStore: any LimitWindowStore,
+        logger: Logger, flushInterval: Duration = .seconds(1)
     ) {
         self.limiter = limiter
         self.ledger = ledger
-        self.store = store
+        self.usageStore = usageStore
+        self.windowStore = windowStore
         self.logger = logger
         self.flushInterval = flushInterval
     }
 
     /// Reads the current windows from the store; call before serving.
-    public static func load(limiter: RateLimiter, store: any UsageStore) async throws {
+    public static func load(limiter: RateLimiter, store: any LimitWindowStore) async throws {
         // Monthly windows are the longest: anything that began in the last 31 days may be current.
         let since = limiter.clock.wall() - WindowPeriod.month.seconds
         limiter.restore(try await store.limitWindows(since: since))
@@ -41,7 +42,7 @@ public struct LimitsService: Service {
             if sinceForget >= .seconds(60) {
                 sinceForget = .zero
                 limiter.forgetIdle()
-                try? await store.pruneLimitWindows(before: limiter.clock.wall() - 40 * 86400)
+                try? await windowStore.pruneLimitWindows(before: limiter.clock.wall() - 40 * 86400)
             }
         }
         // The last flush must happen even when shutdown ended in cancellation: run it outside it.
@@ -54,13 +55,22 @@ public struct LimitsService: Service {
         let windows = limiter.takeChangedWindows()
         guard !usage.isEmpty || !windows.isEmpty else { return }
         do {
-            try await store.record(usage: usage, windows: windows)
+            try await usageStore.addUsage(usage)
         } catch {
             ledger.putBack(usage)
+            report(error)
+        }
+        do {
+            try await windowStore.saveLimitWindows(windows)
+        } catch {
             limiter.markChanged(windows)
-            if !(error is CancellationError) {
-                logger.error("could not store usage; will retry", metadata: ["error": "\(error)"])
-            }
+            report(error)
+        }
+    }
+
+    private func report(_ error: any Error) {
+        if !(error is CancellationError) {
+            logger.error("could not store usage; will retry", metadata: ["error": "\(error)"])
         }
     }
 }

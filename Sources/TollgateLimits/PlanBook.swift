@@ -1,5 +1,4 @@
 import Synchronization
-import TollgateStorage
 
 /// The configured plans and each user's plan choice and overrides: answers "which limits apply
 /// to this subject". Settings are replaced wholesale when the CLI changes them; every

@@ -1,6 +1,5 @@
 import RegistryCore
 import Synchronization
-import TollgateStorage
 
 /// A request refused by a limit.
 public struct LimitExceeded: Error, Sendable, Equatable {

@@ -1,6 +1,5 @@
 import CoreMetrics
 import Synchronization
-import TollgateStorage
 
 /// Per user, day and upstream: requests, pulls and bytes, counted in memory on the hot path and
 /// handed to storage in batches by `LimitsService`. Also keeps the per-user metric counters

@@ -1,7 +1,6 @@
 import NIOCore
 import RegistryCore
 import Synchronization
-import TollgateStorage
 
 /// One upstream download of one blob into a temporary file, shared by every client that asks
 /// for it while it runs (single-flight). Clients read the file behind the writer; the last byte
@@ -24,9 +23,9 @@ public final class BlobFill: Sendable {
         case starting
         /// Bytes are arriving; `size` is the upstream's Content-Length or the size a manifest
         /// declared (nil: unknown until the end).
-        case streaming(file: BlobFile, size: Int64?)
+        case streaming(file: any BlobReadable, size: Int64?)
         /// Every byte arrived and matched the digest (the file may still be being made durable).
-        case complete(file: BlobFile, size: Int64)
+        case complete(file: any BlobReadable, size: Int64)
         case failed(any Error)
     }
 
@@ -51,7 +50,7 @@ public final class BlobFill: Sendable {
 
     // MARK: - Writer side (the fill task)
 
-    func begin(file: BlobFile, size: Int64?) {
+    func begin(file: any BlobReadable, size: Int64?) {
         update {
             $0.phase = .streaming(file: file, size: size)
             if let size, size > ManifestSniff.maxLength { $0.mayBeManifest = false }
@@ -62,7 +61,7 @@ public final class BlobFill: Sendable {
     var mayBeManifest: Bool { state.withLock { $0.mayBeManifest } }
     func progress(written: Int64) { update { $0.written = written } }
     /// All bytes arrived and match the digest.
-    func complete(file: BlobFile, size: Int64) {
+    func complete(file: any BlobReadable, size: Int64) {
         update {
             $0.written = size
             $0.phase = .complete(file: file, size: size)
@@ -103,7 +102,7 @@ public final class BlobFill: Sendable {
     /// What a reader may do next.
     public enum Availability: Sendable {
         /// Bytes `[..<readableEnd)` of `file` may be sent.
-        case readable(file: BlobFile, readableEnd: Int64, size: Int64?, complete: Bool)
+        case readable(file: any BlobReadable, readableEnd: Int64, size: Int64?, complete: Bool)
         case failed(any Error)
     }
 

@@ -3,7 +3,8 @@ import Logging
 import RegistryCore
 import ServiceLifecycle
 import Synchronization
-import TollgateStorage
+import CoreMetrics
+import NIOCore
 
 /// Keeps the disk cache within `storage.max_size` and honest:
 /// - every few seconds it writes down which blobs were used (batched last-access times);
@@ -17,10 +18,16 @@ import TollgateStorage
 ///   shutdown marker (a crash) it re-hashes the blobs written since the last clean stop, moving
 ///   damaged ones to `damaged/`;
 /// - at graceful shutdown it writes the access times and the marker.
+///
+/// It works on the stores alone (`tollgate cache prune` runs one beside a server); a running
+/// cache connects its `CacheMemory` and its `DiskBudget`.
 public final class CacheJanitor: Service {
-    let cache: PullThroughCache
-    let files: FileBlobStore
+    let blobs: any BlobStore
     let store: any CacheIndexStore
+    let memory: (any CacheMemory)?
+    let disk: DiskBudget
+    let metrics: JanitorMetrics?
+    let clock: @Sendable () -> Double
     let maxSize: Int64?
     let logger: Logger
     let interval: Duration
@@ -32,17 +39,22 @@ public final class CacheJanitor: Service {
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     public init(
-        cache: PullThroughCache, files: FileBlobStore, store: any CacheIndexStore, maxSize: Int64?, logger: Logger,
+        blobs: any BlobStore, index store: any CacheIndexStore, maxSize: Int64?, logger: Logger,
+        memory: (any CacheMemory)? = nil, disk: DiskBudget = DiskBudget(), metrics factory: (any MetricsFactory)? = nil,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         interval: Duration = .seconds(2), graceSeconds: Double = 10
     ) {
-        self.cache = cache
-        self.files = files
+        self.blobs = blobs
         self.store = store
+        self.memory = memory
+        self.disk = disk
+        self.metrics = factory.map(JanitorMetrics.init)
+        self.clock = clock
         self.maxSize = maxSize
         self.logger = logger
         self.interval = interval
         self.graceSeconds = graceSeconds
-        cache.disk.connect(maxSize: maxSize) { [weak self] in await self?.makeRoom() }
+        disk.connect(maxSize: maxSize) { [weak self] in await self?.makeRoom() }
     }
 
     /// Writes down access times and evicts if the cache with the downloads in flight is above
@@ -65,45 +77,24 @@ public final class CacheJanitor: Service {
     public var damaged: Int64 { counters.withLock { $0.damaged } }
 
     public func run() async throws {
-        let start = startupState()
+        let previous = await blobs.beginRun()
         await reconcile()
-        let check = Task { if case .afterCrash(let since) = start { await verifyWritten(since: since) } }
+        let check = Task { if case .crashed(let since) = previous { await verifyWritten(since: since) } }
         defer { check.cancel() }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             await makeRoom()
         }
-        await Task { await self.flushAccesses() }.value  // even when shutdown ended in cancellation
-        let stamp = String(Date().timeIntervalSince1970)
-        try? stamp.write(toFile: lastStopPath, atomically: true, encoding: .utf8)
-        try? stamp.write(toFile: files.shutdownMarkerPath, atomically: true, encoding: .utf8)
-    }
-
-    enum StartupState: Equatable {
-        /// The last stop was clean: nothing to check.
-        case clean
-        /// A crash (or the first start): check blobs written since the last clean stop (all if none).
-        case afterCrash(since: Double?)
-    }
-
-    /// `last-clean-stop` keeps the time of the last clean stop; `clean-shutdown` exists only
-    /// between a clean stop and the next start.
-    private var lastStopPath: String { files.root + "/last-clean-stop" }
-
-    private func startupState() -> StartupState {
-        let fm = FileManager.default
-        let marker = files.shutdownMarkerPath
-        let clean = fm.fileExists(atPath: marker)
-        try? fm.removeItem(atPath: marker)  // from now on, a crash is a crash
-        if clean { return .clean }
-        let last = (try? String(contentsOfFile: lastStopPath, encoding: .utf8))
-            .flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        return .afterCrash(since: last)
+        // Even when shutdown ended in cancellation.
+        await Task {
+            await self.flushAccesses()
+            await self.blobs.recordCleanStop(at: Date().timeIntervalSince1970)
+        }.value
     }
 
     func reconcile() async {
         do {
-            try await store.reconcile(with: try await files.allBlobs())
+            try await store.reconcile(with: try await blobs.list())
         } catch {
             logger.error("could not reconcile the cache index with the files", metadata: ["error": "\(error)"])
         }
@@ -112,7 +103,7 @@ public final class CacheJanitor: Service {
     /// After a crash: hash every blob written since the last clean stop (all of them when there
     /// was none) in the background; damaged ones are moved aside and forgotten.
     func verifyWritten(since: Double?) async {
-        guard let all = try? await files.allBlobs() else { return }
+        guard let all = try? await blobs.list() else { return }
         let suspects = all.filter { since == nil || $0.modified >= since! - 5 }
         guard !suspects.isEmpty else { return }
         logger.notice(
@@ -131,17 +122,17 @@ public final class CacheJanitor: Service {
     /// Hashes one blob; when it doesn't match its name it is quarantined and forgotten.
     /// Returns where it went.
     public func verify(_ digest: Digest) async -> String? {
-        guard (try? await files.verify(digest)) == false else { return nil }
-        guard let to = try? await files.quarantine(digest) else { return nil }
+        guard (try? await blobs.verify(digest)) == false else { return nil }
+        guard let to = try? await blobs.quarantine(digest) else { return nil }
         try? await store.forget(digest)
-        cache.forgetEvicted([digest])
+        memory?.forgetEvicted([digest])
         counters.withLock { $0.damaged += 1 }
-        cache.metrics?.damaged.increment()
+        metrics?.damaged.increment()
         return to
     }
 
     func flushAccesses() async {
-        let accesses = cache.takeAccesses()
+        guard let accesses = memory?.takeAccesses(), !accesses.isEmpty else { return }
         do {
             try await store.recordAccess(accesses)
         } catch {
@@ -154,13 +145,13 @@ public final class CacheJanitor: Service {
     @discardableResult
     public func evictIfNeeded() async -> (blobs: Int, bytes: Int64) {
         guard let (blobs, total) = try? await store.cachedBytes() else { return (0, 0) }
-        cache.disk.recordStored(total)
-        cache.metrics?.diskBytes.record(total)
-        cache.metrics?.diskBlobs.record(blobs)
-        let inFlight = cache.disk.inFlight
+        disk.recordStored(total)
+        metrics?.diskBytes.record(total)
+        metrics?.diskBlobs.record(blobs)
+        let inFlight = disk.inFlight
         guard let maxSize, total + inFlight > maxSize else { return (0, 0) }
         let result = await evict(down: total + inFlight - maxSize * 95 / 100)
-        cache.disk.recordStored(total - result.bytes)
+        disk.recordStored(total - result.bytes)
         if result.blobs > 0 {
             logger.info(
                 "cache evicted",
@@ -178,7 +169,7 @@ public final class CacheJanitor: Service {
     /// Removes least recently used blobs until `amount` bytes are gone (or nothing is left to
     /// remove). Used by the server and by `tollgate cache prune`.
     public func evict(down amount: Int64, olderThan: Double? = nil, dryRun: Bool = false) async -> (blobs: Int, bytes: Int64) {
-        let grace = cache.clock() - graceSeconds
+        let grace = clock() - graceSeconds
         let cutoff = min(olderThan ?? grace, grace)
         var freed: Int64 = 0, count = 0
         var evicted = Set<Digest>()
@@ -196,7 +187,7 @@ public final class CacheJanitor: Service {
                 progress = true
                 if (try? await store.isTagged(candidate.digest)) == true {
                     // A tagged manifest stays: count it as used so it leaves the front of the queue.
-                    kept.append(BlobAccess(digest: candidate.digest, size: candidate.size, lastAccess: cache.clock()))
+                    kept.append(BlobAccess(digest: candidate.digest, size: candidate.size, lastAccess: clock()))
                     continue
                 }
                 if dryRun {
@@ -205,7 +196,7 @@ public final class CacheJanitor: Service {
                     continue
                 }
                 do {
-                    try await files.remove(candidate.digest)
+                    try await blobs.remove(candidate.digest)
                     try await store.forget(candidate.digest)
                     evicted.insert(candidate.digest)
                     freed += candidate.size
@@ -220,14 +211,41 @@ public final class CacheJanitor: Service {
             }
             if !progress { break }
         }
-        cache.forgetEvicted(evicted)
+        memory?.forgetEvicted(evicted)
         if dryRun { return (count, freed) }
         counters.withLock {
             $0.evictedBlobs += Int64(count)
             $0.evictedBytes += freed
         }
-        cache.metrics?.evictedBlobs.increment(by: Int64(count))
-        cache.metrics?.evictedBytes.increment(by: freed)
+        metrics?.evictedBlobs.increment(by: Int64(count))
+        metrics?.evictedBytes.increment(by: freed)
         return (count, freed)
+    }
+}
+
+/// What a running cache keeps in memory that the janitor must see: access times not yet
+/// written down, and copies of content the janitor removes.
+public protocol CacheMemory: Sendable {
+    /// The accesses noted since the last call.
+    func takeAccesses() -> [BlobAccess]
+    /// Drops memory's copies and links of removed content.
+    func forgetEvicted(_ digests: Set<Digest>)
+}
+
+extension BlobStore {
+    /// Whether the stored bytes hash to the blob's name (true when it is gone meanwhile:
+    /// nothing wrong is stored).
+    public func verify(_ digest: Digest) async throws -> Bool {
+        guard let reader = try await reader(digest) else { return true }
+        var hasher = DigestHasher(for: digest)
+        var offset: Int64 = 0
+        var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        while true {
+            buffer = try await reader.read(at: offset, count: 1 << 20, into: buffer)
+            if buffer.readableBytes == 0 { break }
+            buffer.withUnsafeReadableBytes { hasher.update($0) }
+            offset += Int64(buffer.readableBytes)
+        }
+        return hasher.finalize() == digest
     }
 }

@@ -1,8 +1,7 @@
 import RegistryCore
 import Synchronization
-import TollgateStorage
 
-/// In-memory front of the `MetadataStore` for the hot path: tags, manifest records and links are
+/// In-memory front of the `ContentIndexStore` for the hot path: tags, manifest records and links are
 /// read from memory after the first lookup; every change is written through to the store.
 final class ContentIndex: Sendable {
     struct TagKey: Hashable, Sendable {
@@ -23,7 +22,7 @@ final class ContentIndex: Sendable {
         var digest: Digest
     }
 
-    let store: any MetadataStore
+    let store: any ContentIndexStore
     private let tags = Mutex<[TagKey: TagRecord]>([:])
     private let manifests = Mutex<[Digest: ManifestRecord]>([:])
     private let links = Mutex<[LinkKey: Int64]>([:])
@@ -36,7 +35,7 @@ final class ContentIndex: Sendable {
     /// Entries per map before it is dropped and refilled from the store.
     private let capacity = 200_000
 
-    init(store: any MetadataStore) { self.store = store }
+    init(store: any ContentIndexStore) { self.store = store }
 
     private func remember<K: Hashable & Sendable, V: Sendable>(_ map: borrowing Mutex<[K: V]>, _ key: K, _ value: V?) {
         map.withLock { m in

@@ -24,7 +24,7 @@ public final class DiskBudget: Sendable {
     /// Step in which a download of unknown size reserves.
     static let step: Int64 = 8 << 20
 
-    init() {}
+    public init() {}
 
     /// Connects the janitor that keeps the store within `maxSize`.
     public func connect(maxSize: Int64?, makeRoom: @escaping @Sendable () async -> Void) {

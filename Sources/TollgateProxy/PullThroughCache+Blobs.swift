@@ -1,13 +1,12 @@
 import Logging
 import NIOCore
 import RegistryCore
-import TollgateStorage
 import TollgateUpstream
 
 /// Where a blob's bytes come from.
 public enum BlobBody: Sendable {
     case memory(ByteBuffer)
-    case file(BlobFile)
+    case stored(any BlobReader)
     /// A running upstream download: stream behind it.
     case fill(BlobFill)
     /// HEAD of an uncached blob: nothing to send.
@@ -92,17 +91,17 @@ extension PullThroughCache {
             accessed(digest, size: Int64(bytes.readableBytes))
             return (Int64(bytes.readableBytes), .memory(bytes))
         }
-        guard let file = try await blobs.open(digest) else { return nil }
-        let size = try await file.size()
+        guard let reader = try await blobs.reader(digest) else { return nil }
+        let size = reader.size
         accessed(digest, size: size)
         if !head, size <= smallBlobLimit {
-            let bytes = try await file.read(at: 0, count: Int(size))
+            let bytes = try await reader.read(at: 0, count: Int(size))
             if bytes.readableBytes == size {
                 memory.put(digest, bytes, cost: bytes.readableBytes)
                 return (size, .memory(bytes))
             }
         }
-        return (size, .file(file))
+        return (size, .stored(reader))
     }
 
     /// Asks upstream whether `repository` has the blob; returns its size if the upstream said it.
@@ -140,7 +139,7 @@ extension PullThroughCache {
         var logger = self.logger
         logger[metadataKey: "upstream"] = "\(key.upstream)"
         logger[metadataKey: "digest"] = "\(key.digest)"
-        var file: BlobFile?
+        var writer: (any BlobWriter)?
         let started = ContinuousClock.now
         let reservation = DiskReservation(disk)
         do {
@@ -154,8 +153,8 @@ extension PullThroughCache {
             }
             let expected = try expectedSize(announced: response.contentLength, key: key)
             if let expected { try await reservation.cover(expected, exact: true) }
-            let temp = try await blobs.makeTemporaryFile()
-            file = temp
+            let temp = try await blobs.writer()
+            writer = temp
             fill.begin(file: temp, size: expected)
             let written = try await receive(
                 pipe, into: temp, fill: fill, expected: expected, key: key, reservation: reservation)
@@ -170,8 +169,8 @@ extension PullThroughCache {
             }
             // Verified: readers may have the last byte now, while the file is made durable.
             fill.complete(file: temp, size: written)
-            try await blobs.commit(temp, as: key.digest, durable: true)
-            file = nil
+            try await temp.commit(as: key.digest, durable: true)
+            writer = nil
             reservation.release(stored: written)
             accessed(key.digest, size: written)
             metrics?.fills.increment()
@@ -180,7 +179,7 @@ extension PullThroughCache {
                 audience: key.audience)
             logger.debug("blob cached", metadata: ["bytes": "\(written)", "duration": "\(ContinuousClock.now - started)"])
         } catch {
-            if let file { await blobs.discard(file) }
+            if let writer { await writer.abort() }
             reservation.release()
             if !(error is RegistryError) || (error as? RegistryError)?.code != .blobUnknown {
                 logger.warning("blob download failed", metadata: ["error": "\(error)"])
@@ -213,7 +212,7 @@ extension PullThroughCache {
     /// after checking it against the expected size (else `maxBlobSize`) and the digest. Stops
     /// when the fill is abandoned or the disk budget can't cover the bytes.
     private func receive(
-        _ pipe: ChunkPipe, into file: BlobFile, fill: BlobFill, expected: Int64?, key: FillKey,
+        _ pipe: ChunkPipe, into file: any BlobWriter, fill: BlobFill, expected: Int64?, key: FillKey,
         reservation: DiskReservation
     ) async throws -> Int64 {
         var hasher = DigestHasher(for: key.digest)
@@ -243,7 +242,7 @@ extension PullThroughCache {
                 }
                 try await reservation.cover(total)
                 batch.withUnsafeReadableBytes { hasher.update($0) }
-                try await file.write(batch, at: written)
+                try await file.append(batch)
                 if mayBeManifest, !ManifestSniff.mayBe(prefix: batch.readableBytesView, at: written, total: total) {
                     mayBeManifest = false
                     fill.notManifest()
@@ -253,7 +252,7 @@ extension PullThroughCache {
             }
         } catch let e as RegistryError {
             throw e
-        } catch let e as StorageError {
+        } catch let e as BlobStoreError {
             throw e
         } catch {
             throw RegistryError(
@@ -287,9 +286,8 @@ extension PullThroughCache {
             } else {
                 try await write(bytes)
             }
-        case .file(let file):
-            let size = try await file.size()
-            try await copy(file, from: range?.start ?? 0, to: (range?.end ?? (size - 1)) + 1, write: write)
+        case .stored(let reader):
+            try await copy(reader, from: range?.start ?? 0, to: (range?.end ?? (reader.size - 1)) + 1, write: write)
         case .fill(let fill):
             try await fill.attend {
                 // A ranged reader gets nothing before the whole blob is verified: a complete 206
@@ -318,7 +316,7 @@ extension PullThroughCache {
     /// Copies bytes `[from, to)` of `file` in chunks. Two buffers take turns: by the time one is
     /// read into again the socket has usually let go of it, so its storage is reused instead of
     /// allocating (and fragmenting the heap with) a fresh megabyte per chunk.
-    private func copy(_ file: BlobFile, from: Int64, to: Int64, write: (ByteBuffer) async throws -> Void) async throws {
+    private func copy(_ file: any BlobReadable, from: Int64, to: Int64, write: (ByteBuffer) async throws -> Void) async throws {
         var offset = from
         let chunkSize = Int(min(Int64(Self.readChunk), to - from))
         var buffers = [ByteBuffer(), ByteBuffer()]

@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import RegistryCore
-import TollgateStorage
 import TollgateUpstream
 
 /// A manifest ready to be sent.
@@ -232,8 +231,8 @@ extension PullThroughCache {
         else { return nil }
         accessed(digest, size: record.size)
         if let bytes = memory.get(digest) { return (record.mediaType, bytes) }
-        guard let file = try await blobs.open(digest) else { return nil }
-        let bytes = try await file.read(at: 0, count: Int(min(record.size, Int64(Self.maxManifestSize))))
+        guard let reader = try await blobs.reader(digest) else { return nil }
+        let bytes = try await reader.read(at: 0, count: Int(min(record.size, Int64(Self.maxManifestSize))))
         // Manifests are written without fsync (see `storeSmall`): check what a crash may have left.
         var hasher = DigestHasher(for: digest)
         bytes.withUnsafeReadableBytes { hasher.update($0) }
@@ -307,12 +306,12 @@ extension PullThroughCache {
     /// client's critical path, and `cachedManifest` verifies every read from disk instead.
     func storeSmall(_ bytes: ByteBuffer, as digest: Digest) async throws {
         if try await blobs.size(of: digest) == Int64(bytes.readableBytes) { return }
-        let file = try await blobs.makeTemporaryFile()
+        let writer = try await blobs.writer()
         do {
-            try await file.write(bytes, at: 0)
-            try await blobs.commit(file, as: digest, durable: false)
+            try await writer.append(bytes)
+            try await writer.commit(as: digest, durable: false)
         } catch {
-            await blobs.discard(file)
+            await writer.abort()
             throw error
         }
     }

@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import RegistryCore
-import TollgateStorage
 import TollgateUpstream
 
 /// One page of a subject's referrers, ready to be sent.

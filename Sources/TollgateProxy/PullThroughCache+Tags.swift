@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import RegistryCore
-import TollgateStorage
 import TollgateUpstream
 
 public struct TagListResult: Sendable {

@@ -5,15 +5,14 @@ import NIOCore
 import RegistryCore
 import ServiceLifecycle
 import Synchronization
-import TollgateStorage
 import TollgateUpstream
 
 /// The pull-through cache: manifests, blobs and tags of every upstream, kept in a
-/// content-addressed `BlobStore` and indexed in a `MetadataStore`.
+/// content-addressed `BlobStore` and indexed in a `ContentIndexStore`.
 ///
 /// It is also the `Service` that owns running upstream downloads, so a download outlives the
 /// client that started it and is shared by everyone asking for the same blob meanwhile.
-public final class PullThroughCache: Service {
+public final class PullThroughCache: Service, CacheMemory {
     let blobs: any BlobStore
     let index: ContentIndex
     let logger: Logger
@@ -23,7 +22,7 @@ public final class PullThroughCache: Service {
     let fills = Mutex<[FillKey: BlobFill]>([:])
     let manifestFetches: SingleFlight<ManifestKey, FetchedManifest>
     let metrics: CacheMetrics?
-    let clock: @Sendable () -> Double
+    public let clock: @Sendable () -> Double
     /// Blobs and manifests used since the janitor last wrote them down (last-access times are
     /// stored in batches, not per request).
     let accesses = Mutex<[Digest: BlobAccess]>([:])
@@ -60,7 +59,7 @@ public final class PullThroughCache: Service {
     }
 
     public init(
-        blobs: any BlobStore, metadata: any MetadataStore, logger: Logger,
+        blobs: any BlobStore, metadata: any ContentIndexStore, logger: Logger,
         memoryBudget: Int = 64 << 20, smallBlobLimit: Int = 256 << 10,
         maxBlobSize: Int64 = PullThroughCache.defaultMaxBlobSize, abandonGrace: Duration = .seconds(5),
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },

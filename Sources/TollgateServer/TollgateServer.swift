@@ -8,10 +8,11 @@ import Logging
 import RegistryCore
 import ServiceLifecycle
 import TollgateProxy
-import TollgateStorage
 import TollgateUpstream
 import TollgateAuth
 import TollgateLimits
+import TollgateAdmin
+import TollgateFileStorage
 import Prometheus
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
@@ -42,12 +43,11 @@ public enum TollgateServer {
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let certificates = try config.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
-        let blobs = try FileBlobStore(root: config.storage.path)
-        let metadata = try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
+        let stores = try EmbeddedStorage.open(config, clearTemporary: true)
         let metrics = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: metrics)
         let cache = PullThroughCache(
-            blobs: blobs, metadata: metadata, logger: logger, memoryBudget: Int(config.storage.memoryCache),
+            blobs: stores.blobs, metadata: stores.contentIndex, logger: logger, memoryBudget: Int(config.storage.memoryCache),
             maxBlobSize: config.storage.maxBlobSize, metrics: factory)
         // Everything that can fail comes before the upstream clients exist: a client must be shut
         // down before it is freed, so none is created until nothing else can throw.
@@ -62,24 +62,26 @@ public enum TollgateServer {
         }
         let policies = PolicyBook(
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
-        let authenticator = try await makeAuthenticator(config, metadata: metadata, policies: policies, logger: logger)
+        let authenticator = try await makeAuthenticator(config, secretTokens: stores.secretTokens, policies: policies, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: factory)
-        try await LimitsService.load(limiter: limiter, store: metadata)
-        let limitsService = LimitsService(limiter: limiter, ledger: ledger, store: metadata, logger: logger)
+        try await LimitsService.load(limiter: limiter, store: stores.limitWindows)
+        let limitsService = LimitsService(
+            limiter: limiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
+            logger: logger)
         let credentials = UpstreamCredentialBook()
         let vault = try CredentialVault.loadOrCreate(in: config.auth.token.keyDirectory)
         let version = try await UserSettingsWatcher.load(
-            store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
+            stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             logger: logger)
         let watcher = UserSettingsWatcher(
-            store: metadata, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
+            stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)
         // Bearer tokens outlive a restart: those of users removed within their lifetime stay void.
         let tokenLifetime = Double(config.auth.token.ttl.components.seconds) + 120
-        for removal in try await metadata.userRemovals(since: Date().addingTimeInterval(-tokenLifetime)) {
-            authenticator.endSessions(of: removal.user, removed: removal.removed)
+        for removal in try await stores.userRemovals.userRemovals(since: Date().addingTimeInterval(-tokenLifetime)) {
+            if let removed = removal.removed { authenticator.endSessions(of: removal.user, removed: removed) }
         }
         let upstreamRouter = UpstreamRouter(config)
         var upstreams: [String: Upstream] = [:]
@@ -106,8 +108,8 @@ public enum TollgateServer {
                 anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { _, _ in try await readiness(blobs: blobs, metadata: metadata) }
-        if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: metadata).addRoutes(to: router) }
+        router.get("/readyz") { _, _ in try await readiness(stores) }
+        if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: stores.usageLedger).addRoutes(to: router) }
         if config.metrics.enabled {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
                 .addRoutes(to: router)
@@ -123,7 +125,8 @@ public enum TollgateServer {
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
             limitsService: limitsService, settingsWatcher: watcher,
             janitor: CacheJanitor(
-                cache: cache, files: blobs, store: metadata, maxSize: config.storage.maxSize, logger: logger),
+                blobs: stores.blobs, index: stores.cacheIndex, maxSize: config.storage.maxSize, logger: logger,
+                memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock),
             accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock)
     }
 
@@ -212,31 +215,36 @@ public enum TollgateServer {
     }
 
     static func makeAuthenticator(
-        _ config: TollgateConfiguration, metadata: SQLiteMetadataStore, policies: PolicyBook, logger: Logger
+        _ config: TollgateConfiguration, secretTokens: any SecretTokenStore, policies: PolicyBook, logger: Logger
     ) async throws -> Authenticator {
         let a = config.auth
         let algorithm = a.token.algorithm
         let keys = try TokenKeys.loadOrCreate(in: a.token.keyDirectory, algorithm: algorithm)
         return Authenticator(
-            users: try UserDirectory(path: a.htpasswd, logger: logger),
+            users: await UserDirectory(store: HtpasswdUserStore(path: a.htpasswd), logger: logger),
             tokens: try await TokenService(keys: keys, issuer: a.token.issuer, service: a.token.service, ttl: a.token.ttl),
-            secrets: SecretTokens(store: metadata),
+            secrets: SecretTokens(store: secretTokens),
             throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
             anonymousAllowed: a.anonymous, policies: policies, logger: logger)
     }
 
     /// `/readyz`: the storage takes a write and the database answers; else 503.
-    static func readiness(blobs: FileBlobStore, metadata: SQLiteMetadataStore) async throws -> Response {
+    static func readiness(_ stores: Stores) async throws -> Response {
         var problems: [String] = []
         do {
-            let probe = try await blobs.makeTemporaryFile()
-            try await probe.write(ByteBuffer(string: "ready"), at: 0)
-            await blobs.discard(probe)
+            let probe = try await stores.blobs.writer()
+            do {
+                try await probe.append(ByteBuffer(string: "ready"))
+            } catch {
+                await probe.abort()
+                throw error
+            }
+            await probe.abort()
         } catch {
             problems.append("storage not writable: \(error)")
         }
         do {
-            _ = try await metadata.settingsVersion()
+            _ = try await stores.userSettings.settingsVersion()
         } catch {
             problems.append("database: \(error)")
         }

@@ -1,6 +1,6 @@
 import Foundation
+import TollgateAdmin
 import TollgateLimits
-import TollgateStorage
 
 /// Usage reports: the JSON of `GET /usage`, and the table / JSON of `tollgate usage`.
 public enum UsageReport {
@@ -116,12 +116,12 @@ public enum UsageReport {
     /// Lines for `users` (all with usage or settings when nil), from what the store holds. The
     /// current windows come from the stored windows (at most a second behind a running server).
     public static func lines(
-        config: TollgateConfiguration, store: any UsageStore, users knownUsers: [String], only: String?, since: CivilDate,
+        config: TollgateConfiguration, stores: Stores, users knownUsers: [String], only: String?, since: CivilDate,
         now: Int64
     ) async throws -> [Line] {
-        let rows = try await store.usage(since: since.description, user: only)
-        let settings = PlanBook.settings(from: try await store.userSettings())
-        let windows = try await store.limitWindows(since: now - WindowPeriod.month.seconds)
+        let rows = try await stores.usageLedger.usage(since: since.description, user: only)
+        let settings = PlanBook.settings(from: try await stores.userSettings.userSettings())
+        let windows = try await stores.limitWindows.limitWindows(since: now - WindowPeriod.month.seconds)
         let book = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
         book.replace(settings)
         var names = Set(rows.map(\.user))

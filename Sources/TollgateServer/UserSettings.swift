@@ -4,9 +4,9 @@ import RegistryCore
 import ServiceLifecycle
 import Synchronization
 import TollgateAuth
+import TollgateAdmin
 import TollgateLimits
 import TollgateProxy
-import TollgateStorage
 import TollgateUpstream
 
 /// Users' own upstream credentials, decrypted once per reload and kept in memory, by user and
@@ -28,7 +28,7 @@ final class UpstreamCredentialBook: Sendable {
 /// credentials (→ `UpstreamCredentialBook`). Loaded before serving; then the settings version
 /// is polled every 250 ms and everything reloaded when it moved.
 struct UserSettingsWatcher: Service {
-    let store: SQLiteMetadataStore
+    let stores: Stores
     let plans: PlanBook
     let policies: PolicyBook
     let credentials: UpstreamCredentialBook
@@ -43,11 +43,11 @@ struct UserSettingsWatcher: Service {
 
     /// Reads all settings; returns the version read.
     static func load(
-        store: SQLiteMetadataStore, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
+        stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
         vault: CredentialVault, logger: Logger
     ) async throws -> Int64 {
-        let version = try await store.settingsVersion()
-        let settings = try await store.userSettings()
+        let version = try await stores.userSettings.settingsVersion()
+        let settings = try await stores.userSettings.userSettings()
         plans.replace(PlanBook.settings(from: settings))
         for (user, key) in PlanBook.unknownLimitKeys(in: settings) {
             logger.error(
@@ -56,7 +56,7 @@ struct UserSettingsWatcher: Service {
         }
         policies.replace(Dictionary(uniqueKeysWithValues: settings.map { ($0.user, (allow: $0.allow, deny: $0.deny)) }))
         var identities: [String: [String: UpstreamIdentity]] = [:]
-        for r in try await store.upstreamCredentials(user: nil) {
+        for r in try await stores.upstreamSecrets.upstreamSecrets(user: nil) {
             do {
                 let password = try vault.open(r.sealedPassword, user: r.user, upstream: r.upstream)
                 identities[r.user, default: [:]][r.upstream] = .user(
@@ -77,12 +77,12 @@ struct UserSettingsWatcher: Service {
     /// meanwhile.
     func forget(_ user: String, removed: Date?) async throws {
         let subject = LimitSubject.user(user)
-        auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
+        await auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
         if let removed { auth.endSessions(of: user, removed: removed) }
         cache.forget(audience: Audience.user(user))
         ledger.forget(user: user)
         limiter.forget(subject)
-        try await store.deleteUserActivity(user, audience: Audience.user(user), limitSubject: subject.description)
+        try await stores.userRemovals.eraseUserActivity(user)
         logger.info("forgot a deleted user's content, usage and limits", metadata: ["user": "\(user)"])
     }
 
@@ -91,29 +91,18 @@ struct UserSettingsWatcher: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
             do {
-                let now = try await store.settingsVersion()
+                let now = try await stores.userSettings.settingsVersion()
                 guard now != version else { continue }
-                for removal in try await store.userRemovals(after: version) {
+                for removal in try await stores.userRemovals.userRemovals(after: version) {
                     try await forget(removal.user, removed: removal.removed)
                 }
                 version = try await Self.load(
-                    store: store, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
+                    stores: stores, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
                 logger.info("user settings reloaded")
             } catch {
                 if error is CancellationError { break }
                 logger.error("could not read user settings", metadata: ["error": "\(error)"])
             }
         }
-    }
-}
-
-/// `tollgate user del` (and `user add`, for what a download under way at the deletion may have
-/// left): what is stored for a user goes with them (see `SQLiteMetadataStore.deleteUser`); a
-/// running server forgets its copies within 250 ms.
-public enum UserRemoval {
-    /// `removed`: now for `user del` (the user's bearer tokens end); nil for `user add`.
-    public static func delete(_ user: String, store: SQLiteMetadataStore, removed: Date?) async throws {
-        try await store.deleteUser(
-            user, audience: Audience.user(user), limitSubject: LimitSubject.user(user).description, removed: removed)
     }
 }

@@ -4,7 +4,6 @@ import Logging
 import TollgateLimits
 import TollgateProxy
 import TollgateServer
-import TollgateStorage
 
 extension Tollgate {
     struct Cache: AsyncParsableCommand {
@@ -20,16 +19,10 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let store = try openStore(config)
-                    let (blobs, bytes) = try await store.cachedBytes()
-                    let since = CivilDate(unixSeconds: Int64(Date().timeIntervalSince1970) - 29 * 86400).description
-                    let usage = try await store.usage(since: since, user: nil)
-                    let sent = usage.reduce(Int64(0)) { $0 + $1.bytesSent }
-                    let hit = usage.reduce(Int64(0)) { $0 + $1.hitBytes }
-                    let upstreams = try await store.sharesByUpstream()
-                    let top = try await store.topRepositories(limit: 10)
-                    let damaged = (try? FileManager.default.contentsOfDirectory(atPath: config.storage.path + "/damaged"))?.count ?? 0
-                    let ratio: Double? = sent > 0 ? Double(hit) / Double(sent) : nil
+                    let stats = try await EmbeddedStorage.admin(config).cacheStats()
+                    let (blobs, bytes, sent, hit) = (stats.blobs, stats.bytes, stats.sent30d, stats.hit30d)
+                    let (upstreams, top, damaged) = (stats.byUpstream, stats.topRepositories, stats.quarantined)
+                    let ratio = stats.hitRatio
                     if json {
                         func shares(_ s: [CacheShare]) -> [[String: Any]] {
                             s.map { ["name": $0.name, "blobs": $0.blobs, "bytes": $0.bytes] }
@@ -73,7 +66,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    var target: Int64? = config.storage.maxSize
+                    var target: Int64?
                     if let maxSize {
                         guard let v = ConfigValues.size(maxSize) else { throw CLIError("--max-size: not a size (examples: 500MB, 20GiB)") }
                         target = v
@@ -83,20 +76,9 @@ extension Tollgate {
                         guard let d = ConfigValues.duration(olderThan) else { throw CLIError("--older-than: not a duration (examples: 12h, 30d)") }
                         cutoff = Date().timeIntervalSince1970 - Double(d.components.seconds)
                     }
-                    guard target != nil || cutoff != nil else {
-                        throw CLIError("nothing to do: give --max-size or --older-than (storage.max_size is not set)")
-                    }
-                    let (janitor, store) = try makeJanitor(config)
-                    let (_, before) = try await store.cachedBytes()
-                    var total = (blobs: 0, bytes: Int64(0))
-                    if let cutoff {
-                        let r = await janitor.evict(down: .max, olderThan: cutoff, dryRun: dryRun)
-                        total = (total.blobs + r.blobs, total.bytes + r.bytes)
-                    }
-                    if let target, before - total.bytes > target {
-                        let r = await janitor.evict(down: before - total.bytes - target, dryRun: dryRun)
-                        total = (total.blobs + r.blobs, total.bytes + r.bytes)
-                    }
+                    let total = try await EmbeddedStorage.admin(config).pruneCache(
+                        maxSize: target, olderThan: cutoff, dryRun: dryRun)
+                    let before = total.before
                     let verb = dryRun ? "would evict" : "evicted"
                     print("\(verb) \(total.blobs) blobs, \(ByteCount.format(total.bytes)); cache \(ByteCount.format(before)) → \(ByteCount.format(before - total.bytes))")
                 }
@@ -111,23 +93,26 @@ extension Tollgate {
             func run() async throws {
                 var damaged = 0
                 try await options.runAsync { config in
-                    let (janitor, _) = try makeJanitor(config)
-                    let blobs = try await FileBlobStore(root: config.storage.path).allBlobs()
-                    let total = blobs.reduce(Int64(0)) { $0 + $1.size }
+                    let admin = try EmbeddedStorage.admin(config)
                     let tty = isatty(2) == 1
                     var done: Int64 = 0
-                    for (i, blob) in blobs.enumerated() {
-                        if let to = await janitor.verify(blob.digest) {
+                    var known: Int64?
+                    let blobs = try await admin.verifyCache { i, blobs, quarantinedTo in
+                        let blob = blobs[i]
+                        if let to = quarantinedTo {
                             damaged += 1
                             FileHandle.standardError.write(Data("\(tty ? "\r\u{1B}[K" : "")damaged: \(blob.digest) moved to \(to)\n".utf8))
                         }
                         done += blob.size
                         if tty {
-                            let pct = total > 0 ? Int(done * 100 / total) : 100
+                            let all = known ?? blobs.reduce(Int64(0)) { $0 + $1.size }
+                            known = all
+                            let pct = all > 0 ? Int(done * 100 / all) : 100
                             let bar = String(repeating: "#", count: pct / 4).padding(toLength: 25, withPad: ".", startingAt: 0)
                             FileHandle.standardError.write(Data("\r[\(bar)] \(pct)% \(i + 1)/\(blobs.count) blobs, \(ByteCount.format(done))".utf8))
                         }
                     }
+                    let total = blobs.reduce(Int64(0)) { $0 + $1.size }
                     if tty { FileHandle.standardError.write(Data("\n".utf8)) }
                     print("\(blobs.count) blobs (\(ByteCount.format(total))) checked, \(damaged) damaged")
                 }
@@ -135,15 +120,4 @@ extension Tollgate {
             }
         }
     }
-}
-
-/// A janitor over the configured storage, for the cache commands.
-func makeJanitor(_ config: TollgateConfiguration) throws -> (CacheJanitor, SQLiteMetadataStore) {
-    let store = try openStore(config)
-    let files = try FileBlobStore(root: config.storage.path, clearTemporary: false)
-    let cache = PullThroughCache(blobs: files, metadata: store, logger: Logger(label: "tollgate.cache"))
-    return (
-        CacheJanitor(cache: cache, files: files, store: store, maxSize: config.storage.maxSize, logger: Logger(label: "tollgate.cache")),
-        store
-    )
 }

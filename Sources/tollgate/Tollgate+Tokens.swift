@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TollgateAuth
 import TollgateServer
-import TollgateStorage
 
 extension Tollgate {
     struct Token: AsyncParsableCommand {
@@ -20,21 +19,17 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    guard try HtpasswdFile.read(config.auth.htpasswd).users[name] != nil else {
-                        throw CLIError("no user \(name)")
-                    }
-                    guard label.utf8.count <= 200, !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
-                    else { throw CLIError("--label: at most 200 bytes, no control characters") }
-                    var until: Date?
+                    let admin = try EmbeddedStorage.admin(config)
+                    try await admin.requireUser(name)
+                    var lifetime: Duration?
                     if let expires {
-                        guard let d = ConfigValues.duration(expires), d > .zero else {
+                        // A duration of 0 passes here and is refused with the same message by the use case.
+                        guard let d = ConfigValues.duration(expires) else {
                             throw CLIError("--expires: not a duration (examples: 30d, 12h)")
                         }
-                        until = Date().addingTimeInterval(Double(d.components.seconds))
+                        lifetime = d
                     }
-                    let secrets = SecretTokens(store: try openStore(config))
-                    let (record, secret) = try await secrets.create(
-                        user: name, kind: .personal, label: label, expires: until)
+                    let (record, secret) = try await admin.createToken(user: name, label: label, lifetime: lifetime)
                     print(secret)
                     FileHandle.standardError.write(
                         Data("token \(record.id) for \(name) created; the secret above is not shown again\n".utf8))
@@ -55,12 +50,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let store = try openStore(config)
-                    let now = Date()
-                    let tokens = try await store.credentials(user: name, kind: .personal)
-                    let logins = try await store.credentials(user: name, kind: .refresh).filter {
-                        $0.expires.map { $0 >= now } ?? true
-                    }
+                    let (tokens, logins) = try await EmbeddedStorage.admin(config).listTokens(user: name)
                     let f = ISO8601DateFormatter()
                     func date(_ d: Date?) -> String { d.map { jsonString(f.string(from: $0)) } ?? "null" }
                     if json {
@@ -93,9 +83,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    guard id.utf8.count <= 64, try await openStore(config).deleteCredential(id: id) else {
-                        throw CLIError("no token \(id.prefix(64))")
-                    }
+                    try await EmbeddedStorage.admin(config).revokeToken(id: id)
                     print("revoked token \(id)")
                 }
             }

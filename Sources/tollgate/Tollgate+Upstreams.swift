@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TollgateAuth
 import TollgateServer
-import TollgateStorage
 
 extension Tollgate {
     struct UpstreamCommand: AsyncParsableCommand {
@@ -27,16 +26,10 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    try checkUserAndUpstream(config, user, upstream)
-                    guard !username.isEmpty, !username.contains(":"), username.utf8.count <= 256,
-                        !username.contains(where: { $0.isNewline })
-                    else { throw CLIError("--username: must be non-empty, at most 256 bytes, without ':' or line breaks") }
+                    let admin = try EmbeddedStorage.admin(config)
+                    try await admin.checkUpstreamLogin(user: user, upstream: upstream, username: username)
                     let password = try readPassword(stdin: passwordStdin)
-                    let vault = try CredentialVault.loadOrCreate(in: config.auth.token.keyDirectory)
-                    let sealed = try vault.seal(password, user: user, upstream: upstream)
-                    try await openStore(config).putUpstreamCredential(
-                        UpstreamCredentialRecord(
-                            user: user, upstream: upstream, username: username, sealedPassword: sealed, created: Date()))
+                    try await admin.upstreamLogin(user: user, upstream: upstream, username: username, password: password)
                     print("stored \(user)'s credentials for \(upstream) (as \(username))")
                 }
             }
@@ -50,9 +43,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    guard try await openStore(config).deleteUpstreamCredential(user: user, upstream: upstream) else {
-                        throw CLIError("\(user) has no credentials for \(upstream)")
-                    }
+                    try await EmbeddedStorage.admin(config).upstreamLogout(user: user, upstream: upstream)
                     print("removed \(user)'s credentials for \(upstream)")
                 }
             }
@@ -67,7 +58,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let records = try await openStore(config).upstreamCredentials(user: user)
+                    let records = try await EmbeddedStorage.admin(config).upstreamLogins(user: user)
                     let f = ISO8601DateFormatter()
                     if json {
                         let items = records.map {
@@ -80,12 +71,5 @@ extension Tollgate {
                 }
             }
         }
-    }
-}
-
-func checkUserAndUpstream(_ config: TollgateConfiguration, _ user: String, _ upstream: String) throws {
-    guard try HtpasswdFile.read(config.auth.htpasswd).users[user] != nil else { throw CLIError("no user \(user)") }
-    guard config.upstreams[upstream] != nil else {
-        throw CLIError("no upstream \(upstream) (configured: \(config.upstreamOrder.joined(separator: ", ")))")
     }
 }

@@ -3,7 +3,6 @@ import Foundation
 import TollgateAuth
 import TollgateLimits
 import TollgateServer
-import TollgateStorage
 
 extension Tollgate.User {
     struct Set: AsyncParsableCommand {
@@ -31,13 +30,8 @@ extension Tollgate.User {
 
         func run() async throws {
             try await options.runAsync { config in
-                guard try HtpasswdFile.read(config.auth.htpasswd).users[name] != nil else {
-                    throw CLIError("no user \(name)")
-                }
-                if let plan, config.plans[plan] == nil {
-                    throw CLIError(
-                        "no plan \(plan) (plans: \(config.plans.keys.sorted().joined(separator: ", ")))")
-                }
+                let admin = try EmbeddedStorage.admin(config)
+                try await admin.requireUser(name)
                 let given: [(LimitKind, String?)] = [
                     (.requestsPerMinute, requestsPerMinute), (.pullsPer6h, pullsPer6h), (.bytesPerDay, bytesPerDay),
                     (.bytesPerMonth, bytesPerMonth), (.concurrentTransfers, concurrentTransfers),
@@ -53,37 +47,15 @@ extension Tollgate.User {
                         throw CLIError("--\(kind.rawValue.replacingOccurrences(of: "_", with: "-")): expected \(what) or unlimited, got \(text)")
                     }
                 }
-                for glob in allow + deny where !AccessPolicy.isValidGlob(glob) {
-                    throw CLIError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
-                }
-                guard plan != nil || !overrides.isEmpty || clearOverrides || !allow.isEmpty || !deny.isEmpty else {
-                    throw CLIError("nothing to set: give --plan, a limit option, --allow/--deny, or --clear-overrides")
-                }
-                let store = try openStore(config)
-                let existing = try await store.userSettings().first { $0.user == name }
-                var record = clearOverrides ? UserSettingsRecord(user: name) : (existing ?? UserSettingsRecord(user: name))
-                // Rewriting would drop a limit this version doesn't know: refuse instead of losing it.
-                if let unknown = PlanBook.unknownLimitKeys(in: [record]).first {
-                    throw CLIError(
-                        "\(name)'s stored settings name a limit this version doesn't know (\(unknown.key)); use the tollgate that set it, or --clear-overrides")
-                }
-                var settings = PlanBook.settings(from: [record])[name] ?? UserLimitSettings()
-                if let plan { settings.plan = plan }
-                settings.overrides.merge(overrides) { _, new in new }
-                let limits = PlanBook.record(user: name, settings)
-                record.plan = limits.plan
-                record.overrides = limits.overrides
-                if !allow.isEmpty { record.allow = allow }
-                if !deny.isEmpty { record.deny = deny }
-                try await store.putUserSettings(record)
-                let book = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
-                book.replace([name: settings])
-                let effective = book.limits(for: .user(name))
+                let view = try await admin.setUserSettings(
+                    name,
+                    .init(plan: plan, overrides: overrides, allow: allow, deny: deny, clearFirst: clearOverrides))
+                let effective = view.effective
                 let summary = LimitKind.allCases.map { kind in
                     "\(kind.rawValue)=\(effective.limits[kind].map { kind.isSize ? ByteCount.format($0) : String($0) } ?? "unlimited")"
                 }
                 let list = { (l: [String]) in l.isEmpty ? "(none)" : l.joined(separator: " ") }
-                let policy = "allow \(list(record.allow ?? config.auth.allow)); deny \(list(record.deny ?? config.auth.deny))"
+                let policy = "allow \(list(view.allow)); deny \(list(view.deny))"
                 print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
             }
         }
@@ -106,9 +78,10 @@ extension Tollgate {
                 guard let from = UsageReport.firstDay(since, now: now) else {
                     throw CLIError("--since: expected a duration such as 7d or a date such as 2026-11-01, got \(since)")
                 }
-                let users = (try? HtpasswdFile.read(config.auth.htpasswd).users.keys.map { $0 }) ?? []
+                let admin = try EmbeddedStorage.admin(config)
+                let users = (try? await admin.listUsers().map(\.name)) ?? []
                 let lines = try await UsageReport.lines(
-                    config: config, store: try openStore(config), users: users, only: name, since: from, now: now)
+                    config: config, stores: admin.stores, users: users, only: name, since: from, now: now)
                 // A removed user's history goes with them (`user del`); a name never seen is an error.
                 if let name, !users.contains(name), lines.allSatisfy({ $0.total.requests == 0 }) {
                     throw CLIError("no user \(name) and no usage recorded for that name")

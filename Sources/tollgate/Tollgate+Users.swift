@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TollgateAuth
 import TollgateServer
-import TollgateStorage
 
 extension Tollgate {
     struct User: AsyncParsableCommand {
@@ -19,16 +18,9 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    try validName(name)
-                    let path = config.auth.htpasswd
-                    if try HtpasswdFile.read(path).users[name] != nil { throw CLIError("user \(name) already exists") }
-                    let hash = try Bcrypt.hash(try readPassword(stdin: passwordStdin), cost: cost)
-                    // A new user starts from nothing, whatever a former user of the name left.
-                    try await UserRemoval.delete(name, store: try openStore(config), removed: nil)
-                    try HtpasswdFile.update(path) { file in
-                        guard file.users[name] == nil else { throw CLIError("user \(name) already exists") }
-                        file.setPassword(user: name, hash: hash)
-                    }
+                    let admin = try EmbeddedStorage.admin(config)
+                    try await admin.checkNewUser(name)
+                    try await admin.addUser(name, password: try readPassword(stdin: passwordStdin), cost: cost)
                     print("added user \(name)")
                 }
             }
@@ -42,11 +34,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let store = try openStore(config)
-                    let tokens = try await store.credentials(user: name, kind: .personal).count
-                    let removed = try HtpasswdFile.update(config.auth.htpasswd) { $0.remove(user: name) }
-                    guard removed else { throw CLIError("no user \(name)") }
-                    try await UserRemoval.delete(name, store: store, removed: Date())
+                    let tokens = try await EmbeddedStorage.admin(config).deleteUser(name)
                     print("removed user \(name)" + (tokens > 0 ? " and \(tokens) token(s)" : ""))
                 }
             }
@@ -62,14 +50,9 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let path = config.auth.htpasswd
-                    guard try HtpasswdFile.read(path).users[name] != nil else { throw CLIError("no user \(name)") }
-                    let hash = try Bcrypt.hash(try readPassword(stdin: passwordStdin), cost: cost)
-                    try HtpasswdFile.update(path) { file in
-                        guard file.users[name] != nil else { throw CLIError("no user \(name)") }
-                        file.setPassword(user: name, hash: hash)
-                    }
-                    _ = try await openStore(config).deleteCredentials(user: name, kind: .refresh)
+                    let admin = try EmbeddedStorage.admin(config)
+                    try await admin.requireUser(name)
+                    try await admin.setPassword(name, password: try readPassword(stdin: passwordStdin), cost: cost)
                     print("password of \(name) changed")
                 }
             }
@@ -81,8 +64,8 @@ extension Tollgate {
             @Flag(help: "JSON output: [{\"name\",\"disabled\"}].") var json = false
 
             func run() async throws {
-                try options.run { config in
-                    let users = try HtpasswdFile.read(config.auth.htpasswd).users.values.sorted { $0.name < $1.name }
+                try await options.runAsync { config in
+                    let users = try await EmbeddedStorage.admin(config).listUsers()
                     if json {
                         let items = users.map { "{\"name\":\(jsonString($0.name)),\"disabled\":\($0.disabled)}" }
                         print("[" + items.joined(separator: ",") + "]")
@@ -97,34 +80,23 @@ extension Tollgate {
             static let configuration = CommandConfiguration(abstract: "Stop a user from logging in (tokens stop working).")
             @OptionGroup var options: ConfigOption
             @Argument(help: "User name.") var name: String
-            func run() async throws { try setDisabled(options, name, true) }
+            func run() async throws { try await setDisabled(options, name, true) }
         }
 
         struct Enable: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Let a disabled user log in again.")
             @OptionGroup var options: ConfigOption
             @Argument(help: "User name.") var name: String
-            func run() async throws { try setDisabled(options, name, false) }
+            func run() async throws { try await setDisabled(options, name, false) }
         }
     }
 }
 
-func setDisabled(_ options: ConfigOption, _ name: String, _ disabled: Bool) throws {
-    try options.run { config in
-        let found = try HtpasswdFile.update(config.auth.htpasswd) { $0.setDisabled(user: name, disabled) }
-        guard found else { throw CLIError("no user \(name)") }
+func setDisabled(_ options: ConfigOption, _ name: String, _ disabled: Bool) async throws {
+    try await options.runAsync { config in
+        try await EmbeddedStorage.admin(config).setDisabled(name, disabled)
         print("\(disabled ? "disabled" : "enabled") user \(name)")
     }
-}
-
-func validName(_ name: String) throws {
-    if let why = Htpasswd.invalidName(name) { throw CLIError("invalid user name: \(why)") }
-}
-
-/// The metadata database (tokens live there), creating the storage folder if needed.
-func openStore(_ config: TollgateConfiguration) throws -> SQLiteMetadataStore {
-    try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
-    return try SQLiteMetadataStore(path: config.storage.path + "/tollgate.sqlite")
 }
 
 /// A password from stdin's first line, or asked twice on the terminal without echo.

@@ -2,7 +2,6 @@ import Foundation
 import RegistryCore
 import Logging
 import Testing
-import TollgateStorage
 
 @testable import TollgateAuth
 

@@ -2,7 +2,8 @@ import Foundation
 import RegistryCore
 import Logging
 import Testing
-import TollgateStorage
+import TollgateFileStorage
+import TollgateSQLite
 
 @testable import TollgateAuth
 
@@ -12,10 +13,11 @@ struct RemovedUserTests {
         let dir = NSTemporaryDirectory() + "tollgate-removed-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try HtpasswdFile.update(dir + "/htpasswd") { $0.setPassword(user: "ci", hash: try! Bcrypt.hash("pw", cost: 4)) }
+        let store = HtpasswdUserStore(path: dir + "/htpasswd")
+        _ = try await store.addUser(UserRecord(name: "ci", passwordHash: try Bcrypt.hash("pw", cost: 4)))
         let auth = Authenticator(
-            users: try UserDirectory(path: dir + "/htpasswd", logger: Logger(label: "t")),
-            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteMetadataStore(path: dir + "/t.sqlite")),
+            users: await UserDirectory(store: store, logger: Logger(label: "t")),
+            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteStore(path: dir + "/t.sqlite")),
             throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
             policies: PolicyBook(default: AccessPolicy()), logger: Logger(label: "t"))
         let old = try await auth.tokens.issue(subject: "ci", access: [], now: Date().addingTimeInterval(-10))
@@ -37,11 +39,10 @@ struct RemovedUserTests {
 }
 
 struct DummyHashTests {
-    static func file(_ costs: [Int]) -> Htpasswd {
-        let lines = costs.enumerated().map { i, c in
-            "u\(i):$2y$\(c < 10 ? "0" : "")\(c)$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+    static func file(_ costs: [Int]) -> [UserRecord] {
+        costs.enumerated().map { i, c in
+            UserRecord(name: "u\(i)", passwordHash: "$2y$\(c < 10 ? "0" : "")\(c)$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234")
         }
-        return Htpasswd(text: lines.joined(separator: "\n"))
     }
 
     @Test func costFollowsTheFile() {
@@ -65,10 +66,11 @@ struct DummyHashTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/htpasswd"
-        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
-        #expect(Bcrypt.cost(of: users.dummyHash) == 10)
-        try HtpasswdFile.update(path) { $0.setPassword(user: "a", hash: try! Bcrypt.hash("pw", cost: 5)) }
-        #expect(Bcrypt.cost(of: users.dummyHash) == 5)
+        let store = HtpasswdUserStore(path: path)
+        let users = await UserDirectory(store: store, logger: Logger(label: "t"), reloadInterval: .zero)
+        #expect(Bcrypt.cost(of: await users.dummyHash()) == 10)
+        _ = try await store.addUser(UserRecord(name: "a", passwordHash: try Bcrypt.hash("pw", cost: 5)))
+        #expect(Bcrypt.cost(of: await users.dummyHash()) == 5)
         #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
     }
 }
@@ -141,18 +143,19 @@ struct UserDirectoryTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/htpasswd"
-        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("pw", cost: 4)) }
-        let users = try UserDirectory(path: path, logger: Logger(label: "t"), reloadInterval: .zero)
+        let store = HtpasswdUserStore(path: path)
+        _ = try await store.addUser(UserRecord(name: "alice", passwordHash: try Bcrypt.hash("pw", cost: 4)))
+        let users = await UserDirectory(store: store, logger: Logger(label: "t"), reloadInterval: .zero)
         #expect(await users.verify(user: "alice", password: "pw") == .valid(user: "alice"))
         #expect(await users.verify(user: "alice", password: "nope") == .invalid)
         #expect(await users.verify(user: "nobody", password: "pw") == .invalid)
         // a password change takes effect at once, cache or not
-        try HtpasswdFile.update(path) { $0.setPassword(user: "alice", hash: try! Bcrypt.hash("new", cost: 4)) }
+        _ = try await store.setPasswordHash(try Bcrypt.hash("new", cost: 4), user: "alice")
         #expect(await users.verify(user: "alice", password: "pw") == .invalid)
         #expect(await users.verify(user: "alice", password: "new") == .valid(user: "alice"))
-        try HtpasswdFile.update(path) { _ = $0.setDisabled(user: "alice", true) }
+        _ = try await store.setDisabled(true, user: "alice")
         #expect(await users.verify(user: "alice", password: "new") == .disabled(user: "alice"))
-        try HtpasswdFile.update(path) { _ = $0.remove(user: "alice") }
+        _ = try await store.deleteUser("alice")
         #expect(await users.verify(user: "alice", password: "new") == .invalid)
     }
 }

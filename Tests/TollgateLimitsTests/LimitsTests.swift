@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-import TollgateStorage
+import TollgateSQLite
 
 @testable import TollgateLimits
 
@@ -161,13 +161,13 @@ struct UsageLedgerTests {
         let dir = NSTemporaryDirectory() + "tollgate-limits-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let store = try SQLiteStore(path: dir + "/t.sqlite")
         var r = UsageRecord(user: "a", day: "2026-11-25", upstream: "docker.io")
         r.requests = 2
         r.bytesSent = 10
-        try await store.record(
-            usage: [r, r], windows: [LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 3)])
-        try await store.record(usage: [], windows: [LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 4)])
+        try await store.addUsage([r, r])
+        try await store.saveLimitWindows([LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 3)])
+        try await store.saveLimitWindows([LimitWindowRecord(subject: "u:a", kind: "pulls", start: 10, used: 4)])
         let rows = try await store.usage(since: "2026-11-01", user: "a")
         #expect(rows.count == 1)
         #expect(rows.first?.requests == 4)
@@ -194,12 +194,13 @@ struct UsageLedgerTests {
         let dir = NSTemporaryDirectory() + "tollgate-limits-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let store = try SQLiteStore(path: dir + "/t.sqlite")
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 2], clock: clock)
         let ledger = UsageLedger(metrics: nil, wall: { clock.wall })
         try await LimitsService.load(limiter: l, store: store)
-        let service = LimitsService(limiter: l, ledger: ledger, store: store, logger: .init(label: "t"))
+        let service = LimitsService(
+            limiter: l, ledger: ledger, usageStore: store, windowStore: store, logger: .init(label: "t"))
         _ = l.admit(.user("a"), pull: true)
         ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
         await service.flush()

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import RegistryCore
 import Testing
-import TollgateStorage
+import TollgateFileStorage
+import TollgateSQLite
 import TollgateTestSupport
 
 @testable import TollgateProxy
@@ -10,10 +11,13 @@ import TollgateTestSupport
 struct CacheJanitorTests {
     let repo = try! RepositoryName(parsing: "org/app")
 
-    func janitor(_ h: Harness, maxSize: Int64?) throws -> (CacheJanitor, SQLiteMetadataStore, FileBlobStore) {
-        let store = try SQLiteMetadataStore(path: h.dir + "/meta.sqlite")
+    func janitor(_ h: Harness, maxSize: Int64?) throws -> (CacheJanitor, SQLiteStore, FileBlobStore) {
+        let store = try SQLiteStore(path: h.dir + "/meta.sqlite")
         let files = try FileBlobStore(root: h.dir, clearTemporary: false)
-        return (CacheJanitor(cache: h.cache, files: files, store: store, maxSize: maxSize, logger: Logger(label: "t")), store, files)
+        let janitor = CacheJanitor(
+            blobs: files, index: store, maxSize: maxSize, logger: Logger(label: "t"), memory: h.cache, disk: h.cache.disk,
+            clock: h.cache.clock)
+        return (janitor, store, files)
     }
 
     @Test func evictsTheColdestBlobsButNotHotOnesOrTaggedManifests() async throws {

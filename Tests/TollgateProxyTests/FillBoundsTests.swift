@@ -3,7 +3,7 @@ import NIOCore
 import RegistryCore
 import Synchronization
 import Testing
-import TollgateStorage
+import TollgateFileStorage
 import TollgateTestSupport
 
 @testable import TollgateProxy
@@ -12,14 +12,16 @@ import TollgateTestSupport
 struct FullDiskStore: BlobStore {
     let files: FileBlobStore
     func size(of digest: Digest) async throws -> Int64? { try await files.size(of: digest) }
-    func open(_ digest: Digest) async throws -> BlobFile? { try await files.open(digest) }
-    func makeTemporaryFile() async throws -> BlobFile {
-        throw StorageError.io("create temporary file", errno: ENOSPC, path: "tmp/x")
+    func reader(_ digest: Digest) async throws -> (any BlobReader)? { try await files.reader(digest) }
+    func writer() async throws -> any BlobWriter {
+        throw BlobStoreError(description: "create tmp/x: No space left on device", isOutOfSpace: true)
     }
-    func commit(_ file: BlobFile, as digest: Digest, durable: Bool) async throws {
-        try await files.commit(file, as: digest, durable: durable)
-    }
-    func discard(_ file: BlobFile) async { await files.discard(file) }
+    func list() async throws -> [StoredBlob] { try await files.list() }
+    func remove(_ digest: Digest) async throws -> Bool { try await files.remove(digest) }
+    func quarantine(_ digest: Digest) async throws -> String { try await files.quarantine(digest) }
+    func quarantinedCount() async throws -> Int { try await files.quarantinedCount() }
+    func beginRun() async -> PreviousRun { await files.beginRun() }
+    func recordCleanStop(at time: Double) async { await files.recordCleanStop(at: time) }
 }
 
 final class Calls: Sendable {
@@ -153,7 +155,7 @@ struct FillBoundsTests {
         let dir = NSTemporaryDirectory() + "tollgate-fill-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try FileBlobStore(root: dir)
-        let file = try await store.makeTemporaryFile()
+        let file = try await store.writer()
         let later = ContinuousClock.now + .seconds(60)
         fill.begin(file: file, size: 100 << 20)
         fill.progress(written: 10 << 20)

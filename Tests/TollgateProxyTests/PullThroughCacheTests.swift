@@ -5,7 +5,8 @@ import RegistryCore
 import ServiceLifecycle
 import Synchronization
 import Testing
-import TollgateStorage
+import TollgateFileStorage
+import TollgateSQLite
 import TollgateTestSupport
 import TollgateUpstream
 
@@ -35,7 +36,7 @@ struct Harness {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let clock = Clock()
             let cache = PullThroughCache(
-                blobs: try store(dir), metadata: try SQLiteMetadataStore(path: dir + "/meta.sqlite"),
+                blobs: try store(dir), metadata: try SQLiteStore(path: dir + "/meta.sqlite"),
                 logger: Logger(label: "test"), maxBlobSize: maxBlobSize, abandonGrace: abandonGrace,
                 clock: { clock.current })
             let client = RegistryClient(

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import RegistryCore
 import Testing
-import TollgateStorage
 import TollgateTestSupport
 
 @testable import TollgateProxy

@@ -8,11 +8,11 @@ import Testing
 import TollgateTestSupport
 import TollgateAuth
 import TollgateLimits
+import TollgateSQLite
 import NIOCore
 import Prometheus
 
 @testable import TollgateServer
-import TollgateStorage
 
 struct AuthHTTPTests {
     // alice:pw and bob:pw (cost 4), bob disabled.
@@ -174,7 +174,7 @@ struct AuthHTTPTests {
             config.auth.token.keyDirectory = dir + "/tokens"
             try? Self.users.write(toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
         } _: { client in
-            let store = try SQLiteMetadataStore(path: dir + "/tollgate.sqlite")
+            let store = try SQLiteStore(path: dir + "/tollgate.sqlite")
             let expires = Date().addingTimeInterval(3600)
             let (pat, secret) = try await SecretTokens(store: store).create(
                 user: "alice", kind: .personal, label: "ci", expires: expires)
@@ -185,7 +185,7 @@ struct AuthHTTPTests {
                 #expect(r.status == .ok)
                 return Self.json(r)["refresh_token"] as? String ?? ""
             }
-            let logins = try await store.credentials(user: "alice", kind: .refresh)
+            let logins = try await store.secretTokens(user: "alice", kind: .refresh)
             #expect(logins.count == 1)
             #expect(logins.first?.origin == pat.id)
             #expect(logins.first?.client == "ci")
@@ -194,7 +194,7 @@ struct AuthHTTPTests {
             try await client.execute(uri: "/token", method: .post, body: ByteBuffer(string: grant)) { r in
                 #expect(r.status == .ok)
             }
-            #expect(try await store.deleteCredential(id: pat.id))
+            #expect(try await store.deleteSecretToken(id: pat.id))
             try await client.execute(uri: "/token", method: .post, body: ByteBuffer(string: grant)) { r in
                 #expect(r.status == .unauthorized)
             }

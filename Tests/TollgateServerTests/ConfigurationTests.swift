@@ -12,7 +12,6 @@ import NIOCore
 import Prometheus
 
 @testable import TollgateServer
-import TollgateStorage
 
 struct ConfigurationTests {
     @Test func fullExampleParses() throws {

@@ -12,7 +12,6 @@ import NIOCore
 import Prometheus
 
 @testable import TollgateServer
-import TollgateStorage
 
 struct UpstreamRouterTests {
     let router = UpstreamRouter(

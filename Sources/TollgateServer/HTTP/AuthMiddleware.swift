@@ -47,7 +47,7 @@ struct AuthMiddleware: RouterMiddleware {
 
         let identity: Identity
         let header = request.headers[.authorization]
-        if let header, header.hasPrefix("Basic "), let user = auth.recentlyAccepted(basic: header, client: context.clientAddress) {
+        if let header, header.hasPrefix("Basic "), let user = await auth.recentlyAccepted(basic: header, client: context.clientAddress) {
             identity = Identity(user: user)
             return try await proceed(identity)
         }
@@ -66,7 +66,7 @@ struct AuthMiddleware: RouterMiddleware {
             switch await auth.login(user: user, password: password, client: context.clientAddress) {
             case .ok(let who, _):
                 identity = who
-                if let header { auth.remember(basic: header, user: user, password: password) }
+                if let header { await auth.remember(basic: header, user: user, password: password) }
             case .invalid: throw challenge(context, scope: scope, error: nil, message: "invalid username or password")
             case .locked(let wait):
                 throw RegistryError(

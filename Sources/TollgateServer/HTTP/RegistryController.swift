@@ -6,7 +6,6 @@ import NIOCore
 import RegistryCore
 import TollgateAuth
 import TollgateProxy
-import TollgateStorage
 
 /// The `/v2/` pull API: parses and validates the request, routes it to an upstream, applies the
 /// caller's access policy (on `<upstream>/<repository>`), picks the credentials it goes upstream

@@ -5,7 +5,6 @@ import NIOCore
 import RegistryCore
 import TollgateAuth
 import TollgateLimits
-import TollgateStorage
 
 /// Docker's token server: `GET /token` (Basic credentials, `scope`, `offline_token`), the OAuth2
 /// `POST /token` (password and refresh_token grants), and the public keys at `/token/jwks.json`.
@@ -107,7 +106,7 @@ struct TokenController: Sendable {
             case "refresh_token":
                 guard let presented = form["refresh_token"],
                     let record = try await auth.secrets.verify(presented, kind: .refresh),
-                    auth.isActive(record.user)
+                    await auth.isActive(record.user)
                 else {
                     try admit(.anonymous(address: context.clientAddress))
                     throw Failure(status: .unauthorized, error: "invalid_grant", description: "refresh token is invalid or revoked")

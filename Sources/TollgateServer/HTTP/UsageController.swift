@@ -3,7 +3,6 @@ import NIOCore
 import Prometheus
 import RegistryCore
 import TollgateLimits
-import TollgateStorage
 
 /// `GET /usage`: the caller's own plan, limits, where they stand in each window, and their daily
 /// usage (`?since=7d`, default 30 days). Anonymous callers (when allowed) see their address
@@ -11,7 +10,7 @@ import TollgateStorage
 struct UsageController: Sendable {
     let limiter: RateLimiter
     let ledger: UsageLedger
-    let store: any UsageStore
+    let store: any UsageLedgerStore
 
     func addRoutes(to r: Router<TollgateContext>) {
         r.get("/usage") { request, context in try await self.usage(request, context) }

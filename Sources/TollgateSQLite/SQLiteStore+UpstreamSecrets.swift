@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import RegistryCore
+import TollgateAuth
 
-extension SQLiteMetadataStore: UpstreamCredentialStore {
-    public func putUpstreamCredential(_ r: UpstreamCredentialRecord) async throws {
+extension SQLiteStore: UpstreamSecretStore {
+    public func putUpstreamSecret(_ r: UpstreamSecretRecord) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -18,7 +19,7 @@ extension SQLiteMetadataStore: UpstreamCredentialStore {
         }
     }
 
-    public func deleteUpstreamCredential(user: String, upstream: String) async throws -> Bool {
+    public func deleteUpstreamSecret(user: String, upstream: String) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM upstream_credentials WHERE user = ? AND upstream = ?", arguments: [user, upstream])
@@ -28,7 +29,7 @@ extension SQLiteMetadataStore: UpstreamCredentialStore {
         }
     }
 
-    public func upstreamCredentials(user: String?) async throws -> [UpstreamCredentialRecord] {
+    public func upstreamSecrets(user: String?) async throws -> [UpstreamSecretRecord] {
         try await pool.read { db in
             let rows =
                 if let user {
@@ -38,7 +39,7 @@ extension SQLiteMetadataStore: UpstreamCredentialStore {
                     try Row.fetchAll(db, sql: "SELECT * FROM upstream_credentials ORDER BY user, upstream")
                 }
             return rows.map {
-                UpstreamCredentialRecord(
+                UpstreamSecretRecord(
                     user: $0["user"], upstream: $0["upstream"], username: $0["username"],
                     sealedPassword: $0["sealed_password"], created: Date(timeIntervalSince1970: $0["created_at"]))
             }

@@ -1,9 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
+import TollgateAuth
 
-/// Read-modify-write of an htpasswd file for the admin CLI: under an exclusive lock
+/// Read-modify-write of an htpasswd file: under an exclusive lock
 /// (`<file>.lock`), written to a temporary file with the original's mode, fsynced, and renamed
 /// over the original, so a running server never sees half a file.
-public enum HtpasswdFile {
+enum HtpasswdFile {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }

@@ -7,13 +7,14 @@ import Darwin
 #endif
 import NIOCore
 import NIOPosix
+import TollgateProxy
 
 /// An open file descriptor, closed when the last reference goes away. Reads and writes are
 /// positional (`pread`/`pwrite`), so several readers can share one descriptor, and they run on
 /// NIO's blocking-I/O thread pool, never on an event loop or the cooperative pool.
-public final class BlobFile: Sendable {
-    public let fd: Int32
-    public let path: String
+final class BlobFile: Sendable {
+    let fd: Int32
+    let path: String
 
     init(fd: Int32, path: String) {
         self.fd = fd
@@ -22,14 +23,9 @@ public final class BlobFile: Sendable {
 
     deinit { close(fd) }
 
-    /// Reads up to `count` bytes at `offset`; fewer only at end of file.
-    public func read(at offset: Int64, count: Int, allocator: ByteBufferAllocator = .init()) async throws -> ByteBuffer {
-        try await read(at: offset, count: count, into: allocator.buffer(capacity: count))
-    }
-
-    /// Like `read(at:count:)`, reusing `buffer`'s storage when nobody else holds it (a buffer a
+    /// Reads up to `count` bytes at `offset` (fewer only at end of file), reusing `buffer`'s storage when nobody else holds it (a buffer a
     /// socket has finished writing), so streaming a large blob doesn't allocate per chunk.
-    public func read(at offset: Int64, count: Int, into buffer: consuming ByteBuffer) async throws -> ByteBuffer {
+    func read(at offset: Int64, count: Int, into buffer: consuming ByteBuffer) async throws -> ByteBuffer {
         let fd = self.fd
         // Hand the only reference to the pool thread, so writing into it doesn't copy.
         let handOver = BufferHandOver(buffer)
@@ -43,7 +39,7 @@ public final class BlobFile: Sendable {
                 }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw StorageError.io("read", errno: errno)
+                    throw ioError("read", errno: errno)
                 }
                 if n == 0 { break }
                 done += n
@@ -53,7 +49,7 @@ public final class BlobFile: Sendable {
     }
 
     /// Writes all of `buffer` at `offset`.
-    public func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
         let fd = self.fd
         try await StorageIO.run {
             try buffer.withUnsafeReadableBytes { ptr in
@@ -62,7 +58,7 @@ public final class BlobFile: Sendable {
                     let n = pwrite(fd, ptr.baseAddress! + done, ptr.count - done, off_t(offset) + off_t(done))
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw StorageError.io("write", errno: errno)
+                        throw ioError("write", errno: errno)
                     }
                     done += n
                 }
@@ -70,37 +66,28 @@ public final class BlobFile: Sendable {
         }
     }
 
-    public func sync() async throws {
+    func sync() async throws {
         let fd = self.fd
         try await StorageIO.run {
-            guard fsync(fd) == 0 else { throw StorageError.io("fsync", errno: errno) }
+            guard fsync(fd) == 0 else { throw ioError("fsync", errno: errno) }
         }
     }
 
-    public func size() async throws -> Int64 {
+    func size() async throws -> Int64 {
         let fd = self.fd
         return try await StorageIO.run {
             var st = stat()
-            guard fstat(fd, &st) == 0 else { throw StorageError.io("fstat", errno: errno) }
+            guard fstat(fd, &st) == 0 else { throw ioError("fstat", errno: errno) }
             return Int64(st.st_size)
         }
     }
 }
 
-/// Errors from the storage layer.
-public struct StorageError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public let errno: Int32?
-
-    public static func io(_ op: String, errno e: Int32, path: String? = nil) -> StorageError {
-        let what = path.map { " \($0)" } ?? ""
-        return StorageError(description: "\(op)\(what): \(String(cString: strerror(e)))", errno: e)
-    }
-
-    public init(description: String, errno: Int32? = nil) {
-        self.description = description
-        self.errno = errno
-    }
+/// A failed system call as a `BlobStoreError`: "rename <path>: No space left on device".
+func ioError(_ op: String, errno e: Int32, path: String? = nil) -> BlobStoreError {
+    let what = path.map { " \($0)" } ?? ""
+    return BlobStoreError(
+        description: "\(op)\(what): \(String(cString: strerror(e)))", isOutOfSpace: e == ENOSPC || e == EDQUOT)
 }
 
 /// Runs blocking file-system calls on NIO's shared thread pool.

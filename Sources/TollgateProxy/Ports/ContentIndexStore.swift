@@ -102,7 +102,7 @@ public struct RepositoryKey: Sendable, Hashable, Comparable {
 }
 
 /// The index of what the cache holds: tags, manifests, repository↔content links.
-public protocol MetadataStore: Sendable {
+public protocol ContentIndexStore: Sendable {
     func tag(upstream: String, repository: String, tag: String, audience: Audience) async throws -> TagRecord?
     func putTag(_ record: TagRecord) async throws
     func deleteTag(upstream: String, repository: String, tag: String, audience: Audience) async throws

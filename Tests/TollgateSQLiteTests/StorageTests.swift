@@ -3,7 +3,12 @@ import NIOCore
 import RegistryCore
 import Testing
 
-@testable import TollgateStorage
+import TollgateAdmin
+import TollgateAuth
+@testable import TollgateFileStorage
+import TollgateLimits
+import TollgateProxy
+@testable import TollgateSQLite
 
 struct StorageTests {
     func tempDir() -> String { NSTemporaryDirectory() + "tollgate-storage-\(UUID().uuidString)" }
@@ -14,14 +19,14 @@ struct StorageTests {
         let store = try FileBlobStore(root: dir)
         let bytes = Array("hello blob".utf8)
         let digest = Digest.sha256(of: bytes)
-        #expect(try await store.open(digest) == nil)
-        let tmp = try await store.makeTemporaryFile()
-        try await tmp.write(ByteBuffer(bytes: bytes), at: 0)
-        try await store.commit(tmp, as: digest)
+        #expect(try await store.reader(digest) == nil)
+        let tmp = try await store.writer()
+        try await tmp.append(ByteBuffer(bytes: bytes))
+        try await tmp.commit(as: digest, durable: true)
         #expect(FileManager.default.fileExists(atPath: "\(dir)/blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
-        let file = try #require(try await store.open(digest))
-        #expect(try await file.size() == Int64(bytes.count))
+        let file = try #require(try await store.reader(digest))
+        #expect(file.size == Int64(bytes.count))
         #expect(Array(try await file.read(at: 6, count: 4).readableBytesView) == Array("blob".utf8))
         #expect(try await store.size(of: digest) == Int64(bytes.count))
     }
@@ -30,8 +35,8 @@ struct StorageTests {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try FileBlobStore(root: dir)
-        let tmp = try await store.makeTemporaryFile()
-        try await tmp.write(ByteBuffer(string: "partial"), at: 0)
+        let tmp = try await store.writer()
+        try await tmp.append(ByteBuffer(string: "partial"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").count == 1)
         _ = try FileBlobStore(root: dir)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
@@ -43,7 +48,7 @@ struct StorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let d = Digest.sha256(of: [1])
         do {
-            let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+            let m = try SQLiteStore(path: dir + "/t.sqlite")
             try await m.putTag(TagRecord(upstream: "docker.io", repository: "library/a", tag: "1", digest: d, fetchedAt: 5))
             try await m.putTag(TagRecord(upstream: "docker.io", repository: "library/a", tag: "0", digest: d, fetchedAt: 6))
             try await m.putManifest(ManifestRecord(digest: d, mediaType: "x/y", size: 1))
@@ -51,7 +56,7 @@ struct StorageTests {
             try await m.putLink(LinkRecord(upstream: "ghcr.io", repository: "library/a", digest: d, size: 1))
         }
         // Durable across a reopen.
-        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let m = try SQLiteStore(path: dir + "/t.sqlite")
         let shared = Audience.shared
         #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)?.fetchedAt == 5)
         #expect(try await m.tag(upstream: "ghcr.io", repository: "library/a", tag: "1", audience: shared) == nil)
@@ -82,58 +87,59 @@ struct StorageTests {
         let dir = tempDir()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
-        func record(_ id: String, _ kind: CredentialRecord.Kind, origin: String? = nil, at t: Double) -> CredentialRecord {
-            CredentialRecord(
+        let m = try SQLiteStore(path: dir + "/t.sqlite")
+        func record(_ id: String, _ kind: SecretTokenRecord.Kind, origin: String? = nil, at t: Double) -> SecretTokenRecord {
+            SecretTokenRecord(
                 id: id, user: "u", kind: kind, label: "", secretHash: "h", created: Date(timeIntervalSince1970: t),
                 expires: nil, origin: origin, client: "c")
         }
-        try await m.insertCredential(record("pat", .personal, at: 1), keepNewest: nil)
-        try await m.insertCredential(record("r-pat", .refresh, origin: "pat", at: 2), keepNewest: 3)
-        try await m.insertCredential(record("r-pw", .refresh, at: 3), keepNewest: 3)
-        #expect(try await m.credential(id: "r-pat")?.origin == "pat")
-        #expect(try await m.credential(id: "r-pat")?.client == "c")
+        try await m.insertSecretToken(record("pat", .personal, at: 1), keepNewest: nil)
+        try await m.insertSecretToken(record("r-pat", .refresh, origin: "pat", at: 2), keepNewest: 3)
+        try await m.insertSecretToken(record("r-pw", .refresh, at: 3), keepNewest: 3)
+        #expect(try await m.secretToken(id: "r-pat")?.origin == "pat")
+        #expect(try await m.secretToken(id: "r-pat")?.client == "c")
         // Revoking the personal token ends the refresh token obtained with it, not the other.
-        #expect(try await m.deleteCredential(id: "pat"))
-        #expect(try await m.credential(id: "r-pat") == nil)
-        #expect(try await m.credential(id: "r-pw") != nil)
+        #expect(try await m.deleteSecretToken(id: "pat"))
+        #expect(try await m.secretToken(id: "r-pat") == nil)
+        #expect(try await m.secretToken(id: "r-pw") != nil)
         // At most 3 refresh tokens: the oldest go.
-        for i in 0..<4 { try await m.insertCredential(record("r\(i)", .refresh, at: Double(10 + i)), keepNewest: 3) }
-        #expect(try await m.credentials(user: "u", kind: .refresh).map(\.id) == ["r1", "r2", "r3"])
-        try await m.touchCredential(id: "r3", at: Date(timeIntervalSince1970: 99))
-        #expect(try await m.credential(id: "r3")?.lastUsed == Date(timeIntervalSince1970: 99))
+        for i in 0..<4 { try await m.insertSecretToken(record("r\(i)", .refresh, at: Double(10 + i)), keepNewest: 3) }
+        #expect(try await m.secretTokens(user: "u", kind: .refresh).map(\.id) == ["r1", "r2", "r3"])
+        try await m.touchSecretToken(id: "r3", at: Date(timeIntervalSince1970: 99))
+        #expect(try await m.secretToken(id: "r3")?.lastUsed == Date(timeIntervalSince1970: 99))
     }
 
     @Test func deletingAUserLeavesNothingOfThem() async throws {
         let dir = tempDir()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let m = try SQLiteMetadataStore(path: dir + "/t.sqlite")
+        let m = try SQLiteStore(path: dir + "/t.sqlite")
         let d = Digest.sha256(of: [2])
         for audience in [Audience.user("ci"), .shared] {
             try await m.putLink(LinkRecord(upstream: "docker.io", repository: "p/x", digest: d, size: 1, audience: audience))
             try await m.putTag(
                 TagRecord(upstream: "docker.io", repository: "p/x", tag: "1", digest: d, fetchedAt: 1, audience: audience))
         }
-        try await m.insertCredential(
-            CredentialRecord(id: "t", user: "ci", kind: .personal, label: "", secretHash: "h", created: Date(), expires: nil),
+        try await m.insertSecretToken(
+            SecretTokenRecord(id: "t", user: "ci", kind: .personal, label: "", secretHash: "h", created: Date(), expires: nil),
             keepNewest: nil)
-        try await m.putUpstreamCredential(
-            UpstreamCredentialRecord(user: "ci", upstream: "docker.io", username: "a", sealedPassword: Data([1]), created: Date()))
+        try await m.putUpstreamSecret(
+            UpstreamSecretRecord(user: "ci", upstream: "docker.io", username: "a", sealedPassword: Data([1]), created: Date()))
         try await m.putUserSettings(UserSettingsRecord(user: "ci", plan: "big"))
         var usage = UsageRecord(user: "ci", day: "2026-12-01", upstream: "docker.io")
         usage.requests = 3
-        try await m.record(usage: [usage], windows: [LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
+        try await m.addUsage([usage])
+        try await m.saveLimitWindows([LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
         let before = try await m.settingsVersion()
 
-        try await m.deleteUser("ci", audience: .user("ci"), limitSubject: "u:ci", removed: Date())
+        try await m.eraseUser("ci", removed: Date())
 
         #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .user("ci")) == nil)
         #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: .user("ci")) == nil)
         #expect(try await m.repositories(audiences: [.user("ci")]).isEmpty)
         #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .shared) != nil)
-        #expect(try await m.credential(id: "t") == nil)
-        #expect(try await m.upstreamCredentials(user: "ci").isEmpty)
+        #expect(try await m.secretToken(id: "t") == nil)
+        #expect(try await m.upstreamSecrets(user: "ci").isEmpty)
         #expect(try await m.userSettings().isEmpty)
         #expect(try await m.usage(since: "2000-01-01", user: "ci").isEmpty)
         #expect(try await m.limitWindows(since: 0).isEmpty)

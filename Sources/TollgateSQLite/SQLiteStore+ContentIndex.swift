@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import RegistryCore
+import TollgateProxy
 
 /// Tags, manifests, links, repositories and referrers pages.
-extension SQLiteMetadataStore: MetadataStore {
+extension SQLiteStore: ContentIndexStore {
     /// How long a referrers page nobody asked for again is kept (for serving stale).
     public static let referrersRetention: Double = 7 * 86400
 

@@ -3,9 +3,9 @@ import GRDB
 import RegistryCore
 
 /// Tollgate's metadata in one SQLite file (WAL mode, a pool of readers and one writer): one
-/// extension per store protocol (`SQLiteMetadataStore+<Store>.swift`), the schema and its
+/// extension per store protocol (`SQLiteStore+<Store>.swift`), the schema and its
 /// migrations in `SQLiteMigrations.swift`.
-public final class SQLiteMetadataStore: Sendable {
+public final class SQLiteStore: Sendable {
     let pool: DatabasePool
 
     public init(path: String) throws {

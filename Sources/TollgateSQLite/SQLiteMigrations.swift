@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension SQLiteMetadataStore {
+extension SQLiteStore {
     /// Every schema change, in order; an existing database is upgraded in place at open.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import RegistryCore
+import TollgateProxy
 
-extension SQLiteMetadataStore: CacheIndexStore {
+extension SQLiteStore: CacheIndexStore {
     public func recordAccess(_ entries: [BlobAccess]) async throws {
         guard !entries.isEmpty else { return }
         try await pool.write { db in

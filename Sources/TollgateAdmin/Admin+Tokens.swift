@@ -1,0 +1,35 @@
+import Foundation
+import TollgateAuth
+
+extension Admin {
+    /// Creates a personal access token; the secret is returned once and never stored.
+    public func createToken(user: String, label: String, lifetime: Duration?) async throws
+        -> (record: SecretTokenRecord, secret: String)
+    {
+        try await requireUser(user)
+        guard label.utf8.count <= 200, !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+        else { throw AdminError("--label: at most 200 bytes, no control characters") }
+        if let lifetime, lifetime <= .zero { throw AdminError("--expires: not a duration (examples: 30d, 12h)") }
+        let until = lifetime.map { Date().addingTimeInterval(Double($0.components.seconds)) }
+        return try await SecretTokens(store: stores.secretTokens).create(
+            user: user, kind: .personal, label: label, expires: until)
+    }
+
+    /// A user's personal tokens, then their live logins (refresh tokens); never secrets.
+    public func listTokens(user: String, now: Date = Date()) async throws
+        -> (tokens: [SecretTokenRecord], logins: [SecretTokenRecord])
+    {
+        let tokens = try await stores.secretTokens.secretTokens(user: user, kind: .personal)
+        let logins = try await stores.secretTokens.secretTokens(user: user, kind: .refresh).filter {
+            $0.expires.map { $0 >= now } ?? true
+        }
+        return (tokens, logins)
+    }
+
+    /// Revokes a personal token (and the logins obtained with it) or a login.
+    public func revokeToken(id: String) async throws {
+        guard id.utf8.count <= 64, try await stores.secretTokens.deleteSecretToken(id: id) else {
+            throw AdminError("no token \(id.prefix(64))")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import TollgateAuth
+import TollgateLimits
+
+/// The admin's use cases, over the ports: what `tollgate user|token|upstream|usage|cache …` do,
+/// and what the server (and the coming web console) call for the same actions. The one place
+/// each action and its cascade live; the CLI only parses arguments and prints.
+public struct Admin: Sendable {
+    public let users: any UserStore
+    public let stores: Stores
+    /// What the configuration says that the use cases check against.
+    public let policy: AdminPolicy
+
+    public init(users: any UserStore, stores: Stores, policy: AdminPolicy) {
+        self.users = users
+        self.stores = stores
+        self.policy = policy
+    }
+
+    /// Fails with "no user NAME" unless the user exists.
+    public func requireUser(_ name: String) async throws {
+        guard try await users.user(name) != nil else { throw AdminError("no user \(name)") }
+    }
+}
+
+/// The configuration's part in the admin's decisions.
+public struct AdminPolicy: Sendable {
+    /// Configured plans (built-in ones included) and the default.
+    public var plans: [String: Plan]
+    public var defaultPlan: String
+    /// `auth.default_policy`.
+    public var defaultAllow: [String]
+    public var defaultDeny: [String]
+    /// Configured upstream names, in configuration order.
+    public var upstreams: [String]
+    /// Where the upstream-credential key lives (`auth.token.key_dir`).
+    public var keyDirectory: String
+    /// `storage.max_size`.
+    public var maxCacheSize: Int64?
+
+    public init(
+        plans: [String: Plan], defaultPlan: String, defaultAllow: [String], defaultDeny: [String], upstreams: [String],
+        keyDirectory: String, maxCacheSize: Int64?
+    ) {
+        self.plans = plans
+        self.defaultPlan = defaultPlan
+        self.defaultAllow = defaultAllow
+        self.defaultDeny = defaultDeny
+        self.upstreams = upstreams
+        self.keyDirectory = keyDirectory
+        self.maxCacheSize = maxCacheSize
+    }
+}
+
+/// A use case refused: one line for the admin ("no user bob").
+public struct AdminError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import TollgateProxy
+
+/// An exclusive lock on a storage folder (`<root>/tollgate.lock`, `flock`), held while a server
+/// runs: a second `serve` on the same storage would empty `tmp/` under the first one's downloads.
+public final class StorageLock: Sendable {
+    private let fd: Int32
+
+    /// Takes the lock or fails at once, saying which process holds it.
+    public init(root: String) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let path = root + "/tollgate.lock"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ioError("open", errno: errno, path: path) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            close(fd)
+            throw BlobStoreError(
+                description: "storage \(root) is in use by another tollgate serve" + (holder.map { " (pid \($0))" } ?? ""))
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, pid, pid.count, 0)
+        self.fd = fd
+    }
+
+    deinit { close(fd) }  // releases the lock
+}

@@ -1,0 +1,37 @@
+/// Usage counts of one user, on one UTC day, for one upstream ("-" for requests that reached no
+/// upstream, such as `/v2/`). Anonymous use is recorded under the user "".
+public struct UsageRecord: Sendable, Equatable {
+    public var user: String
+    /// `YYYY-MM-DD`, UTC.
+    public var day: String
+    public var upstream: String
+    public var requests: Int64 = 0
+    public var pulls: Int64 = 0
+    /// Blob bytes sent to the client.
+    public var bytesSent: Int64 = 0
+    /// Of those, bytes served from the cache and bytes relayed from upstream while fetching.
+    public var hitBytes: Int64 = 0
+    public var upstreamBytes: Int64 = 0
+
+    public init(user: String, day: String, upstream: String) {
+        self.user = user
+        self.day = day
+        self.upstream = upstream
+    }
+
+    public mutating func add(_ o: UsageRecord) {
+        requests += o.requests
+        pulls += o.pulls
+        bytesSent += o.bytesSent
+        hitBytes += o.hitBytes
+        upstreamBytes += o.upstreamBytes
+    }
+}
+
+/// The usage ledger's storage (limits): per user, UTC day and upstream, counts only ever added to.
+public protocol UsageLedgerStore: Sendable {
+    /// Adds `usage` to the stored daily rows, in one transaction.
+    func addUsage(_ usage: [UsageRecord]) async throws
+    /// Daily rows from `day` (inclusive, `YYYY-MM-DD`) on, for one user or all, ordered by user, day, upstream.
+    func usage(since day: String, user: String?) async throws -> [UsageRecord]
+}

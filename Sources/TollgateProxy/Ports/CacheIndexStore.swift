@@ -1,0 +1,48 @@
+import RegistryCore
+
+/// When each stored blob was last used, and what eviction and reports need from the index.
+public struct BlobAccess: Sendable, Equatable {
+    public var digest: Digest
+    public var size: Int64
+    /// Seconds since 1970.
+    public var lastAccess: Double
+
+    public init(digest: Digest, size: Int64, lastAccess: Double) {
+        self.digest = digest
+        self.size = size
+        self.lastAccess = lastAccess
+    }
+}
+
+/// What the cache holds, per upstream or repository (for `tollgate cache stats`).
+public struct CacheShare: Sendable, Equatable {
+    public var name: String
+    public var blobs: Int64
+    public var bytes: Int64
+
+    public init(name: String, blobs: Int64, bytes: Int64) {
+        self.name = name
+        self.blobs = blobs
+        self.bytes = bytes
+    }
+}
+
+/// The index side of cache maintenance: last-access times (written in batches), the cache's
+/// total, eviction candidates, and forgetting evicted content.
+public protocol CacheIndexStore: Sendable {
+    /// Adds or moves forward the last access of each blob.
+    func recordAccess(_ entries: [BlobAccess]) async throws
+    /// Least recently used first.
+    func leastRecentlyUsed(limit: Int, olderThan: Double?) async throws -> [BlobAccess]
+    /// Count and bytes of the blobs the index knows.
+    func cachedBytes() async throws -> (blobs: Int64, bytes: Int64)
+    /// Whether a cached tag points at `digest` (such manifests are kept).
+    func isTagged(_ digest: Digest) async throws -> Bool
+    /// Removes every trace of `digest`: access row, links, manifest record.
+    func forget(_ digest: Digest) async throws
+    /// Makes the access rows match the files: adds missing ones (with their modification time),
+    /// removes rows of files that are gone.
+    func reconcile(with files: [StoredBlob]) async throws
+    func sharesByUpstream() async throws -> [CacheShare]
+    func topRepositories(limit: Int) async throws -> [CacheShare]
+}
