@@ -187,7 +187,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateSQLite"],
+            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateSQLite", "RegistryCore"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",

@@ -3,21 +3,21 @@
 /// user's own upstream credentials). Tags, links and referrers pages are kept per audience.
 public enum Audience: Hashable, Sendable, CustomStringConvertible {
     case shared
-    case user(String)
+    case user(UserName)
 
     /// How it is stored: `shared`, `user:<name>`.
     public var key: String {
         switch self {
         case .shared: "shared"
-        case .user(let name): "user:" + name
+        case .user(let name): "user:" + name.value
         }
     }
 
     public init?(key: String) {
         if key == "shared" {
             self = .shared
-        } else if key.hasPrefix("user:"), key.count > 5 {
-            self = .user(String(key.dropFirst(5)))
+        } else if key.hasPrefix("user:"), let name = UserName(String(key.dropFirst(5))) {
+            self = .user(name)
         } else {
             return nil
         }

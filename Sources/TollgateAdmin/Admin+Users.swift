@@ -1,19 +1,24 @@
 import Foundation
+import RegistryCore
 import TollgateAuth
 
 extension Admin {
-    /// Fails unless `name` can be a user name and is free.
-    public func checkNewUser(_ name: String) async throws {
-        if let why = Htpasswd.invalidName(name) { throw AdminError("invalid user name: \(why)") }
+    /// `name` as a user name, unless it can't be one or is taken.
+    @discardableResult
+    public func checkNewUser(_ name: String) async throws -> UserName {
+        guard let user = UserName(name) else {
+            throw AdminError("invalid user name: \(UserName.problem(with: name) ?? "invalid")")
+        }
         if try await users.user(name) != nil { throw AdminError("user \(name) already exists") }
+        return user
     }
 
     /// Adds a user. A new user starts from nothing: whatever a former user of the name left
     /// (content fetched with their credentials, tokens, settings, usage) is erased first.
     public func addUser(_ name: String, password: String, cost: Int = 10) async throws {
-        try await checkNewUser(name)
+        let user = try await checkNewUser(name)
         let hash = try Bcrypt.hash(password, cost: cost)
-        try await stores.userRemovals.eraseUser(name, removed: nil)
+        try await stores.userRemovals.eraseUser(user, removed: nil)
         guard try await users.addUser(UserRecord(name: name, passwordHash: hash)) else {
             throw AdminError("user \(name) already exists")
         }
@@ -23,10 +28,11 @@ extension Admin {
     /// server forgets what it holds of them within a second. Returns how many personal tokens
     /// went with them.
     public func deleteUser(_ name: String) async throws -> Int {
+        let user = try await requireUser(name)
         let tokens = try await stores.secretTokens.secretTokens(user: name, kind: .personal).count
         // Off the user store first: from then on no request of theirs is accepted.
         guard try await users.deleteUser(name) else { throw AdminError("no user \(name)") }
-        try await stores.userRemovals.eraseUser(name, removed: Date())
+        try await stores.userRemovals.eraseUser(user, removed: Date())
         return tokens
     }
 

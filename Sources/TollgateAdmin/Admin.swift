@@ -1,3 +1,4 @@
+import RegistryCore
 import TollgateAuth
 import TollgateLimits
 
@@ -16,9 +17,12 @@ public struct Admin: Sendable {
         self.policy = policy
     }
 
-    /// Fails with "no user NAME" unless the user exists.
-    public func requireUser(_ name: String) async throws {
-        guard try await users.user(name) != nil else { throw AdminError("no user \(name)") }
+    /// The user's name, or "no user NAME" unless the user exists (a name no user can have
+    /// included).
+    @discardableResult
+    public func requireUser(_ name: String) async throws -> UserName {
+        guard let user = UserName(name), try await users.user(name) != nil else { throw AdminError("no user \(name)") }
+        return user
     }
 }
 

@@ -110,9 +110,9 @@ public final class PolicyBook: Sendable {
         self.hideDenied = hideDenied
     }
 
-    public func policy(for user: String) -> AccessPolicy {
-        if user.isEmpty { return defaultPolicy }
-        return users.withLock { $0[user] } ?? defaultPolicy
+    public func policy(for user: UserName?) -> AccessPolicy {
+        guard let user else { return defaultPolicy }
+        return users.withLock { $0[user.value] } ?? defaultPolicy
     }
 
     /// Replaces every user's lists (nil: the default's).

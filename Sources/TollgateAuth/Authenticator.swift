@@ -11,12 +11,17 @@ public enum LoginOrigin: Sendable, Equatable {
 }
 
 /// Who is asking.
-public struct Identity: Sendable, Equatable {
-    /// Empty for anonymous.
-    public var user: String
-    public var isAnonymous: Bool { user.isEmpty }
-    public static let anonymous = Identity(user: "")
-    public init(user: String) { self.user = user }
+public enum Identity: Sendable, Equatable {
+    case anonymous
+    case user(UserName)
+
+    /// The user, nil for anonymous.
+    public var user: UserName? {
+        if case .user(let name) = self { return name }
+        return nil
+    }
+
+    public var isAnonymous: Bool { self == .anonymous }
 }
 
 /// Logins (htpasswd passwords or personal access tokens, throttled), bearer tokens, and what
@@ -86,18 +91,20 @@ public final class Authenticator: Sendable {
             logger.notice("login refused: right password in a burst of failed guesses", metadata: ["user": "\(user)", "client": "\(client ?? "-")"])
             return .locked(Int((throttle.window / .seconds(1)).rounded(.up)))
         }
-        return .ok(Identity(user: user), via: origin)
+        // A user the store knows has a valid name.
+        guard let name = UserName(user) else { return .invalid }
+        return .ok(.user(name), via: origin)
     }
 
     /// The user of Basic credentials accepted in the last minute, if they still hold: same
     /// stored hash, user enabled, no lockout.
-    public func recentlyAccepted(basic raw: String, client: String?) async -> String? {
+    public func recentlyAccepted(basic raw: String, client: String?) async -> UserName? {
         let now = ContinuousClock.now
         guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
             let u = await users.user(hit.user), !u.disabled, u.passwordHash == hit.storedHash,
             throttle.retryAfter(LoginThrottle.Key.attempt(user: hit.user, isPossibleName: true, client: client)) == nil
         else { return nil }
-        return hit.user
+        return UserName(hit.user)
     }
 
     /// Remembers Basic credentials that just passed `login` (passwords only, not tokens, which
@@ -118,7 +125,8 @@ public final class Authenticator: Sendable {
     }
 
     /// Voids `user`'s bearer tokens issued up to `removed` (the user was deleted then).
-    public func endSessions(of user: String, removed: Date) {
+    public func endSessions(of name: UserName, removed: Date) {
+        let user = name.value
         let t = Int(removed.timeIntervalSince1970.rounded(.down))
         sessionsEnded.withLock { $0[user] = max($0[user] ?? t, t) }
         anySessionsEnded.store(true, ordering: .releasing)
@@ -136,8 +144,12 @@ public final class Authenticator: Sendable {
             {
                 return .failure(.init(description: "token of a removed user"))
             }
-            if claims.sub.isEmpty, !anonymousAllowed { return .failure(.init(description: "anonymous access is off")) }
-            return .success((Identity(user: claims.sub), claims.access))
+            if claims.sub.isEmpty {
+                guard anonymousAllowed else { return .failure(.init(description: "anonymous access is off")) }
+                return .success((.anonymous, claims.access))
+            }
+            guard let name = UserName(claims.sub) else { return .failure(.init(description: "invalid subject")) }
+            return .success((.user(name), claims.access))
         } catch {
             return .failure((error as? TokenService.Rejection) ?? .init(description: "invalid token"))
         }

@@ -1,3 +1,5 @@
+import RegistryCore
+
 /// An htpasswd file: `name:bcrypt-hash` lines, comments and blank lines kept as they are so the
 /// CLI can rewrite the file without losing anything. A hash starting with `!` marks a disabled
 /// user (the shadow-file convention: no password can match it, so Apache tools agree).
@@ -66,16 +68,8 @@ public struct Htpasswd: Sendable, Equatable {
         }
     }
 
-    /// Why `name` can't be a user name, or nil when it can.
-    public static func invalidName(_ name: String) -> String? {
-        if name.isEmpty { return "empty" }
-        if name.utf8.count > 255 { return "longer than 255 bytes" }
-        if name.contains(":") { return "contains ':'" }
-        if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }) {
-            return "contains spaces or control characters"
-        }
-        return nil
-    }
+    /// Why `name` can't be a user name, or nil when it can (`UserName`'s rule).
+    public static func invalidName(_ name: String) -> String? { UserName.problem(with: name) }
 
     // MARK: - Changes (for the CLI)
 

@@ -1,4 +1,5 @@
 import CoreMetrics
+import RegistryCore
 import Synchronization
 
 /// Per user, day and upstream: requests, pulls and bytes, counted in memory on the hot path and
@@ -58,10 +59,11 @@ public final class UsageLedger: Sendable {
         self.wall = wall
     }
 
-    /// The metric label for a ledger user ("" is anonymous).
-    public static func label(_ user: String) -> String { user.isEmpty ? "(anonymous)" : user }
+    /// The metric label for a ledger user.
+    public static func label(_ user: String) -> String { user == UsageRecord.anonymousUser ? "(anonymous)" : user }
 
-    public func recordRequest(user: String, upstream: String, pull: Bool) {
+    public func recordRequest(user name: UserName?, upstream: String, pull: Bool) {
+        let user = UsageRecord.user(name)
         let day = floorDiv(wall(), 86400)
         let m = state.withLock { st -> Meters? in
             func count(_ c: inout Counts) {
@@ -76,8 +78,9 @@ public final class UsageLedger: Sendable {
     }
 
     /// Blob bytes sent to a client; `fromCache` false when they were relayed while fetching.
-    public func recordBytes(user: String, upstream: String, bytes: Int64, fromCache: Bool) {
+    public func recordBytes(user name: UserName?, upstream: String, bytes: Int64, fromCache: Bool) {
         guard bytes > 0 else { return }
+        let user = UsageRecord.user(name)
         let day = floorDiv(wall(), 86400)
         let m = state.withLock { st -> Meters? in
             let key = Key(user: user, day: day, upstream: upstream)
@@ -91,7 +94,8 @@ public final class UsageLedger: Sendable {
         (fromCache ? m?.hitBytes : m?.upstreamBytes)?.increment(by: bytes)
     }
 
-    public func recordRefusal(user: String, kind: LimitKind) {
+    public func recordRefusal(user name: UserName?, kind: LimitKind) {
+        let user = UsageRecord.user(name)
         state.withLock { st in meters(&st, user) }?.limited[kind]?.increment()
     }
 
@@ -129,13 +133,15 @@ public final class UsageLedger: Sendable {
     }
 
     /// Drops a deleted user's counts not yet stored.
-    public func forget(user: String) {
+    public func forget(user name: UserName) {
+        let user = UsageRecord.user(name)
         state.withLock { st in st.pending = st.pending.filter { $0.key.user != user } }
     }
 
     /// Not yet stored rows of one user (to add to what the store has).
-    public func pending(user: String) -> [UsageRecord] {
-        state.withLock { st in st.pending.filter { $0.key.user == user } }.map { Self.record($0.key, $0.value) }
+    public func pending(user name: UserName?) -> [UsageRecord] {
+        let user = UsageRecord.user(name)
+        return state.withLock { st in st.pending.filter { $0.key.user == user } }.map { Self.record($0.key, $0.value) }
     }
 
     static func record(_ key: Key, _ c: Counts) -> UsageRecord {

@@ -58,9 +58,10 @@ struct UserSettingsWatcher: Service {
         var identities: [String: [String: UpstreamIdentity]] = [:]
         for r in try await stores.upstreamSecrets.upstreamSecrets(user: nil) {
             do {
+                guard let owner = UserName(r.user) else { throw AdminError("not a user name") }
                 let password = try vault.open(r.sealedPassword, user: r.user, upstream: r.upstream)
                 identities[r.user, default: [:]][r.upstream] = .user(
-                    r.user, StaticCredentials(username: r.username, password: password))
+                    owner, StaticCredentials(username: r.username, password: password))
             } catch {
                 // Their requests go with the shared credentials; say so once per reload.
                 logger.error(
@@ -75,8 +76,8 @@ struct UserSettingsWatcher: Service {
     /// Drops what memory holds of a deleted user (a new user of that name starts from nothing):
     /// cached content, counts, limits and bearer tokens; then what requests under way wrote
     /// meanwhile.
-    func forget(_ user: String, removed: Date?) async throws {
-        let subject = LimitSubject.user(user)
+    func forget(_ user: UserName, removed: Date?) async throws {
+        let subject = LimitSubject.user(user.value)
         await auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
         if let removed { auth.endSessions(of: user, removed: removed) }
         cache.forget(audience: Audience.user(user))

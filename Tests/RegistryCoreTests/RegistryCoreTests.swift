@@ -258,8 +258,36 @@ struct ReferrersQueryTests {
 struct AudienceTests {
     @Test func storedKeysRoundTrip() {
         #expect(Audience.shared.key == "shared")
-        #expect(Audience.user("alice").key == "user:alice")
-        for a in [Audience.shared, .user("alice"), .user("a:b")] { #expect(Audience(key: a.key) == a) }
-        for bad in ["", "user:", "User:alice", "shared ", "u:alice"] { #expect(Audience(key: bad) == nil, "\(bad)") }
+        let alice = UserName("alice")!
+        #expect(Audience.user(alice).key == "user:alice")
+        for a in [Audience.shared, .user(alice), .user(UserName("a.b-c_d@e")!)] { #expect(Audience(key: a.key) == a) }
+        for bad in ["", "user:", "User:alice", "shared ", "u:alice", "user:a:b", "user:a b"] {
+            #expect(Audience(key: bad) == nil, "\(bad)")
+        }
+    }
+}
+
+struct IdentityNameTests {
+    @Test func userNamesFollowTheHtpasswdRule() {
+        for good in ["alice", "ci-bot", "a.b@example.com", "Ünïcode", String(repeating: "x", count: 255)] {
+            #expect(UserName(good)?.value == good, "\(good)")
+        }
+        for (bad, why) in [
+            ("", "empty"), ("a:b", "contains ':'"), ("a b", "contains spaces or control characters"),
+            ("a\u{7f}", "contains spaces or control characters"), ("tab\there", "contains spaces or control characters"),
+            (String(repeating: "x", count: 256), "longer than 255 bytes"),
+        ] {
+            #expect(UserName(bad) == nil)
+            #expect(UserName.problem(with: bad) == why)
+        }
+    }
+
+    @Test func upstreamNamesAreLowerCaseRegistryHosts() {
+        for good in ["docker.io", "ghcr.io", "registry.k8s.io", "localhost", "my-registry.example"] {
+            #expect(UpstreamName(good)?.value == good, "\(good)")
+        }
+        for bad in ["", "Docker.io", "docker.io:443", "-x.io", "x-.io", "a..b", "a_b.io", "https://x.io", "x.io/", "é.io"] {
+            #expect(UpstreamName(bad) == nil, "\(bad)")
+        }
     }
 }

@@ -141,12 +141,12 @@ struct ScopeTests {
     @Test func userPoliciesReplaceTheDefaultLists() {
         let book = PolicyBook(default: AccessPolicy(allow: ["**"], deny: ["docker.io/private/**"]))
         book.replace(["alice": (allow: nil, deny: ["ghcr.io/**"]), "bob": (allow: ["docker.io/private/app"], deny: [])])
-        #expect(book.policy(for: "alice").allows("docker.io/private/app"))
-        #expect(!book.policy(for: "alice").allows("ghcr.io/x/y"))
-        #expect(book.policy(for: "bob").allows("docker.io/private/app"))
-        #expect(!book.policy(for: "bob").allows("docker.io/library/alpine"))
-        #expect(!book.policy(for: "carol").allows("docker.io/private/app"))
-        #expect(!book.policy(for: "").allows("docker.io/private/app"))
+        #expect(book.policy(for: UserName("alice")).allows("docker.io/private/app"))
+        #expect(!book.policy(for: UserName("alice")).allows("ghcr.io/x/y"))
+        #expect(book.policy(for: UserName("bob")).allows("docker.io/private/app"))
+        #expect(!book.policy(for: UserName("bob")).allows("docker.io/library/alpine"))
+        #expect(!book.policy(for: UserName("carol")).allows("docker.io/private/app"))
+        #expect(!book.policy(for: nil).allows("docker.io/private/app"))
         #expect(book.refusal("x").code == .denied)
         #expect(PolicyBook(default: .everything, hideDenied: true).refusal("x").code == .nameUnknown)
     }

@@ -25,7 +25,7 @@ struct RemovedUserTests {
             Issue.record("a live user's token refused")
             return
         }
-        auth.endSessions(of: "ci", removed: Date().addingTimeInterval(-5))
+        auth.endSessions(of: UserName("ci")!, removed: Date().addingTimeInterval(-5))
         guard case .failure = await auth.bearer(old.token) else {
             Issue.record("the removed user's token still works for the new user")
             return

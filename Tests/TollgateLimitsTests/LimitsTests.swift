@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import RegistryCore
 import Testing
 import TollgateSQLite
 
@@ -139,12 +140,12 @@ struct UsageLedgerTests {
     @Test func countsDrainAndPutBack() {
         let clock = ManualClock()
         let ledger = UsageLedger(metrics: nil, wall: { clock.wall })
-        ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
-        ledger.recordRequest(user: "a", upstream: "docker.io", pull: false)
-        ledger.recordBytes(user: "a", upstream: "docker.io", bytes: 100, fromCache: true)
-        ledger.recordBytes(user: "a", upstream: "docker.io", bytes: 50, fromCache: false)
-        ledger.recordRequest(user: "", upstream: "-", pull: false)
-        #expect(ledger.pending(user: "a").count == 1)
+        ledger.recordRequest(user: UserName("a")!, upstream: "docker.io", pull: true)
+        ledger.recordRequest(user: UserName("a")!, upstream: "docker.io", pull: false)
+        ledger.recordBytes(user: UserName("a")!, upstream: "docker.io", bytes: 100, fromCache: true)
+        ledger.recordBytes(user: UserName("a")!, upstream: "docker.io", bytes: 50, fromCache: false)
+        ledger.recordRequest(user: nil, upstream: "-", pull: false)
+        #expect(ledger.pending(user: UserName("a")!).count == 1)
         let rows = ledger.drain().sorted { $0.user < $1.user }
         #expect(rows.count == 2)
         let a = rows[1]
@@ -152,7 +153,7 @@ struct UsageLedgerTests {
         #expect((a.requests, a.pulls, a.bytesSent, a.hitBytes, a.upstreamBytes) == (2, 1, 150, 100, 50))
         #expect(ledger.drain().isEmpty)
         ledger.putBack(rows)
-        ledger.recordRequest(user: "a", upstream: "docker.io", pull: false)
+        ledger.recordRequest(user: UserName("a")!, upstream: "docker.io", pull: false)
         let again = ledger.drain().first { $0.user == "a" }
         #expect(again?.requests == 3)
     }
@@ -202,7 +203,7 @@ struct UsageLedgerTests {
         let service = LimitsService(
             limiter: l, ledger: ledger, usageStore: store, windowStore: store, logger: .init(label: "t"))
         _ = l.admit(.user("a"), pull: true)
-        ledger.recordRequest(user: "a", upstream: "docker.io", pull: true)
+        ledger.recordRequest(user: UserName("a")!, upstream: "docker.io", pull: true)
         await service.flush()
         #expect(try await store.usage(since: "2026-11-25", user: "a").first?.pulls == 1)
         #expect(try await store.limitWindows(since: 0).count == 3)

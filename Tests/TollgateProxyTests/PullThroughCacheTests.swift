@@ -159,8 +159,8 @@ struct PullThroughCacheTests {
         fake.setOptions { $0.basic = ("owner", "secret") }  // a private repository
         let any = AcceptList(headerValues: [MediaType.dockerManifest])
         try await Harness.with(fake) { h in
-            let carol = h.upstream.acting(as: .user("carol", StaticCredentials(username: "owner", password: "secret")))
-            let dave = h.upstream.acting(as: .user("dave", StaticCredentials(username: "owner", password: "wrong")))
+            let carol = h.upstream.acting(as: .user(UserName("carol")!, StaticCredentials(username: "owner", password: "secret")))
+            let dave = h.upstream.acting(as: .user(UserName("dave")!, StaticCredentials(username: "owner", password: "wrong")))
             // carol brings credentials the upstream accepts: pulled and cached for her.
             let v1 = try Tag(parsing: "v1")
             let first = try await h.cache.manifest(from: carol, repo, .tag(v1), accept: any)

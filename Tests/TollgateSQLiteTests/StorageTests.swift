@@ -70,15 +70,15 @@ struct StorageTests {
         #expect(try await !m.hasLink(upstream: "quay.io", digest: d))
         #expect(try await !m.hasLink(upstream: "docker.io", digest: Digest.sha256(of: [2])))
         // A user's own content is kept apart: visible to that audience only.
-        try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: .user("alice")))
+        try await m.putLink(LinkRecord(upstream: "docker.io", repository: "private/x", digest: d, size: 1, audience: .user(UserName("alice")!)))
         try await m.putTag(
-            TagRecord(upstream: "docker.io", repository: "private/x", tag: "v", digest: d, fetchedAt: 1, audience: .user("alice")))
+            TagRecord(upstream: "docker.io", repository: "private/x", tag: "v", digest: d, fetchedAt: 1, audience: .user(UserName("alice")!)))
         #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: shared) == nil)
-        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: .user("alice")) != nil)
-        #expect(try await m.tag(upstream: "docker.io", repository: "private/x", tag: "v", audience: .user("bob")) == nil)
+        #expect(try await m.link(upstream: "docker.io", repository: "private/x", digest: d, audience: .user(UserName("alice")!)) != nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "private/x", tag: "v", audience: .user(UserName("bob")!)) == nil)
         #expect(try await m.tags(upstream: "docker.io", repository: "private/x", audiences: [shared]).isEmpty)
         #expect(try await m.repositories(audiences: [shared]).count == 2)
-        #expect(try await m.repositories(audiences: [shared, .user("alice")]).count == 3)
+        #expect(try await m.repositories(audiences: [shared, .user(UserName("alice")!)]).count == 3)
         try await m.deleteTag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared)
         #expect(try await m.tag(upstream: "docker.io", repository: "library/a", tag: "1", audience: shared) == nil)
     }
@@ -115,7 +115,7 @@ struct StorageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try SQLiteStore(path: dir + "/t.sqlite")
         let d = Digest.sha256(of: [2])
-        for audience in [Audience.user("ci"), .shared] {
+        for audience in [Audience.user(UserName("ci")!), .shared] {
             try await m.putLink(LinkRecord(upstream: "docker.io", repository: "p/x", digest: d, size: 1, audience: audience))
             try await m.putTag(
                 TagRecord(upstream: "docker.io", repository: "p/x", tag: "1", digest: d, fetchedAt: 1, audience: audience))
@@ -132,11 +132,11 @@ struct StorageTests {
         try await m.saveLimitWindows([LimitWindowRecord(subject: "u:ci", kind: "pulls", start: 1, used: 2)])
         let before = try await m.settingsVersion()
 
-        try await m.eraseUser("ci", removed: Date())
+        try await m.eraseUser(UserName("ci")!, removed: Date())
 
-        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .user("ci")) == nil)
-        #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: .user("ci")) == nil)
-        #expect(try await m.repositories(audiences: [.user("ci")]).isEmpty)
+        #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .user(UserName("ci")!)) == nil)
+        #expect(try await m.tag(upstream: "docker.io", repository: "p/x", tag: "1", audience: .user(UserName("ci")!)) == nil)
+        #expect(try await m.repositories(audiences: [.user(UserName("ci")!)]).isEmpty)
         #expect(try await m.link(upstream: "docker.io", repository: "p/x", digest: d, audience: .shared) != nil)
         #expect(try await m.secretToken(id: "t") == nil)
         #expect(try await m.upstreamSecrets(user: "ci").isEmpty)
@@ -144,9 +144,9 @@ struct StorageTests {
         #expect(try await m.usage(since: "2000-01-01", user: "ci").isEmpty)
         #expect(try await m.limitWindows(since: 0).isEmpty)
         #expect(try await m.settingsVersion() > before)
-        #expect(try await m.userRemovals(after: before).map(\.user) == ["ci"])
+        #expect(try await m.userRemovals(after: before).map(\.user.value) == ["ci"])
         #expect(try await m.userRemovals(after: try await m.settingsVersion()).isEmpty)
-        #expect(try await m.userRemovals(since: Date().addingTimeInterval(-60)).map(\.user) == ["ci"])
+        #expect(try await m.userRemovals(since: Date().addingTimeInterval(-60)).map(\.user.value) == ["ci"])
         #expect(try await m.userRemovals(since: Date().addingTimeInterval(60)).isEmpty)
     }
 }

@@ -135,7 +135,7 @@ struct LimitHTTPTests {
             #expect(status.bytesDay.used == 300_100)
             #expect(status.activeTransfers == 0)
             // The ledger has the same bytes, split by source.
-            let pending = parts.ledger.pending(user: "alice").first { $0.upstream == "docker.io" }
+            let pending = parts.ledger.pending(user: UserName("alice")).first { $0.upstream == "docker.io" }
             #expect(pending?.bytesSent == 300_100)
             #expect(pending.map { $0.hitBytes + $0.upstreamBytes } == 300_100)
             #expect((pending?.upstreamBytes ?? 0) >= 300_000)

@@ -12,7 +12,7 @@ import TollgateTestSupport
 struct CredentialScopeTests {
     let repo = try! RepositoryName(parsing: "org/app")
     let opCredentials = StaticCredentials(username: "u", password: "p")
-    let alice = UpstreamIdentity.user("alice", StaticCredentials(username: "alice-at-up", password: "alice-pw"))
+    let alice = UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "alice-at-up", password: "alice-pw"))
 
     func client(_ port: Int) -> RegistryClient {
         RegistryClient(
@@ -50,7 +50,7 @@ struct CredentialScopeTests {
                 $0.cdnChallenge = #"Basic realm="cdn""#
             }
             // A user whose own credentials the registry (Basic u:p) accepts, and the operator's.
-            let own = UpstreamIdentity.user("alice", opCredentials)
+            let own = UpstreamIdentity.user(UserName("alice")!, opCredentials)
             for identity in [c.shared, own] {
                 await #expect(performing: { _ = try await c.blob(repo, blob, method: .GET, as: identity) }, throws: Self.isProtocolError)
                 await #expect(

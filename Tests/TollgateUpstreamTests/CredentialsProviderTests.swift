@@ -55,7 +55,7 @@ struct CredentialsProviderTests {
         fake.setOptions { $0.bearer = true }
         let blob = fake.addBlob(Array(repeating: 8, count: 3000))
         let provider = RecordingProvider(.init(username: "erin-at-up", password: "erin-pw"))
-        let erin = UpstreamIdentity.user("erin", provider)
+        let erin = UpstreamIdentity.user(UserName("erin")!, provider)
         try await withFake(fake) { c, base, _ in
             for _ in 0..<2 {
                 let r = try await c.blob(repo, blob, method: .GET, as: erin)
@@ -82,7 +82,7 @@ struct CredentialsProviderTests {
         try await withFake(fake) { c, base, cdn in
             fake.setOptions { $0.cdnChallenge = #"Bearer realm="\#(cdn)/steal",service="evil""# }
             await #expect {
-                _ = try await c.blob(repo, blob, method: .GET, as: .user("ivy", provider))
+                _ = try await c.blob(repo, blob, method: .GET, as: .user(UserName("ivy")!, provider))
             } throws: { error in
                 (error as? UpstreamError)?.kind == .protocolError
             }
@@ -98,7 +98,7 @@ struct CredentialsProviderTests {
         let blob = fake.addBlob(Array(repeating: 9, count: 3000))
         fake.addImage(repo: "org/app", tag: "v1", layers: [blob])
         let provider = RecordingProvider(.init(username: "u", password: "p"))
-        let frank = UpstreamIdentity.user("frank", provider)
+        let frank = UpstreamIdentity.user(UserName("frank")!, provider)
         try await withFake(fake) { c, base, _ in
             let m = try await c.manifest(repo, .tag(try Tag(parsing: "v1")), accept: MediaType.dockerManifest, method: .GET, as: frank)
             #expect(m.status == 200)
@@ -118,7 +118,7 @@ struct CredentialsProviderTests {
         let blob = fake.addBlob(Array(repeating: 1, count: 100))
         let provider = RecordingProvider(nil)
         try await withFake(fake) { c, _, _ in
-            let r = try await c.blob(repo, blob, method: .HEAD, as: .user("gina", provider))
+            let r = try await c.blob(repo, blob, method: .HEAD, as: .user(UserName("gina")!, provider))
             #expect(r.status == 200)
             #expect(provider.requests.count == 1)
             #expect(fake.log.contains { $0.hasPrefix("GET /token?") && !$0.contains("account=") })
@@ -132,7 +132,7 @@ struct CredentialsProviderTests {
         let provider = RecordingProvider(nil, failing: UpstreamError(.credentialsRejected, upstream: "fake", "helper refused"))
         try await withFake(fake) { c, _, _ in
             await #expect {
-                _ = try await c.blob(repo, blob, method: .HEAD, as: .user("hank", provider))
+                _ = try await c.blob(repo, blob, method: .HEAD, as: .user(UserName("hank")!, provider))
             } throws: { error in
                 (error as? UpstreamError)?.kind == .credentialsRejected
             }
@@ -146,12 +146,12 @@ struct CredentialsProviderTests {
         let creds = StaticCredentials(username: "a", password: "pa")
         let hash = String(Digest.sha256(of: Array("a\u{0}pa".utf8)).hex.prefix(16))
         #expect(creds.fingerprint == hash)
-        #expect(UpstreamIdentity.user("alice", creds).key == "user:alice#" + hash)
+        #expect(UpstreamIdentity.user(UserName("alice")!, creds).key == "user:alice#" + hash)
         #expect(UpstreamIdentity.shared(creds).key == "shared#" + hash)
         #expect(UpstreamIdentity.shared(nil).key == "shared#-")
-        #expect(UpstreamIdentity.user("alice", creds) != UpstreamIdentity.user("bob", creds))
-        #expect(UpstreamIdentity.user("alice", creds) != UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "pb")))
-        #expect(UpstreamIdentity.user("alice", creds) == UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "pa")))
+        #expect(UpstreamIdentity.user(UserName("alice")!, creds) != UpstreamIdentity.user(UserName("bob")!, creds))
+        #expect(UpstreamIdentity.user(UserName("alice")!, creds) != UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "a", password: "pb")))
+        #expect(UpstreamIdentity.user(UserName("alice")!, creds) == UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "a", password: "pa")))
         let secret = UpstreamCredentials(username: "a", password: "s3cr3t")
         #expect(!"\(secret)".contains("s3cr3t") && !"\(StaticCredentials(secret))".contains("s3cr3t"))
     }

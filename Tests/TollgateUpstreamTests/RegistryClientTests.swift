@@ -54,9 +54,9 @@ struct RegistryClientTests {
         try await withLiveServer(fake.router(realm: { "http://127.0.0.1:\(port.value)/token" })) { p in
             port.value = p
             try await withClient(p) { c in
-                let alice = UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "pa"))
-                let bob = UpstreamIdentity.user("bob", StaticCredentials(username: "b", password: "pb"))
-                let aliceNewPassword = UpstreamIdentity.user("alice", StaticCredentials(username: "a", password: "changed"))
+                let alice = UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "a", password: "pa"))
+                let bob = UpstreamIdentity.user(UserName("bob")!, StaticCredentials(username: "b", password: "pb"))
+                let aliceNewPassword = UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "a", password: "changed"))
                 for identity in [alice, bob, c.shared, alice, bob, c.shared, aliceNewPassword] {
                     let r = try await c.blob(repo, blob, method: .HEAD, as: identity)
                     #expect(r.status == 200)

@@ -1,13 +1,14 @@
 import Foundation
+import RegistryCore
 
 /// A user's removal, as the removal log keeps it.
 public struct UserRemovalRecord: Sendable, Equatable {
-    public var user: String
+    public var user: UserName
     /// When the user was removed (their bearer tokens end then); nil when a new user of the name
     /// was added and only a former user's leftovers were cleared.
     public var removed: Date?
 
-    public init(user: String, removed: Date?) {
+    public init(user: UserName, removed: Date?) {
         self.user = user
         self.removed = removed
     }
@@ -21,11 +22,11 @@ public protocol UserRemovalStore: Sendable {
     /// catalog), personal and refresh tokens, upstream secrets, settings, usage history and limit
     /// windows. Logs the removal and bumps the settings version, so a running server forgets what
     /// it holds of the user in memory.
-    func eraseUser(_ user: String, removed: Date?) async throws
+    func eraseUser(_ user: UserName, removed: Date?) async throws
     /// What a user's requests write (links, tags and referrers of their audience, usage, limit
     /// windows): a running server's sweep after `eraseUser`, for rows written by requests and
     /// flushes that were under way meanwhile.
-    func eraseUserActivity(_ user: String) async throws
+    func eraseUserActivity(_ user: UserName) async throws
     /// Removals logged after settings version `version`, oldest first.
     func userRemovals(after version: Int64) async throws -> [UserRemovalRecord]
     /// Removals (with a time) since `since`, oldest first.

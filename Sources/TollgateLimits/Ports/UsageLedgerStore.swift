@@ -1,5 +1,7 @@
+import RegistryCore
+
 /// Usage counts of one user, on one UTC day, for one upstream ("-" for requests that reached no
-/// upstream, such as `/v2/`). Anonymous use is recorded under the user "".
+/// upstream, such as `/v2/`). Anonymous use is recorded under `UsageRecord.anonymousUser`.
 public struct UsageRecord: Sendable, Equatable {
     public var user: String
     /// `YYYY-MM-DD`, UTC.
@@ -26,6 +28,14 @@ public struct UsageRecord: Sendable, Equatable {
         hitBytes += o.hitBytes
         upstreamBytes += o.upstreamBytes
     }
+}
+
+extension UsageRecord {
+    /// The `user` anonymous use is recorded under.
+    public static let anonymousUser = ""
+
+    /// The `user` of `name`'s rows (anonymous: nil).
+    public static func user(_ name: UserName?) -> String { name?.value ?? anonymousUser }
 }
 
 /// The usage ledger's storage (limits): per user, UTC day and upstream, counts only ever added to.

@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import TollgateLimits
 
 /// Parsers for the value syntaxes the configuration uses.
@@ -89,7 +90,5 @@ public enum ConfigValues {
     }
 
     /// An upstream key: a host name that is also a valid repository path component (for prefix routing).
-    public static func isRegistryHostName(_ s: String) -> Bool {
-        isHostName(s) && s == s.lowercased() && !s.contains(":")
-    }
+    public static func isRegistryHostName(_ s: String) -> Bool { UpstreamName.isValid(s) }
 }

@@ -48,7 +48,7 @@ struct AuthMiddleware: RouterMiddleware {
         let identity: Identity
         let header = request.headers[.authorization]
         if let header, header.hasPrefix("Basic "), let user = await auth.recentlyAccepted(basic: header, client: context.clientAddress) {
-            identity = Identity(user: user)
+            identity = .user(user)
             return try await proceed(identity)
         }
         switch Credentials(header) {
@@ -90,7 +90,7 @@ struct AuthMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         context.identity = identity
-        if !identity.isAnonymous { context.notes.record(user: identity.user) }  // for the access log
+        if let user = identity.user { context.notes.record(user: user.value) }  // for the access log
         return try await next(request, context)
     }
 

@@ -24,8 +24,7 @@ struct LimitMiddleware: RouterMiddleware {
         -> Response
     {
         guard let identity = context.identity else { return try await next(request, context) }
-        let subject: LimitSubject =
-            identity.isAnonymous ? .anonymous(address: context.clientAddress) : .user(identity.user)
+        let subject = identity.limitSubject(address: context.clientAddress)
         let user = identity.user
         var pull = false, blob = false
         var context = context
@@ -133,7 +132,7 @@ struct LimitMiddleware: RouterMiddleware {
         return response
     }
 
-    private func refuse(_ no: LimitExceeded, user: String, pullHeader: String?, remaining: Int64) -> RegistryError {
+    private func refuse(_ no: LimitExceeded, user: UserName?, pullHeader: String?, remaining: Int64) -> RegistryError {
         ledger.recordRefusal(user: user, kind: no.kind)
         var error = no.registryError
         if let pullHeader {

@@ -123,12 +123,12 @@ struct RegistryController: Sendable {
             throw RegistryError(.nameUnknown, "upstream \(route.upstream) is not configured")
         }
         context.notes.record(upstream: route.upstream)
-        let user = context.identity?.user ?? ""
+        let user = context.identity?.user
         let policy = policies.policy(for: user)
         guard policy.allowsEverything || policy.allows("\(route.upstream)/\(route.repository)") else {
             throw policies.refusal(name.value)
         }
-        if let own = credentials.identity(user: user, upstream: route.upstream) {
+        if let user, let own = credentials.identity(user: user.value, upstream: route.upstream) {
             return (upstream.acting(as: own), route)
         }
         return (upstream, route)
@@ -198,9 +198,9 @@ struct RegistryController: Sendable {
     private func catalog(_ request: Request, _ context: TollgateContext, head: Bool) async throws -> Response {
         let q = request.uri.queryParameters
         let page = try Pagination(n: q["n"].map(String.init), last: q["last"].map(String.init))
-        let user = context.identity?.user ?? ""
+        let user = context.identity?.user
         let policy = policies.policy(for: user)
-        let audiences = user.isEmpty ? [Audience.shared] : [Audience.shared, Audience.user(user)]
+        let audiences = user.map { [Audience.shared, Audience.user($0)] } ?? [Audience.shared]
         let names = try await cache.cachedRepositories(audiences: audiences).map { "\($0.upstream)/\($0.repository)" }
             .filter { policy.allows($0) }.sorted()
         let (entries, hasMore) = page.page(of: names)

@@ -67,11 +67,11 @@ struct TokenController: Sendable {
                 guard auth.anonymousAllowed else {
                     throw Failure(status: .unauthorized, error: "invalid_client", description: "authentication required")
                 }
-                try admit(.anonymous(address: context.clientAddress))
+                try admit(.anonymous, context)
                 identity = .anonymous
             }
-            let refresh = offline && !identity.isAnonymous
-                ? try await newRefreshToken(identity.user, origin: origin, client: client) : nil
+            var refresh: String?
+            if offline, let user = identity.user { refresh = try await newRefreshToken(user, origin: origin, client: client) }
             return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false, host: request.head.authority)
         } catch let f as Failure {
             return failure(f)
@@ -101,20 +101,21 @@ struct TokenController: Sendable {
                     throw Failure(status: .badRequest, error: "invalid_request", description: "username and password required")
                 }
                 let (identity, origin) = try await login(user, password, context)
-                let refresh = offline ? try await newRefreshToken(user, origin: origin, client: client) : nil
+                var refresh: String?
+                if offline, let user = identity.user { refresh = try await newRefreshToken(user, origin: origin, client: client) }
                 return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: true, host: request.head.authority)
             case "refresh_token":
                 guard let presented = form["refresh_token"],
                     let record = try await auth.secrets.verify(presented, kind: .refresh),
-                    await auth.isActive(record.user)
+                    let user = UserName(record.user), await auth.isActive(record.user)
                 else {
-                    try admit(.anonymous(address: context.clientAddress))
+                    try admit(.anonymous, context)
                     throw Failure(status: .unauthorized, error: "invalid_grant", description: "refresh token is invalid or revoked")
                 }
-                try admit(.user(record.user))
+                try admit(.user(user), context)
                 try await auth.secrets.recordUse(record)
                 return try await tokenResponse(
-                    Identity(user: record.user), scopes: scopes, refreshToken: presented, oauth: true,
+                    .user(user), scopes: scopes, refreshToken: presented, oauth: true,
                     host: request.head.authority)
             default:
                 throw Failure(status: .badRequest, error: "unsupported_grant_type", description: "grant_type must be password or refresh_token")
@@ -142,10 +143,10 @@ struct TokenController: Sendable {
     }
 
     /// Counts the request against `subject`'s request rate; 429 when it is used up.
-    private func admit(_ subject: LimitSubject) throws {
+    private func admit(_ identity: Identity, _ context: TollgateContext) throws {
+        let subject = identity.limitSubject(address: context.clientAddress)
         guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
-        let user = if case .user(let name) = subject { name } else { "" }  // "": anonymous
-        ledger?.recordRefusal(user: user, kind: no.kind)
+        ledger?.recordRefusal(user: identity.user, kind: no.kind)
         throw Failure(
             status: .tooManyRequests, error: "too_many_requests", description: no.message,
             retryAfter: Int(clamping: no.retryAfter))
@@ -158,10 +159,10 @@ struct TokenController: Sendable {
     {
         switch await auth.login(user: user, password: password, client: context.clientAddress) {
         case .ok(let identity, let origin):
-            try admit(.user(identity.user))
+            try admit(identity, context)
             return (identity, origin)
         case .invalid:
-            try admit(.anonymous(address: context.clientAddress))
+            try admit(.anonymous, context)
             throw Failure(status: .unauthorized, error: "invalid_grant", description: "invalid username or password")
         case .locked(let wait):
             throw Failure(status: .tooManyRequests, error: "too_many_attempts", description: "too many failed logins", retryAfter: wait)
@@ -170,7 +171,7 @@ struct TokenController: Sendable {
 
     /// A refresh token for `user`: it lives `refresh_ttl`, but never longer than the personal
     /// token it was obtained with (and ends when that token is revoked).
-    private func newRefreshToken(_ user: String, origin: LoginOrigin, client: String?) async throws -> String {
+    private func newRefreshToken(_ user: UserName, origin: LoginOrigin, client: String?) async throws -> String {
         var expires = Date().addingTimeInterval(Double(refreshTTL.components.seconds))
         var parent: String?
         if case .personalToken(let id, let until) = origin {
@@ -178,7 +179,7 @@ struct TokenController: Sendable {
             if let until { expires = min(expires, until) }
         }
         return try await auth.secrets.create(
-            user: user, kind: .refresh, label: "login", expires: expires, origin: parent, client: client,
+            user: user.value, kind: .refresh, label: "login", expires: expires, origin: parent, client: client,
             keepNewest: Self.maxRefreshTokens
         ).secret
     }
@@ -190,7 +191,7 @@ struct TokenController: Sendable {
         let access = auth.grant(identity, scopes: scopes) { name in
             (try? router.route(name: name, namespace: nil, host: host)).map { "\($0.upstream)/\($0.repository)" }
         }
-        let issued = try await auth.tokens.issue(subject: identity.user, access: access)
+        let issued = try await auth.tokens.issue(subject: identity.user?.value ?? "", access: access)
         var fields: [String] = [
             "\"token\":\(JSONString.quote(issued.token))", "\"access_token\":\(JSONString.quote(issued.token))",
             "\"expires_in\":\(issued.expiresIn)",

@@ -19,16 +19,15 @@ struct UsageController: Sendable {
     func usage(_ request: Request, _ context: TollgateContext) async throws -> Response {
         guard let identity = context.identity else { throw RegistryError(.unauthorized, "authentication required") }
         let since = try Self.sinceDay(request.uri.queryParameters["since"].map(String.init), now: limiter.clock.wall())
-        let subject: LimitSubject =
-            identity.isAnonymous ? .anonymous(address: context.clientAddress) : .user(identity.user)
+        let subject = identity.limitSubject(address: context.clientAddress)
         let status = limiter.status(subject)
         var rows: [UsageRecord] = []
-        if !identity.isAnonymous {
-            rows = try await store.usage(since: since.description, user: identity.user)
-            rows = UsageReport.merge(rows + ledger.pending(user: identity.user).filter { $0.day >= since.description })
+        if let user = identity.user {
+            rows = try await store.usage(since: since.description, user: user.value)
+            rows = UsageReport.merge(rows + ledger.pending(user: user).filter { $0.day >= since.description })
         }
         let json = UsageReport.json(
-            user: identity.isAnonymous ? nil : identity.user, subject: subject, status: status, since: since, rows: rows,
+            user: identity.user?.value, subject: subject, status: status, since: since, rows: rows,
             now: limiter.clock.wall())
         return RegistryController.json(json, head: false)
     }
