@@ -6,7 +6,7 @@ extension Admin {
     /// (`CredentialVault`); a running server uses them within a second.
     public func upstreamLogin(user: String, upstream: String, username: String, password: String) async throws {
         try await checkUpstreamLogin(user: user, upstream: upstream, username: username)
-        let vault = try CredentialVault.loadOrCreate(in: policy.keyDirectory)
+        let vault = try await CredentialVault.loadOrCreate(from: stores.keys)
         let sealed = try vault.seal(password, user: user, upstream: upstream)
         try await stores.upstreamSecrets.putUpstreamSecret(
             UpstreamSecretRecord(user: user, upstream: upstream, username: username, sealedPassword: sealed, created: Date()))

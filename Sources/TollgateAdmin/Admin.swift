@@ -6,13 +6,11 @@ import TollgateLimits
 /// and what the server (and the coming web console) call for the same actions. The one place
 /// each action and its cascade live; the CLI only parses arguments and prints.
 public struct Admin: Sendable {
-    public let users: any UserStore
     public let stores: Stores
     /// What the configuration says that the use cases check against.
     public let policy: AdminPolicy
 
-    public init(users: any UserStore, stores: Stores, policy: AdminPolicy) {
-        self.users = users
+    public init(stores: Stores, policy: AdminPolicy) {
         self.stores = stores
         self.policy = policy
     }
@@ -21,7 +19,7 @@ public struct Admin: Sendable {
     /// included).
     @discardableResult
     public func requireUser(_ name: String) async throws -> UserName {
-        guard let user = UserName(name), try await users.user(name) != nil else { throw AdminError("no user \(name)") }
+        guard let user = UserName(name), try await stores.users.user(name) != nil else { throw AdminError("no user \(name)") }
         return user
     }
 }
@@ -36,21 +34,18 @@ public struct AdminPolicy: Sendable {
     public var defaultDeny: [String]
     /// Configured upstream names, in configuration order.
     public var upstreams: [String]
-    /// Where the upstream-credential key lives (`auth.token.key_dir`).
-    public var keyDirectory: String
     /// `storage.max_size`.
     public var maxCacheSize: Int64?
 
     public init(
         plans: [String: Plan], defaultPlan: String, defaultAllow: [String], defaultDeny: [String], upstreams: [String],
-        keyDirectory: String, maxCacheSize: Int64?
+        maxCacheSize: Int64?
     ) {
         self.plans = plans
         self.defaultPlan = defaultPlan
         self.defaultAllow = defaultAllow
         self.defaultDeny = defaultDeny
         self.upstreams = upstreams
-        self.keyDirectory = keyDirectory
         self.maxCacheSize = maxCacheSize
     }
 }
@@ -59,4 +54,8 @@ public struct AdminPolicy: Sendable {
 public struct AdminError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension Admin {
+    var users: any UserStore { stores.users }
 }

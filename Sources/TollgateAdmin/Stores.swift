@@ -10,6 +10,8 @@ public struct Stores: Sendable {
     public let contentIndex: any ContentIndexStore
     public let cacheIndex: any CacheIndexStore
     // auth
+    public let users: any UserStore
+    public let keys: any KeyStore
     public let secretTokens: any SecretTokenStore
     public let upstreamSecrets: any UpstreamSecretStore
     // limits
@@ -21,13 +23,15 @@ public struct Stores: Sendable {
 
     public init(
         blobs: any BlobStore, contentIndex: any ContentIndexStore, cacheIndex: any CacheIndexStore,
-        secretTokens: any SecretTokenStore, upstreamSecrets: any UpstreamSecretStore,
+        users: any UserStore, keys: any KeyStore, secretTokens: any SecretTokenStore, upstreamSecrets: any UpstreamSecretStore,
         usageLedger: any UsageLedgerStore, limitWindows: any LimitWindowStore, userSettings: any UserSettingsStore,
         userRemovals: any UserRemovalStore
     ) {
         self.blobs = blobs
         self.contentIndex = contentIndex
         self.cacheIndex = cacheIndex
+        self.users = users
+        self.keys = keys
         self.secretTokens = secretTokens
         self.upstreamSecrets = upstreamSecrets
         self.usageLedger = usageLedger
@@ -36,14 +40,14 @@ public struct Stores: Sendable {
         self.userRemovals = userRemovals
     }
 
-    /// Every port but the blob store from one metadata adapter that implements them all.
-    public init<Metadata>(blobs: any BlobStore, metadata: Metadata)
+    /// Every port but the blob, user and key stores from one metadata adapter that implements them all.
+    public init<Metadata>(blobs: any BlobStore, users: any UserStore, keys: any KeyStore, metadata: Metadata)
     where
         Metadata: ContentIndexStore & CacheIndexStore & SecretTokenStore & UpstreamSecretStore & UsageLedgerStore
             & LimitWindowStore & UserSettingsStore & UserRemovalStore
     {
         self.init(
-            blobs: blobs, contentIndex: metadata, cacheIndex: metadata, secretTokens: metadata,
+            blobs: blobs, contentIndex: metadata, cacheIndex: metadata, users: users, keys: keys, secretTokens: metadata,
             upstreamSecrets: metadata, usageLedger: metadata, limitWindows: metadata, userSettings: metadata,
             userRemovals: metadata)
     }

@@ -12,25 +12,21 @@ public struct CredentialVault: Sendable {
         public var description: String
     }
 
-    public static func keyPath(_ dir: String) -> String { dir + "/upstream-credentials.key" }
-
     public init(key: SymmetricKey) { self.key = key }
 
-    /// Loads the key from `dir`, generating it (and `dir`) when absent.
-    public static func loadOrCreate(in dir: String) throws -> CredentialVault {
-        let path = keyPath(dir)
-        if !FileManager.default.fileExists(atPath: path) {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    /// Loads the key from `store`, generating it when absent (another process's, if it stored
+    /// one first).
+    public static func loadOrCreate(from store: any KeyStore) async throws -> CredentialVault {
+        var text = try await store.key(.upstreamSecretsKey)
+        if text == nil {
             let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
-            do {
-                try TokenKeys.writeSecret(fresh + "\n", to: path)
-            } catch where FileManager.default.fileExists(atPath: path) {
-                // Another process created it first: use theirs.
-            }
+            text = try await store.storeIfAbsent(.upstreamSecretsKey, fresh + "\n")
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32
-        else { throw Failure(description: "\(path): not a base64 256-bit key") }
+        guard let text, let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            bytes.count == 32
+        else {
+            throw Failure(description: "\(store.location)/\(KeyName.upstreamSecretsKey.rawValue): not a base64 256-bit key")
+        }
         return CredentialVault(key: SymmetricKey(data: bytes))
     }
 

@@ -4,8 +4,8 @@ import SwiftASN1
 import X509
 import _CryptoExtras
 
-/// The token server's signing key and its self-signed certificate, kept in `key_dir` as
-/// `token.key` (PKCS#8 PEM, mode 0600) and `token.crt` (PEM). Generated at first start.
+/// The token server's signing key (PKCS#8 PEM) and its self-signed certificate (PEM), kept in
+/// the `KeyStore` (`key_dir`: `token.key`, mode 0600, and `token.crt`). Generated at first start.
 public struct TokenKeys: Sendable {
     public typealias Algorithm = TokenAlgorithm
 
@@ -23,22 +23,31 @@ public struct TokenKeys: Sendable {
         public var description: String
     }
 
-    public static func keyPath(_ dir: String) -> String { dir + "/token.key" }
-    public static func certificatePath(_ dir: String) -> String { dir + "/token.crt" }
-
-    /// Loads the key pair from `dir`, generating it (and `dir`) when absent.
-    public static func loadOrCreate(in dir: String, algorithm: Algorithm) throws -> TokenKeys {
-        let fm = FileManager.default
-        let keyPath = keyPath(dir), certPath = certificatePath(dir)
-        if !fm.fileExists(atPath: keyPath) {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    /// Loads the key pair from `store`, generating it when absent.
+    public static func loadOrCreate(from store: any KeyStore, algorithm: Algorithm) async throws -> TokenKeys {
+        if try await store.key(.tokenSigningKey) == nil {
             let (keyPEM, certPEM) = try generate(algorithm)
-            try writeSecret(keyPEM, to: keyPath)
-            try Data(certPEM.utf8).write(to: URL(fileURLWithPath: certPath), options: .atomic)
+            // Whoever stored the key first, stores its certificate.
+            if try await store.storeIfAbsent(.tokenSigningKey, keyPEM) == keyPEM {
+                try await store.replace(.tokenCertificate, certPEM)
+            }
         }
-        guard let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8),
-            let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8)
-        else { throw Failure(description: "cannot read \(keyPath) and \(certPath)") }
+        // Another process that stored the key first may not have stored its certificate yet.
+        var pair: (String, String)?
+        for attempt in 0..<100 {
+            if let key = try? await store.key(.tokenSigningKey), let cert = try? await store.key(.tokenCertificate),
+                !key.isEmpty, !cert.isEmpty
+            {
+                pair = (key, cert)
+                break
+            }
+            if attempt < 99 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let (keyPEM, certPEM) = pair else {
+            throw Failure(
+                description:
+                    "cannot read \(KeyName.tokenSigningKey.rawValue) and \(KeyName.tokenCertificate.rawValue) in \(store.location)")
+        }
         return try TokenKeys(keyPEM: keyPEM, certificatePEM: certPEM, algorithm: algorithm)
     }
 
@@ -110,16 +119,6 @@ public struct TokenKeys: Sendable {
     }
 
     /// Creates the file with mode 0600 before anything secret is in it.
-    static func writeSecret(_ text: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
-            throw Failure(description: "cannot write \(path)")
-        }
-    }
-
     static func rsaPrimitives(_ pkcs1: Data) throws -> (n: [UInt8], e: [UInt8]) {
         let node = try DER.parse(Array(pkcs1))
         return try DER.sequence(node, identifier: .sequence) { nodes in

@@ -62,7 +62,7 @@ public enum TollgateServer {
         }
         let policies = PolicyBook(
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
-        let authenticator = try await makeAuthenticator(config, secretTokens: stores.secretTokens, policies: policies, logger: logger)
+        let authenticator = try await makeAuthenticator(config, stores: stores, policies: policies, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: factory)
@@ -71,7 +71,7 @@ public enum TollgateServer {
             limiter: limiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
             logger: logger)
         let credentials = UpstreamCredentialBook()
-        let vault = try CredentialVault.loadOrCreate(in: config.auth.token.keyDirectory)
+        let vault = try await CredentialVault.loadOrCreate(from: stores.keys)
         let version = try await UserSettingsWatcher.load(
             stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             logger: logger)
@@ -215,15 +215,15 @@ public enum TollgateServer {
     }
 
     static func makeAuthenticator(
-        _ config: TollgateConfiguration, secretTokens: any SecretTokenStore, policies: PolicyBook, logger: Logger
+        _ config: TollgateConfiguration, stores: Stores, policies: PolicyBook, logger: Logger
     ) async throws -> Authenticator {
         let a = config.auth
         let algorithm = a.token.algorithm
-        let keys = try TokenKeys.loadOrCreate(in: a.token.keyDirectory, algorithm: algorithm)
+        let keys = try await TokenKeys.loadOrCreate(from: stores.keys, algorithm: algorithm)
         return Authenticator(
-            users: await UserDirectory(store: HtpasswdUserStore(path: a.htpasswd), logger: logger),
+            users: await UserDirectory(store: stores.users, logger: logger),
             tokens: try await TokenService(keys: keys, issuer: a.token.issuer, service: a.token.service, ttl: a.token.ttl),
-            secrets: SecretTokens(store: secretTokens),
+            secrets: SecretTokens(store: stores.secretTokens),
             throttle: LoginThrottle(failures: a.lockoutFailures, window: a.lockoutWindow),
             anonymousAllowed: a.anonymous, policies: policies, logger: logger)
     }

@@ -2,6 +2,7 @@ import Foundation
 import RegistryCore
 import Logging
 import Testing
+import TollgateFileStorage
 
 @testable import TollgateAuth
 
@@ -103,17 +104,18 @@ struct ScopeTests {
         #expect(AccessPolicy.everything.grant(Scope(type: "registry", name: "catalog", actions: ["*"]), canonical: canonical) != nil)
     }
 
-    @Test func credentialVaultSealsPerUserAndUpstream() throws {
+    @Test func credentialVaultSealsPerUserAndUpstream() async throws {
         let dir = NSTemporaryDirectory() + "tollgate-vault-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let vault = try CredentialVault.loadOrCreate(in: dir)
-        let attributes = try FileManager.default.attributesOfItem(atPath: CredentialVault.keyPath(dir))
+        let keys = KeyDirectory(path: dir)
+        let vault = try await CredentialVault.loadOrCreate(from: keys)
+        let attributes = try FileManager.default.attributesOfItem(atPath: keys.file(.upstreamSecretsKey))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let sealed = try vault.seal("hunter2", user: "alice", upstream: "docker.io")
         #expect(!String(decoding: sealed, as: UTF8.self).contains("hunter2"))
         #expect(try vault.open(sealed, user: "alice", upstream: "docker.io") == "hunter2")
         // The same key again from disk.
-        #expect(try CredentialVault.loadOrCreate(in: dir).open(sealed, user: "alice", upstream: "docker.io") == "hunter2")
+        #expect(try await CredentialVault.loadOrCreate(from: keys).open(sealed, user: "alice", upstream: "docker.io") == "hunter2")
         // Bound to its user and upstream.
         #expect(throws: CredentialVault.Failure.self) { try vault.open(sealed, user: "bob", upstream: "docker.io") }
         #expect(throws: CredentialVault.Failure.self) { try vault.open(sealed, user: "alice", upstream: "ghcr.io") }
@@ -125,8 +127,8 @@ struct ScopeTests {
         let other = CredentialVault(key: .init(size: .bits256))
         #expect(throws: CredentialVault.Failure.self) { try other.open(sealed, user: "alice", upstream: "docker.io") }
         // A damaged key file is an error, not a new key.
-        try "not base64".write(toFile: CredentialVault.keyPath(dir), atomically: true, encoding: .utf8)
-        #expect(throws: CredentialVault.Failure.self) { _ = try CredentialVault.loadOrCreate(in: dir) }
+        try "not base64".write(toFile: keys.file(.upstreamSecretsKey), atomically: true, encoding: .utf8)
+        await #expect(throws: CredentialVault.Failure.self) { _ = try await CredentialVault.loadOrCreate(from: keys) }
     }
 
     @Test func manyDoubleStarsAgainstALongNameStayCheap() {

@@ -159,3 +159,26 @@ struct UserDirectoryTests {
         #expect(await users.verify(user: "alice", password: "new") == .invalid)
     }
 }
+
+struct TokenKeyStoreTests {
+    /// Generated once, kept (key 0600), the same key on every load; a certificate left without
+    /// its key is replaced with the new key's.
+    @Test func keysAreCreatedOnceAndReloaded() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-keys-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = KeyDirectory(path: dir)
+        let first = try await TokenKeys.loadOrCreate(from: store, algorithm: .es256)
+        let mode = try FileManager.default.attributesOfItem(atPath: store.file(.tokenSigningKey))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try await TokenKeys.loadOrCreate(from: store, algorithm: .es256).keyID == first.keyID)
+        // Two processes starting at once agree on one key.
+        async let a = TokenKeys.loadOrCreate(from: KeyDirectory(path: dir + "/race"), algorithm: .es256)
+        async let b = TokenKeys.loadOrCreate(from: KeyDirectory(path: dir + "/race"), algorithm: .es256)
+        #expect(try await a.keyID == (try await b.keyID))
+        // The key removed by hand: a new pair, the stale certificate replaced.
+        try FileManager.default.removeItem(atPath: store.file(.tokenSigningKey))
+        #expect(try await TokenKeys.loadOrCreate(from: store, algorithm: .es256).keyID != first.keyID)
+        // The wrong kind of key for the configured algorithm is an error, not a new key.
+        await #expect(throws: TokenKeys.Failure.self) { _ = try await TokenKeys.loadOrCreate(from: store, algorithm: .rs256) }
+    }
+}
