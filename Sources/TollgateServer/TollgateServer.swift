@@ -66,7 +66,7 @@ public enum TollgateServer {
         let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: factory)
-        try await LimitsService.load(limiter: limiter, store: metadata)
+        try await LimitsService.load(limiter: limiter, store: metadata, logger: logger)
         let limitsService = LimitsService(limiter: limiter, ledger: ledger, store: metadata, logger: logger)
         let credentials = UpstreamCredentialBook()
         let vault = try CredentialVault.loadOrCreate(in: config.auth.token.keyDirectory)

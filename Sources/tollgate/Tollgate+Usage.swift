@@ -20,11 +20,19 @@ extension Tollgate.User {
         @OptionGroup var options: ConfigOption
         @Argument(help: "User name.") var name: String
         @Option(help: "Plan name (from `plans:` or built in).") var plan: String?
-        @Option(help: "Requests per minute (token bucket).") var requestsPerMinute: String?
-        @Option(name: .customLong("pulls-per-6h"), help: "Manifest GETs per 6-hour window.") var pullsPer6h: String?
-        @Option(help: "Blob bytes per UTC day.") var bytesPerDay: String?
-        @Option(help: "Blob bytes per UTC month.") var bytesPerMonth: String?
-        @Option(help: "Simultaneous blob downloads.") var concurrentTransfers: String?
+        // ArgumentParser needs one declared option per limit kind; their names and help, the
+        // parsing, errors and summary come from the kinds' descriptions (`LimitKind.about`), and
+        // `option(_:)` says which option is which kind.
+        @Option(name: .customLong(LimitKind.requestsPerMinute.about.flag), help: .init(LimitKind.requestsPerMinute.about.help))
+        var requestsPerMinute: String?
+        @Option(name: .customLong(LimitKind.pullsPer6h.about.flag), help: .init(LimitKind.pullsPer6h.about.help))
+        var pullsPer6h: String?
+        @Option(name: .customLong(LimitKind.bytesPerDay.about.flag), help: .init(LimitKind.bytesPerDay.about.help))
+        var bytesPerDay: String?
+        @Option(name: .customLong(LimitKind.bytesPerMonth.about.flag), help: .init(LimitKind.bytesPerMonth.about.help))
+        var bytesPerMonth: String?
+        @Option(name: .customLong(LimitKind.concurrentTransfers.about.flag), help: .init(LimitKind.concurrentTransfers.about.help))
+        var concurrentTransfers: String?
         @Option(help: "Allow pulls of <upstream>/<repository> matching this glob (repeatable).") var allow: [String] = []
         @Option(help: "Deny pulls matching this glob (repeatable; deny wins).") var deny: [String] = []
         @Flag(help: "Remove the plan choice, limit overrides and policy first.") var clearOverrides = false
@@ -38,19 +46,15 @@ extension Tollgate.User {
                     throw CLIError(
                         "no plan \(plan) (plans: \(config.plans.keys.sorted().joined(separator: ", ")))")
                 }
-                let given: [(LimitKind, String?)] = [
-                    (.requestsPerMinute, requestsPerMinute), (.pullsPer6h, pullsPer6h), (.bytesPerDay, bytesPerDay),
-                    (.bytesPerMonth, bytesPerMonth), (.concurrentTransfers, concurrentTransfers),
-                ]
                 var overrides: [LimitKind: Int64?] = [:]
-                for case (let kind, let text?) in given {
+                for kind in LimitKind.allCases {
+                    guard let text = option(kind) else { continue }
                     if text == "unlimited" {
                         overrides[kind] = .some(nil)
                     } else if let n = ConfigValues.limit(text, kind: kind) {
                         overrides[kind] = .some(n)
                     } else {
-                        let what = kind.isSize ? "a size such as 500MB or 20GiB" : "a whole number ≥ 0"
-                        throw CLIError("--\(kind.rawValue.replacingOccurrences(of: "_", with: "-")): expected \(what) or unlimited, got \(text)")
+                        throw CLIError("--\(kind.about.flag): expected \(kind.about.unit.expected) or unlimited, got \(text)")
                     }
                 }
                 for glob in allow + deny where !AccessPolicy.isValidGlob(glob) {
@@ -80,11 +84,22 @@ extension Tollgate.User {
                 book.replace([name: settings])
                 let effective = book.limits(for: .user(name))
                 let summary = LimitKind.allCases.map { kind in
-                    "\(kind.rawValue)=\(effective.limits[kind].map { kind.isSize ? ByteCount.format($0) : String($0) } ?? "unlimited")"
+                    "\(kind.key)=\(effective.limits[kind].map(kind.about.unit.format) ?? "unlimited")"
                 }
                 let list = { (l: [String]) in l.isEmpty ? "(none)" : l.joined(separator: " ") }
                 let policy = "allow \(list(record.allow ?? config.auth.allow)); deny \(list(record.deny ?? config.auth.deny))"
                 print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
+            }
+        }
+
+        /// What was given for a limit kind's option.
+        func option(_ kind: LimitKind) -> String? {
+            switch kind {
+            case .requestsPerMinute: requestsPerMinute
+            case .pullsPer6h: pullsPer6h
+            case .bytesPerDay: bytesPerDay
+            case .bytesPerMonth: bytesPerMonth
+            case .concurrentTransfers: concurrentTransfers
             }
         }
     }
