@@ -19,18 +19,22 @@ public enum LimitKind: Int, Sendable, CaseIterable, Hashable {
                 refusal: "request rate limit reached", figure: "requests per minute")
         case .pullsPer6h:
             LimitDescription(
-                key: "pulls_per_6h", unit: .count, counts: .pulls, span: .window(.sixHours, stored: "pulls", column: "PULLS/6H"),
-                reason: "pulls", help: "Manifest GETs per 6-hour window.", refusal: "pull rate limit reached",
-                figure: "pulls per 6 hours", advertised: true)
+                key: "pulls_per_6h", unit: .count, counts: .pulls,
+                span: .window(.sixHours, stored: "pulls", column: "PULLS/6H"),
+                reason: "pulls", help: "Manifest GETs per 6-hour window.",
+                refusal: "pull rate limit reached", figure: "pulls per 6 hours", advertised: true)
         case .bytesPerDay:
             LimitDescription(
-                key: "bytes_per_day", unit: .bytes, counts: .blobBytes, span: .window(.day, stored: "bytes_day", column: "TODAY"),
-                reason: "bytes_day", help: "Blob bytes per UTC day.", refusal: "daily transfer quota reached")
+                key: "bytes_per_day", unit: .bytes, counts: .blobBytes,
+                span: .window(.day, stored: "bytes_day", column: "TODAY"),
+                reason: "bytes_day", help: "Blob bytes per UTC day.",
+                refusal: "daily transfer quota reached")
         case .bytesPerMonth:
             LimitDescription(
                 key: "bytes_per_month", unit: .bytes, counts: .blobBytes,
-                span: .window(.month, stored: "bytes_month", column: "MONTH"), reason: "bytes_month",
-                help: "Blob bytes per UTC month.", refusal: "monthly transfer quota reached")
+                span: .window(.month, stored: "bytes_month", column: "MONTH"),
+                reason: "bytes_month", help: "Blob bytes per UTC month.",
+                refusal: "monthly transfer quota reached")
         case .concurrentTransfers:
             LimitDescription(
                 key: "concurrent_transfers", unit: .count, counts: .transfers, span: .concurrent,
@@ -77,7 +81,7 @@ public struct LimitDescription: Sendable {
     }
 
     /// `tollgate user set`'s option: `--pulls-per-6h`.
-    public var flag: String { key.replacingOccurrences(of: "_", with: "-") }
+    public var flag: String { String(key.map { $0 == "_" ? "-" : $0 }) }
 }
 
 /// How a limit's figures are written.
@@ -158,7 +162,8 @@ extension LimitKind {
         if case .window(_, _, let column) = about.span { column } else { nil }
     }
 
-    /// This kind's index in arrays of windows (`LimitStatus.windows`, the limiter's), for windowed kinds.
+    /// This kind's index in arrays of windows (`LimitStatus.windows`, the limiter's), for
+    /// windowed kinds.
     @inline(__always)
     public var windowSlot: Int? { Self.windowSlots[rawValue] }
 

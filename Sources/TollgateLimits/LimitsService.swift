@@ -31,7 +31,8 @@ public struct LimitsService: Service {
         // Monthly windows are the longest: anything that began in the last 31 days may be current.
         let since = limiter.clock.wall() - WindowPeriod.month.seconds
         for name in limiter.restore(try await store.limitWindows(since: since)) {
-            logger?.error("stored limit window names no limit of this version; it does not apply", metadata: ["window": "\(name)"])
+            logger?.error(
+                "stored limit window names no limit of this version; it does not apply", metadata: ["window": "\(name)"])
         }
     }
 

@@ -60,7 +60,9 @@ public final class RateLimiter: Sendable {
     static let transferSlots = LimitKind.allCases.first { $0.about.counts == .transfers }
 
     static func windows(counting what: LimitCounted) -> [Slotted] {
-        LimitKind.windowed.enumerated().filter { $0.element.about.counts == what }.map { Slotted(kind: $0.element, slot: $0.offset) }
+        LimitKind.windowed.enumerated().filter { $0.element.about.counts == what }.map {
+            Slotted(kind: $0.element, slot: $0.offset)
+        }
     }
 
     public let plans: PlanBook
