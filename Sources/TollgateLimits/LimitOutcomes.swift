@@ -25,7 +25,8 @@ public struct LimitExceeded: Error, Sendable, Equatable {
         let retry: String
         switch about.span {
         case .bucket: retry = "retry in \(retryAfter) s"
-        case .window: retry = "resets in \(Self.span(retryAfter))" + (resetsAt.map { " at \(CivilDate.timestamp($0))" } ?? "")
+        case .window:
+            retry = "resets in \(Self.interval(retryAfter))" + (resetsAt.map { " at \(CivilDate.timestamp($0))" } ?? "")
         case .concurrent: retry = "retry when one finishes"
         }
         return "\(about.refusal): \(standing) (plan \(plan))\(blob); \(retry)"
@@ -36,7 +37,8 @@ public struct LimitExceeded: Error, Sendable, Equatable {
         RegistryError(.tooManyRequests, message, detail: kind.key, retryAfter: Int(clamping: retryAfter))
     }
 
-    static func span(_ s: Int64) -> String {
+    /// `2 h 38 min`.
+    static func interval(_ s: Int64) -> String {
         if s < 120 { return "\(s) s" }
         if s < 7200 { return "\(s / 60) min" }
         if s < 2 * 86400 { return "\(s / 3600) h \(s / 60 % 60) min" }
