@@ -35,13 +35,18 @@ extension Admin {
         public var deny: [String]
     }
 
+    /// Fails unless `plan` (when given) is configured or built in.
+    public func checkPlan(_ plan: String?) throws {
+        if let plan, policy.plans[plan] == nil {
+            throw AdminError("no plan \(plan) (plans: \(policy.plans.keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
     /// Changes a user's plan, limit overrides and access policy; a running server applies them
     /// within a second.
     public func setUserSettings(_ name: String, _ change: SettingsChange) async throws -> UserSettingsView {
         try await requireUser(name)
-        if let plan = change.plan, policy.plans[plan] == nil {
-            throw AdminError("no plan \(plan) (plans: \(policy.plans.keys.sorted().joined(separator: ", ")))")
-        }
+        try checkPlan(change.plan)
         for glob in change.allow + change.deny where !AccessPolicy.isValidGlob(glob) {
             throw AdminError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
         }

@@ -1,9 +1,10 @@
-/// Fixed windows aligned to UTC wall-clock boundaries: 00:00/06:00/12:00/18:00 for pulls,
-/// midnight for daily bytes, the first of the month for monthly bytes.
-public enum WindowPeriod: String, Sendable, CaseIterable {
-    case sixHours = "pulls"
-    case day = "bytes_day"
-    case month = "bytes_month"
+/// Fixed windows aligned to UTC wall-clock boundaries: 00:00/06:00/12:00/18:00, midnight, the
+/// first of the month. (Which limit kind counts in which period, and the names stored windows
+/// have, is in the kinds' descriptions: `LimitKind`.)
+public enum WindowPeriod: Sendable, CaseIterable {
+    case sixHours
+    case day
+    case month
 
     public var seconds: Int64 {
         switch self {

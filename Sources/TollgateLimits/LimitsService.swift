@@ -26,11 +26,15 @@ public struct LimitsService: Service {
         self.flushInterval = flushInterval
     }
 
-    /// Reads the current windows from the store; call before serving.
-    public static func load(limiter: RateLimiter, store: any LimitWindowStore) async throws {
+    /// Reads the current windows from the store; call before serving. Stored windows no limit
+    /// kind of this version has (written by a newer one) don't apply: `logger` is told.
+    public static func load(limiter: RateLimiter, store: any LimitWindowStore, logger: Logger? = nil) async throws {
         // Monthly windows are the longest: anything that began in the last 31 days may be current.
         let since = limiter.clock.wall() - WindowPeriod.month.seconds
-        limiter.restore(try await store.limitWindows(since: since))
+        for name in limiter.restore(try await store.limitWindows(since: since)) {
+            logger?.error(
+                "stored limit window names no limit of this version; it does not apply", metadata: ["window": "\(name)"])
+        }
     }
 
     public func run() async throws {

@@ -1,26 +1,3 @@
-/// The kinds of limit a plan can set. The raw value is the configuration key.
-public enum LimitKind: String, Sendable, CaseIterable, Hashable {
-    case requestsPerMinute = "requests_per_minute"
-    case pullsPer6h = "pulls_per_6h"
-    case bytesPerDay = "bytes_per_day"
-    case bytesPerMonth = "bytes_per_month"
-    case concurrentTransfers = "concurrent_transfers"
-
-    /// Byte limits are sizes (`20GiB`); the others are counts.
-    public var isSize: Bool { self == .bytesPerDay || self == .bytesPerMonth }
-
-    /// The reason label in metrics and logs.
-    public var reason: String {
-        switch self {
-        case .requestsPerMinute: "requests"
-        case .pullsPer6h: "pulls"
-        case .bytesPerDay: "bytes_day"
-        case .bytesPerMonth: "bytes_month"
-        case .concurrentTransfers: "concurrent_transfers"
-        }
-    }
-}
-
 /// A set of limits; a missing limit is no limit of that kind.
 public struct PlanLimits: Sendable, Equatable {
     public private(set) var values: [LimitKind: Int64] = [:]
@@ -79,13 +56,16 @@ public struct UserLimitSettings: Sendable, Equatable {
 public struct EffectiveLimits: Sendable, Equatable {
     public var plan: String
     public var limits: PlanLimits
-    /// `RateLimit-Limit` value (`200;w=21600`), when there is a pull limit.
+    /// `RateLimit-Limit` value (`200;w=21600`), when there is a limit of the advertised kind
+    /// (`LimitKind.advertised`: the pull limit).
     public let pullLimitHeader: String?
 
     public init(plan: String, limits: PlanLimits) {
         self.plan = plan
         self.limits = limits
-        self.pullLimitHeader = limits[.pullsPer6h].map { "\($0);w=\(WindowPeriod.sixHours.seconds)" }
+        self.pullLimitHeader = LimitKind.advertised.flatMap { kind in
+            limits[kind].map { "\($0);w=\(kind.period!.seconds)" }
+        }
     }
 
     public static let unlimited = EffectiveLimits(plan: "unlimited", limits: PlanLimits())

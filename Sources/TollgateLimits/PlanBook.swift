@@ -53,7 +53,7 @@ public final class PlanBook: Sendable {
     /// Stored override names that no limit kind of this version knows (written by a newer one, or
     /// by hand), per user: `settings(from:)` leaves them out, so whoever reads them says so.
     public static func unknownLimitKeys(in records: [UserSettingsRecord]) -> [(user: String, key: String)] {
-        records.flatMap { r in r.overrides.keys.sorted().filter { LimitKind(rawValue: $0) == nil }.map { (r.user, $0) } }
+        records.flatMap { r in r.overrides.keys.sorted().filter { LimitKind(key: $0) == nil }.map { (r.user, $0) } }
     }
 
     /// The settings records of the store, keyed by user, leaving out limit names this version
@@ -63,7 +63,7 @@ public final class PlanBook: Sendable {
         for r in records {
             var overrides: [LimitKind: Int64?] = [:]
             for (key, value) in r.overrides {
-                if let kind = LimitKind(rawValue: key) { overrides[kind] = value }
+                if let kind = LimitKind(key: key) { overrides[kind] = value }
             }
             result[r.user] = UserLimitSettings(plan: r.plan, overrides: overrides)
         }
@@ -72,7 +72,7 @@ public final class PlanBook: Sendable {
 
     public static func record(user: String, _ s: UserLimitSettings) -> UserSettingsRecord {
         var overrides: [String: Int64?] = [:]
-        for (kind, value) in s.overrides { overrides[kind.rawValue] = value }
+        for (kind, value) in s.overrides { overrides[kind.key] = value }
         return UserSettingsRecord(user: user, plan: s.plan, overrides: overrides)
     }
 }

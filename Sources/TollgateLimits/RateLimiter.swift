@@ -1,104 +1,67 @@
-import RegistryCore
 import Synchronization
-
-/// A request refused by a limit.
-public struct LimitExceeded: Error, Sendable, Equatable {
-    public var kind: LimitKind
-    public var plan: String
-    public var limit: Int64
-    /// Seconds until the request can succeed (`Retry-After`).
-    public var retryAfter: Int64
-    /// Unix seconds when the window resets, for window limits.
-    public var resetsAt: Int64?
-    /// For byte quotas: bytes used (including transfers in flight) and bytes this request needs.
-    public var used: Int64 = 0
-    public var needed: Int64 = 0
-
-    public var message: String {
-        let reset = resetsAt.map { " at \(CivilDate.timestamp($0))" } ?? ""
-        let when = "resets in \(Self.span(retryAfter))\(reset)"
-        switch kind {
-        case .requestsPerMinute:
-            return "request rate limit reached: \(limit) requests per minute (plan \(plan)); retry in \(retryAfter) s"
-        case .pullsPer6h:
-            return "pull rate limit reached: \(limit) pulls per 6 hours (plan \(plan)); \(when)"
-        case .bytesPerDay, .bytesPerMonth:
-            let period = kind == .bytesPerDay ? "daily" : "monthly"
-            let blob = needed > 0 ? ", this blob needs \(ByteCount.format(needed))" : ""
-            return
-                "\(period) transfer quota reached: \(ByteCount.format(used)) of \(ByteCount.format(limit)) used (plan \(plan))\(blob); \(when)"
-        case .concurrentTransfers:
-            return "too many simultaneous downloads: \(limit) allowed (plan \(plan)); retry when one finishes"
-        }
-    }
-
-    /// The registry's `TOOMANYREQUESTS` error with `Retry-After`.
-    public var registryError: RegistryError {
-        RegistryError(.tooManyRequests, message, detail: kind.rawValue, retryAfter: Int(clamping: retryAfter))
-    }
-
-    static func span(_ s: Int64) -> String {
-        if s < 120 { return "\(s) s" }
-        if s < 7200 { return "\(s / 60) min" }
-        if s < 2 * 86400 { return "\(s / 3600) h \(s / 60 % 60) min" }
-        return "\(s / 86400) d \(s / 3600 % 24) h"
-    }
-}
-
-/// What an admitted request may tell the client about its pull limit.
-public struct Admission: Sendable, Equatable {
-    /// `RateLimit-Limit` value, when the subject has a pull limit.
-    public var pullLimitHeader: String?
-    public var pullsRemaining: Int64
-}
-
-/// Where a subject stands, for `/usage`.
-public struct LimitStatus: Sendable, Equatable {
-    public struct Window: Sendable, Equatable {
-        public var start: Int64
-        public var used: Int64
-        public var secondsLeft: Int64
-    }
-    public var limits: EffectiveLimits
-    public var pulls: Window
-    public var bytesDay: Window
-    public var bytesMonth: Window
-    /// Whole request tokens left (the full per-minute figure when unlimited).
-    public var requestsRemaining: Int64?
-    public var activeTransfers: Int64
-    /// Bytes reserved by transfers in flight.
-    public var reservedBytes: Int64
-}
 
 /// Counts every request against its subject's limits, in memory, under one lock: a request is
 /// admitted and counted in the same critical section, so 64 parallel requests with 30 left give
 /// exactly 30 admissions. Windows persist through `UsageStore` (see `LimitsService`); the token
-/// bucket and transfer counts are process state.
+/// bucket and transfer counts are process state. Which kinds each hook counts comes from the
+/// kinds' descriptions (`LimitKind.about`): a new windowed kind needs no change here.
 public final class RateLimiter: Sendable {
     struct Subject {
         var limits: EffectiveLimits
         var generation: UInt64
         var bucket: TokenBucket?
-        var pulls: LimitWindow
-        var bytesDay: LimitWindow
-        var bytesMonth: LimitWindow
+        /// The current window of each windowed kind, at its `windowSlot`. Changed in place in
+        /// `State.subjects` (a copy would copy the array): counting allocates nothing.
+        var windows: [LimitWindow]
         var active: Int64 = 0
         var reserved: Int64 = 0
         var dirty = false
 
         mutating func advance(_ wall: Int64, _ mono: UInt64) {
-            pulls.advance(wallNanos: wall, monotonic: mono)
-            bytesDay.advance(wallNanos: wall, monotonic: mono)
-            bytesMonth.advance(wallNanos: wall, monotonic: mono)
+            for i in windows.indices { windows[i].advance(wallNanos: wall, monotonic: mono) }
         }
 
-        var windows: [LimitWindow] { [pulls, bytesDay, bytesMonth] }
+        /// Advances the windows and the bucket; true if nothing is counted or in flight.
+        mutating func settle(_ wall: Int64, _ mono: UInt64) -> Bool {
+            advance(wall, mono)
+            bucket?.refill(mono)
+            let bucketFull = bucket.map { $0.tokens >= $0.capacity } ?? true
+            return !dirty && active == 0 && reserved == 0 && bucketFull && windows.allSatisfy { $0.used == 0 }
+        }
     }
 
     struct State {
         var subjects: [LimitSubject: Subject] = [:]
-        /// Windows read from storage at start, taken when their subject is first seen.
-        var restored: [LimitSubject: [WindowPeriod: (start: Int64, used: Int64)]] = [:]
+        /// Windows read from storage at start (by slot), taken when their subject is first seen.
+        var restored: [LimitSubject: [(start: Int64, used: Int64)?]] = [:]
+    }
+
+    /// A windowed kind and its slot.
+    struct Slotted {
+        let kind: LimitKind
+        let slot: Int
+    }
+
+    // What each hook counts, from the descriptions.
+    /// Windows counting pulls (at `admit`) and blob bytes (when a transfer finishes).
+    static let pullWindows = windows(counting: .pulls)
+    static let byteWindows = windows(counting: .blobBytes)
+    /// The window shown in `RateLimit-Remaining`.
+    static let advertised = LimitKind.advertised.map { Slotted(kind: $0, slot: $0.windowSlot!) }
+    /// The request bucket's kind and refill period (one kind counts requests at most).
+    static let requestRate: (kind: LimitKind, seconds: Double)? = {
+        for kind in LimitKind.allCases where kind.about.counts == .requests {
+            if case .bucket(let seconds) = kind.about.span { return (kind, Double(seconds)) }
+        }
+        return nil
+    }()
+    /// The kind limiting transfers in progress (one at most).
+    static let transferSlots = LimitKind.allCases.first { $0.about.counts == .transfers }
+
+    static func windows(counting what: LimitCounted) -> [Slotted] {
+        LimitKind.windowed.enumerated().filter { $0.element.about.counts == what }.map {
+            Slotted(kind: $0.element, slot: $0.offset)
+        }
     }
 
     public let plans: PlanBook
@@ -117,29 +80,25 @@ public final class RateLimiter: Sendable {
         let generation = plans.generation
         return state.withLock { st in
             withSubject(&st, subject, wall, mono, generation) { s in
-                let limits = s.limits.limits
-                if pull, let max = limits[.pullsPer6h], s.pulls.used >= max {
-                    return .failure(
-                        LimitExceeded(
-                            kind: .pullsPer6h, plan: s.limits.plan, limit: max, retryAfter: s.pulls.secondsLeft,
-                            resetsAt: s.pulls.end))
+                if pull, let no = Self.windowRefusal(s, Self.pullWindows, adding: 1, reserved: 0) {
+                    return .failure(no)
                 }
                 var wait: Int64?
                 if request, var bucket = s.bucket {
                     wait = bucket.take(mono)
                     s.bucket = bucket
                 }
-                if let wait {
+                if let wait, let rate = Self.requestRate {
                     return .failure(
                         LimitExceeded(
-                            kind: .requestsPerMinute, plan: s.limits.plan, limit: limits[.requestsPerMinute] ?? 0,
-                            retryAfter: wait))
+                            kind: rate.kind, plan: s.limits.plan, limit: s.limits.limits[rate.kind] ?? 0, retryAfter: wait))
                 }
                 if pull {
-                    s.pulls.add(1)
+                    for w in Self.pullWindows { s.windows[w.slot].add(1) }
                     s.dirty = true
                 }
-                let remaining = limits[.pullsPer6h].map { max(0, $0 - s.pulls.used) } ?? 0
+                let remaining =
+                    Self.advertised.flatMap { a in s.limits.limits[a.kind].map { max(0, $0 - s.windows[a.slot].used) } } ?? 0
                 return .success(Admission(pullLimitHeader: s.limits.pullLimitHeader, pullsRemaining: remaining))
             }
         }
@@ -148,10 +107,10 @@ public final class RateLimiter: Sendable {
     /// Gives back a pull whose request failed (a manifest that was not served).
     public func refundPull(_ subject: LimitSubject) {
         state.withLock { st in
-            guard var s = st.subjects[subject] else { return }
-            s.pulls.subtract(1)
-            s.dirty = true
-            st.subjects[subject] = s
+            Self.update(&st, subject) { s in
+                for w in Self.pullWindows { s.windows[w.slot].subtract(1) }
+                s.dirty = true
+            }
         }
     }
 
@@ -188,17 +147,25 @@ public final class RateLimiter: Sendable {
     /// Byte quotas admit a transfer that fits in what is left (counting transfers in flight);
     /// a transfer already started is never cut.
     private func transferRefusal(_ s: Subject, bytes: Int64) -> LimitExceeded? {
-        let limits = s.limits.limits
-        if let max = limits[.concurrentTransfers], s.active >= max {
-            return LimitExceeded(kind: .concurrentTransfers, plan: s.limits.plan, limit: max, retryAfter: 1)
+        if let kind = Self.transferSlots, let max = s.limits.limits[kind], s.active >= max {
+            return LimitExceeded(kind: kind, plan: s.limits.plan, limit: max, retryAfter: 1)
         }
-        for (kind, window) in [(LimitKind.bytesPerDay, s.bytesDay), (.bytesPerMonth, s.bytesMonth)] {
-            guard let max = limits[kind] else { continue }
-            let used = window.used + s.reserved
-            if used >= max || (bytes > 0 && used + bytes > max) {
+        return Self.windowRefusal(s, Self.byteWindows, adding: bytes, reserved: s.reserved)
+    }
+
+    /// The first of `windows` that is used up (with `reserved` on top), or that `adding` more
+    /// would pass.
+    private static func windowRefusal(_ s: Subject, _ windows: [Slotted], adding: Int64, reserved: Int64)
+        -> LimitExceeded?
+    {
+        for w in windows {
+            guard let max = s.limits.limits[w.kind] else { continue }
+            let window = s.windows[w.slot]
+            let used = window.used + reserved
+            if used >= max || (adding > 0 && used + adding > max) {
                 return LimitExceeded(
-                    kind: kind, plan: s.limits.plan, limit: max, retryAfter: window.secondsLeft,
-                    resetsAt: window.end, used: used, needed: bytes)
+                    kind: w.kind, plan: s.limits.plan, limit: max, retryAfter: window.secondsLeft,
+                    resetsAt: window.end, used: used, needed: adding)
             }
         }
         return nil
@@ -207,16 +174,15 @@ public final class RateLimiter: Sendable {
     func finishTransfer(_ subject: LimitSubject, reserved: Int64, sent: Int64) {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         state.withLock { st in
-            guard var s = st.subjects[subject] else { return }
-            s.advance(wall, mono)
-            s.active = max(0, s.active - 1)
-            s.reserved = max(0, s.reserved - reserved)
-            if sent > 0 {
-                s.bytesDay.add(sent)
-                s.bytesMonth.add(sent)
-                s.dirty = true
+            Self.update(&st, subject) { s in
+                s.advance(wall, mono)
+                s.active = max(0, s.active - 1)
+                s.reserved = max(0, s.reserved - reserved)
+                if sent > 0 {
+                    for w in Self.byteWindows { s.windows[w.slot].add(sent) }
+                    s.dirty = true
+                }
             }
-            st.subjects[subject] = s
         }
     }
 
@@ -228,11 +194,8 @@ public final class RateLimiter: Sendable {
             withSubject(&st, subject, wall, mono, generation) { s in
                 var bucket = s.bucket
                 bucket?.refill(mono)
-                func view(_ w: LimitWindow) -> LimitStatus.Window {
-                    .init(start: w.start, used: w.used, secondsLeft: w.secondsLeft)
-                }
                 return LimitStatus(
-                    limits: s.limits, pulls: view(s.pulls), bytesDay: view(s.bytesDay), bytesMonth: view(s.bytesMonth),
+                    limits: s.limits, windows: s.windows.map { .init(start: $0.start, used: $0.used, secondsLeft: $0.secondsLeft) },
                     requestsRemaining: bucket?.remaining, activeTransfers: s.active, reservedBytes: s.reserved)
             }
         }
@@ -244,12 +207,16 @@ public final class RateLimiter: Sendable {
     public func takeChangedWindows() -> [LimitWindowRecord] {
         state.withLock { st in
             var records: [LimitWindowRecord] = []
-            for (key, s) in st.subjects where s.dirty {
-                for w in s.windows {
-                    records.append(
-                        LimitWindowRecord(subject: key.description, kind: w.period.rawValue, start: w.start, used: w.used))
+            var i = st.subjects.startIndex
+            while i != st.subjects.endIndex {
+                if st.subjects.values[i].dirty {
+                    let key = st.subjects.keys[i].description
+                    for (w, kind) in zip(st.subjects.values[i].windows, LimitKind.windowed) {
+                        records.append(LimitWindowRecord(subject: key, kind: kind.storedWindow!, start: w.start, used: w.used))
+                    }
+                    st.subjects.values[i].dirty = false
                 }
-                st.subjects[key]!.dirty = false
+                st.subjects.formIndex(after: &i)
             }
             return records
         }
@@ -259,21 +226,27 @@ public final class RateLimiter: Sendable {
     public func markChanged(_ records: [LimitWindowRecord]) {
         state.withLock { st in
             for r in records {
-                if let key = LimitSubject(storageKey: r.subject) { st.subjects[key]?.dirty = true }
+                if let key = LimitSubject(storageKey: r.subject) { Self.update(&st, key) { $0.dirty = true } }
             }
         }
     }
 
     /// Loads stored windows; only those of the current window of their period take effect.
-    public func restore(_ records: [LimitWindowRecord]) {
+    /// Returns the stored names no limit kind of this version has (they don't apply).
+    @discardableResult
+    public func restore(_ records: [LimitWindowRecord]) -> [String] {
         state.withLock { st in
+            var unknown: [String] = []
             for r in records {
-                guard let key = LimitSubject(storageKey: r.subject), let period = WindowPeriod(rawValue: r.kind) else {
+                guard let key = LimitSubject(storageKey: r.subject) else { continue }
+                guard let slot = LimitKind(storedWindow: r.kind)?.windowSlot else {
+                    if !unknown.contains(r.kind) { unknown.append(r.kind) }
                     continue
                 }
-                st.restored[key, default: [:]][period] = (r.start, r.used)
+                st.restored[key, default: Array(repeating: nil, count: LimitKind.windowed.count)][slot] = (r.start, r.used)
                 st.subjects[key] = nil
             }
+            return unknown
         }
     }
 
@@ -292,16 +265,13 @@ public final class RateLimiter: Sendable {
     public func forgetIdle() -> Int {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         return state.withLock { st in
-            for (key, var s) in st.subjects {
-                s.advance(wall, mono)
-                s.bucket?.refill(mono)
-                let bucketFull = s.bucket.map { $0.tokens >= $0.capacity } ?? true
-                if !s.dirty, s.active == 0, s.reserved == 0, bucketFull, s.windows.allSatisfy({ $0.used == 0 }) {
-                    st.subjects[key] = nil
-                } else {
-                    st.subjects[key] = s
-                }
+            var idle: [LimitSubject] = []
+            var i = st.subjects.startIndex
+            while i != st.subjects.endIndex {
+                if st.subjects.values[i].settle(wall, mono) { idle.append(st.subjects.keys[i]) }
+                st.subjects.formIndex(after: &i)
             }
+            for key in idle { st.subjects[key] = nil }
             return st.subjects.count
         }
     }
@@ -313,33 +283,45 @@ public final class RateLimiter: Sendable {
         _ st: inout State, _ key: LimitSubject, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
         _ body: (inout Subject) -> T
     ) -> T {
-        var s: Subject
-        if let existing = st.subjects[key] {
-            s = existing
-            s.advance(wall, mono)
-            if s.generation != generation {
-                s.limits = plans.limits(for: key)
-                s.generation = generation
-                s.bucket = Self.bucket(s.limits, previous: s.bucket, mono)
-            }
-        } else {
-            let limits = plans.limits(for: key)
-            let stored = st.restored.removeValue(forKey: key) ?? [:]
-            s = Subject(
-                limits: limits, generation: generation, bucket: Self.bucket(limits, previous: nil, mono),
-                pulls: LimitWindow(period: .sixHours, wallNanos: wall, monotonic: mono, restoring: stored[.sixHours]),
-                bytesDay: LimitWindow(period: .day, wallNanos: wall, monotonic: mono, restoring: stored[.day]),
-                bytesMonth: LimitWindow(period: .month, wallNanos: wall, monotonic: mono, restoring: stored[.month]))
+        if let i = st.subjects.index(forKey: key) {
+            return refreshed(&st.subjects.values[i], key, wall, mono, generation, body)
         }
+        let limits = plans.limits(for: key)
+        let stored = st.restored.removeValue(forKey: key)
+        var s = Subject(
+            limits: limits, generation: generation, bucket: Self.bucket(limits, previous: nil, mono),
+            windows: LimitKind.windowed.enumerated().map { slot, kind in
+                LimitWindow(period: kind.period!, wallNanos: wall, monotonic: mono, restoring: stored?[slot])
+            })
         let result = body(&s)
         st.subjects[key] = s
         return result
     }
 
+    /// `body` on a known subject, its windows advanced and its limits re-resolved if settings changed.
+    private func refreshed<T>(
+        _ s: inout Subject, _ key: LimitSubject, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
+        _ body: (inout Subject) -> T
+    ) -> T {
+        s.advance(wall, mono)
+        if s.generation != generation {
+            s.limits = plans.limits(for: key)
+            s.generation = generation
+            s.bucket = Self.bucket(s.limits, previous: s.bucket, mono)
+        }
+        return body(&s)
+    }
+
+    /// `body` on a known subject's state, in place; nothing if there is none.
+    private static func update(_ st: inout State, _ key: LimitSubject, _ body: (inout Subject) -> Void) {
+        guard let i = st.subjects.index(forKey: key) else { return }
+        body(&st.subjects.values[i])
+    }
+
     private static func bucket(_ limits: EffectiveLimits, previous: TokenBucket?, _ mono: UInt64) -> TokenBucket? {
-        guard let rpm = limits.limits[.requestsPerMinute] else { return nil }
-        if let previous { return previous.resized(capacity: rpm, per: 60, monotonic: mono) }
-        return TokenBucket(capacity: rpm, per: 60, monotonic: mono)
+        guard let rate = requestRate, let figure = limits.limits[rate.kind] else { return nil }
+        if let previous { return previous.resized(capacity: figure, per: rate.seconds, monotonic: mono) }
+        return TokenBucket(capacity: figure, per: rate.seconds, monotonic: mono)
     }
 }
 

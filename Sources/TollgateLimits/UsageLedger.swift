@@ -38,7 +38,7 @@ public final class UsageLedger: Sendable {
             var limited: [LimitKind: Counter] = [:]
             for kind in LimitKind.allCases {
                 limited[kind] = Counter(
-                    label: "tollgate_rate_limited_total", dimensions: u + [("reason", kind.reason)], factory: factory)
+                    label: "tollgate_rate_limited_total", dimensions: u + [("reason", kind.about.reason)], factory: factory)
             }
             self.limited = limited
         }

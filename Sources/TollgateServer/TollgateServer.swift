@@ -66,7 +66,7 @@ public enum TollgateServer {
         let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
         let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
         let ledger = UsageLedger(metrics: factory)
-        try await LimitsService.load(limiter: limiter, store: stores.limitWindows)
+        try await LimitsService.load(limiter: limiter, store: stores.limitWindows, logger: logger)
         let limitsService = LimitsService(
             limiter: limiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
             logger: logger)

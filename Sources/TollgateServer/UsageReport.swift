@@ -4,27 +4,6 @@ import TollgateLimits
 
 /// Usage reports: the JSON of `GET /usage`, and the table / JSON of `tollgate usage`.
 public enum UsageReport {
-    /// Adds up rows with the same user, day and upstream.
-    public static func merge(_ rows: [UsageRecord]) -> [UsageRecord] {
-        var byKey: [String: UsageRecord] = [:]
-        var order: [String] = []
-        for r in rows {
-            let key = "\(r.user)\u{0}\(r.day)\u{0}\(r.upstream)"
-            if byKey[key] == nil {
-                order.append(key)
-                byKey[key] = UsageRecord(user: r.user, day: r.day, upstream: r.upstream)
-            }
-            byKey[key]!.add(r)
-        }
-        return order.map { byKey[$0]! }.sorted { ($0.user, $0.day, $0.upstream) < ($1.user, $1.day, $1.upstream) }
-    }
-
-    static func total(_ rows: [UsageRecord], user: String = "") -> UsageRecord {
-        var t = UsageRecord(user: user, day: "", upstream: "")
-        for r in rows { t.add(r) }
-        return t
-    }
-
     static func counts(_ r: UsageRecord) -> [String: Any] {
         [
             "requests": r.requests, "pulls": r.pulls, "bytes_sent": r.bytesSent, "cache_bytes": r.hitBytes,
@@ -42,38 +21,44 @@ public enum UsageReport {
         ]
     }
 
+    /// Each limit kind's figure, by key.
+    static func limits(_ l: PlanLimits) -> [String: Any] {
+        Dictionary(uniqueKeysWithValues: LimitKind.allCases.map { ($0.key, value(l[$0])) })
+    }
+
+    /// Where the subject stands in each limit kind, by key, shaped by the kind's span.
+    static func current(_ status: LimitStatus, now: Int64) -> [String: Any] {
+        var current: [String: Any] = [:]
+        for kind in LimitKind.allCases {
+            let limit = status.limits.limits[kind]
+            switch kind.about.span {
+            case .window:
+                let w = status[window: kind]!
+                var o = window(limit: limit, used: w.used, start: w.start, secondsLeft: w.secondsLeft, now: now)
+                if kind.about.counts == .blobBytes { o["in_flight"] = status.reservedBytes }
+                current[kind.key] = o
+            case .bucket: current[kind.key] = ["limit": value(limit), "remaining": value(status.requestsRemaining)]
+            case .concurrent: current[kind.key] = ["limit": value(limit), "active": status.activeTransfers]
+            }
+        }
+        return current
+    }
+
     /// The body of `GET /usage`.
     static func json(
         user: String?, subject: LimitSubject, status: LimitStatus, since: CivilDate, rows: [UsageRecord], now: Int64
     ) -> String {
-        let l = status.limits.limits
-        var bytesDay = window(
-            limit: l[.bytesPerDay], used: status.bytesDay.used, start: status.bytesDay.start,
-            secondsLeft: status.bytesDay.secondsLeft, now: now)
-        bytesDay["in_flight"] = status.reservedBytes
-        var bytesMonth = window(
-            limit: l[.bytesPerMonth], used: status.bytesMonth.used, start: status.bytesMonth.start,
-            secondsLeft: status.bytesMonth.secondsLeft, now: now)
-        bytesMonth["in_flight"] = status.reservedBytes
         var object: [String: Any] = [
             "user": user.map { $0 as Any } ?? NSNull(),
             "plan": status.limits.plan,
-            "limits": Dictionary(uniqueKeysWithValues: LimitKind.allCases.map { ($0.rawValue, value(l[$0])) }),
-            "current": [
-                "pulls_per_6h": window(
-                    limit: l[.pullsPer6h], used: status.pulls.used, start: status.pulls.start,
-                    secondsLeft: status.pulls.secondsLeft, now: now),
-                "bytes_per_day": bytesDay,
-                "bytes_per_month": bytesMonth,
-                "requests_per_minute": ["limit": value(l[.requestsPerMinute]), "remaining": value(status.requestsRemaining)],
-                "concurrent_transfers": ["limit": value(l[.concurrentTransfers]), "active": status.activeTransfers],
-            ] as [String: Any],
+            "limits": limits(status.limits.limits),
+            "current": current(status, now: now),
         ]
         if user == nil { object["address_group"] = "\(subject)".replacingOccurrences(of: "ip:", with: "") }
         if user != nil {
             object["usage"] = [
                 "since": since.description,
-                "total": counts(total(rows)),
+                "total": counts(UsageRecord.total(rows)),
                 "days": rows.map { r -> [String: Any] in
                     var c = counts(r)
                     c["day"] = r.day
@@ -102,53 +87,7 @@ public enum UsageReport {
     // MARK: `tollgate usage`
 
     /// One user's line of `tollgate usage`.
-    public struct Line: Sendable {
-        public var user: String
-        public var plan: String
-        public var limits: PlanLimits
-        public var total: UsageRecord
-        /// Used in the current pull / daily / monthly window.
-        public var pullsNow: Int64
-        public var bytesToday: Int64
-        public var bytesThisMonth: Int64
-    }
-
-    /// Lines for `users` (all with usage or settings when nil), from what the store holds. The
-    /// current windows come from the stored windows (at most a second behind a running server).
-    public static func lines(
-        config: TollgateConfiguration, stores: Stores, users knownUsers: [String], only: String?, since: CivilDate,
-        now: Int64
-    ) async throws -> [Line] {
-        let rows = try await stores.usageLedger.usage(since: since.description, user: only)
-        let settings = PlanBook.settings(from: try await stores.userSettings.userSettings())
-        let windows = try await stores.limitWindows.limitWindows(since: now - WindowPeriod.month.seconds)
-        let book = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
-        book.replace(settings)
-        var names = Set(rows.map(\.user))
-        if let only {
-            names = [only]
-        } else {
-            names.formUnion(knownUsers)
-            names.formUnion(settings.keys)
-        }
-        var current: [String: [String: Int64]] = [:]
-        for w in windows {
-            guard case .user(let u)? = LimitSubject(storageKey: w.subject), let period = WindowPeriod(rawValue: w.kind),
-                period.start(containing: now) == w.start
-            else { continue }
-            current[u, default: [:]][w.kind] = w.used
-        }
-        let byUser = Dictionary(grouping: rows, by: \.user)
-        return names.sorted().map { name in
-            let effective = name.isEmpty ? book.limits(for: .address("")) : book.limits(for: .user(name))
-            let mine = byUser[name] ?? []
-            return Line(
-                user: name, plan: effective.plan, limits: effective.limits, total: total(mine, user: name),
-                pullsNow: current[name]?[WindowPeriod.sixHours.rawValue] ?? 0,
-                bytesToday: current[name]?[WindowPeriod.day.rawValue] ?? 0,
-                bytesThisMonth: current[name]?[WindowPeriod.month.rawValue] ?? 0)
-        }
-    }
+    public typealias Line = Admin.UsageLine
 
     public static func table(_ lines: [Line]) -> String {
         func pct(_ used: Int64, _ limit: Int64?) -> String {
@@ -156,20 +95,25 @@ public enum UsageReport {
             guard limit > 0 else { return used > 0 ? "100%" : "0%" }
             return "\(Int((Double(used) / Double(limit) * 100).rounded()))%"
         }
-        let header = [
-            "USER", "PLAN", "REQUESTS", "PULLS", "SENT", "FROM CACHE", "PULLS/6H", "%", "TODAY", "%", "MONTH", "%",
-        ]
+        // Then per windowed limit kind: its column (a count against its figure, or bytes) and "%".
+        func cell(_ kind: LimitKind, _ used: Int64, _ limit: Int64?) -> String {
+            kind.about.unit == .bytes ? ByteCount.format(used) : "\(used)/\(limit.map(String.init) ?? "∞")"
+        }
+        let header =
+            ["USER", "PLAN", "REQUESTS", "PULLS", "SENT", "FROM CACHE"]
+            + LimitKind.windowed.flatMap { [$0.column!, "%"] }
         var table = [header]
         for l in lines {
             let cacheShare =
                 l.total.bytesSent > 0 ? "\(Int((Double(l.total.hitBytes) / Double(l.total.bytesSent) * 100).rounded()))%" : "-"
-            table.append([
-                l.user.isEmpty ? "(anonymous)" : l.user, l.plan, "\(l.total.requests)", "\(l.total.pulls)",
-                ByteCount.format(l.total.bytesSent), cacheShare,
-                "\(l.pullsNow)/\(l.limits[.pullsPer6h].map(String.init) ?? "∞")", pct(l.pullsNow, l.limits[.pullsPer6h]),
-                ByteCount.format(l.bytesToday), pct(l.bytesToday, l.limits[.bytesPerDay]),
-                ByteCount.format(l.bytesThisMonth), pct(l.bytesThisMonth, l.limits[.bytesPerMonth]),
-            ])
+            table.append(
+                [
+                    l.user.isEmpty ? "(anonymous)" : l.user, l.plan, "\(l.total.requests)", "\(l.total.pulls)",
+                    ByteCount.format(l.total.bytesSent), cacheShare,
+                ]
+                + LimitKind.windowed.flatMap { kind in
+                    [cell(kind, l.used(kind), l.limits[kind]), pct(l.used(kind), l.limits[kind])]
+                })
         }
         var widths = header.map { _ in 0 }
         for row in table { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -187,8 +131,8 @@ public enum UsageReport {
                 c["user"] = l.user.isEmpty ? NSNull() : l.user
                 c["plan"] = l.plan
                 c["since"] = since.description
-                c["limits"] = Dictionary(uniqueKeysWithValues: LimitKind.allCases.map { ($0.rawValue, value(l.limits[$0])) })
-                c["current"] = ["pulls_per_6h": l.pullsNow, "bytes_per_day": l.bytesToday, "bytes_per_month": l.bytesThisMonth]
+                c["limits"] = limits(l.limits)
+                c["current"] = Dictionary(uniqueKeysWithValues: LimitKind.windowed.map { ($0.key, l.used($0)) })
                 return c
             })
     }

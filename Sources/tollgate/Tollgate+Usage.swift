@@ -19,11 +19,19 @@ extension Tollgate.User {
         @OptionGroup var options: ConfigOption
         @Argument(help: "User name.") var name: String
         @Option(help: "Plan name (from `plans:` or built in).") var plan: String?
-        @Option(help: "Requests per minute (token bucket).") var requestsPerMinute: String?
-        @Option(name: .customLong("pulls-per-6h"), help: "Manifest GETs per 6-hour window.") var pullsPer6h: String?
-        @Option(help: "Blob bytes per UTC day.") var bytesPerDay: String?
-        @Option(help: "Blob bytes per UTC month.") var bytesPerMonth: String?
-        @Option(help: "Simultaneous blob downloads.") var concurrentTransfers: String?
+        // ArgumentParser needs one declared option per limit kind; their names and help, the
+        // parsing, errors and summary come from the kinds' descriptions (`LimitKind.about`), and
+        // `option(_:)` says which option is which kind.
+        @Option(name: .customLong(LimitKind.requestsPerMinute.about.flag), help: .init(LimitKind.requestsPerMinute.about.help))
+        var requestsPerMinute: String?
+        @Option(name: .customLong(LimitKind.pullsPer6h.about.flag), help: .init(LimitKind.pullsPer6h.about.help))
+        var pullsPer6h: String?
+        @Option(name: .customLong(LimitKind.bytesPerDay.about.flag), help: .init(LimitKind.bytesPerDay.about.help))
+        var bytesPerDay: String?
+        @Option(name: .customLong(LimitKind.bytesPerMonth.about.flag), help: .init(LimitKind.bytesPerMonth.about.help))
+        var bytesPerMonth: String?
+        @Option(name: .customLong(LimitKind.concurrentTransfers.about.flag), help: .init(LimitKind.concurrentTransfers.about.help))
+        var concurrentTransfers: String?
         @Option(help: "Allow pulls of <upstream>/<repository> matching this glob (repeatable).") var allow: [String] = []
         @Option(help: "Deny pulls matching this glob (repeatable; deny wins).") var deny: [String] = []
         @Flag(help: "Remove the plan choice, limit overrides and policy first.") var clearOverrides = false
@@ -32,19 +40,16 @@ extension Tollgate.User {
             try await options.runAsync { config in
                 let admin = try EmbeddedStorage.admin(config)
                 try await admin.requireUser(name)
-                let given: [(LimitKind, String?)] = [
-                    (.requestsPerMinute, requestsPerMinute), (.pullsPer6h, pullsPer6h), (.bytesPerDay, bytesPerDay),
-                    (.bytesPerMonth, bytesPerMonth), (.concurrentTransfers, concurrentTransfers),
-                ]
+                try admin.checkPlan(plan)
                 var overrides: [LimitKind: Int64?] = [:]
-                for case (let kind, let text?) in given {
+                for kind in LimitKind.allCases {
+                    guard let text = option(kind) else { continue }
                     if text == "unlimited" {
                         overrides[kind] = .some(nil)
                     } else if let n = ConfigValues.limit(text, kind: kind) {
                         overrides[kind] = .some(n)
                     } else {
-                        let what = kind.isSize ? "a size such as 500MB or 20GiB" : "a whole number ≥ 0"
-                        throw CLIError("--\(kind.rawValue.replacingOccurrences(of: "_", with: "-")): expected \(what) or unlimited, got \(text)")
+                        throw CLIError("--\(kind.about.flag): expected \(kind.about.unit.expected) or unlimited, got \(text)")
                     }
                 }
                 let view = try await admin.setUserSettings(
@@ -52,11 +57,22 @@ extension Tollgate.User {
                     .init(plan: plan, overrides: overrides, allow: allow, deny: deny, clearFirst: clearOverrides))
                 let effective = view.effective
                 let summary = LimitKind.allCases.map { kind in
-                    "\(kind.rawValue)=\(effective.limits[kind].map { kind.isSize ? ByteCount.format($0) : String($0) } ?? "unlimited")"
+                    "\(kind.key)=\(effective.limits[kind].map(kind.about.unit.format) ?? "unlimited")"
                 }
                 let list = { (l: [String]) in l.isEmpty ? "(none)" : l.joined(separator: " ") }
                 let policy = "allow \(list(view.allow)); deny \(list(view.deny))"
                 print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
+            }
+        }
+
+        /// What was given for a limit kind's option.
+        func option(_ kind: LimitKind) -> String? {
+            switch kind {
+            case .requestsPerMinute: requestsPerMinute
+            case .pullsPer6h: pullsPer6h
+            case .bytesPerDay: bytesPerDay
+            case .bytesPerMonth: bytesPerMonth
+            case .concurrentTransfers: concurrentTransfers
             }
         }
     }
@@ -78,14 +94,7 @@ extension Tollgate {
                 guard let from = UsageReport.firstDay(since, now: now) else {
                     throw CLIError("--since: expected a duration such as 7d or a date such as 2026-11-01, got \(since)")
                 }
-                let admin = try EmbeddedStorage.admin(config)
-                let users = (try? await admin.listUsers().map(\.name)) ?? []
-                let lines = try await UsageReport.lines(
-                    config: config, stores: admin.stores, users: users, only: name, since: from, now: now)
-                // A removed user's history goes with them (`user del`); a name never seen is an error.
-                if let name, !users.contains(name), lines.allSatisfy({ $0.total.requests == 0 }) {
-                    throw CLIError("no user \(name) and no usage recorded for that name")
-                }
+                let lines = try await EmbeddedStorage.admin(config).usageReport(only: name, since: from, now: now)
                 print(json ? UsageReport.json(lines, since: from) : UsageReport.table(lines), terminator: "")
             }
         }

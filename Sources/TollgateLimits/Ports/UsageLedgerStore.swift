@@ -36,6 +36,28 @@ extension UsageRecord {
 
     /// The `user` of `name`'s rows (anonymous: nil).
     public static func user(_ name: UserName?) -> String { name?.value ?? anonymousUser }
+
+    /// Adds up rows with the same user, day and upstream.
+    public static func merge(_ rows: [UsageRecord]) -> [UsageRecord] {
+        var byKey: [String: UsageRecord] = [:]
+        var order: [String] = []
+        for r in rows {
+            let key = "\(r.user)\u{0}\(r.day)\u{0}\(r.upstream)"
+            if byKey[key] == nil {
+                order.append(key)
+                byKey[key] = UsageRecord(user: r.user, day: r.day, upstream: r.upstream)
+            }
+            byKey[key]!.add(r)
+        }
+        return order.map { byKey[$0]! }.sorted { ($0.user, $0.day, $0.upstream) < ($1.user, $1.day, $1.upstream) }
+    }
+
+    /// The sum of `rows`, as one row of `user`.
+    public static func total(_ rows: [UsageRecord], user: String = "") -> UsageRecord {
+        var t = UsageRecord(user: user, day: "", upstream: "")
+        for r in rows { t.add(r) }
+        return t
+    }
 }
 
 /// The usage ledger's storage (limits): per user, UTC day and upstream, counts only ever added to.

@@ -36,10 +36,10 @@ public enum ConfigValues {
         return nil
     }
 
-    /// A limit value: a size for byte limits, a whole number for the others; nil when invalid
-    /// (`unlimited` is handled by the callers).
+    /// A limit value in the kind's unit: a size for byte limits, a whole number for the others;
+    /// nil when invalid (`unlimited` is handled by the callers).
     public static func limit(_ s: String, kind: LimitKind) -> Int64? {
-        if kind.isSize { return size(s) }
+        if kind.about.unit == .bytes { return size(s) }
         let t = s.trimmingCharacters(in: .whitespaces)
         guard let v = Int64(t), v >= 0 else { return nil }
         return v

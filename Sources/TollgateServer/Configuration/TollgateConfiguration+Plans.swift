@@ -15,15 +15,14 @@ extension ConfigReader {
             var limits = PlanLimits()
             for (key, v) in fields {
                 let path = "\(base).\(key)"
-                guard let kind = LimitKind(rawValue: key) else {
+                guard let kind = LimitKind(key: key) else {
                     unknown(base, key)
                     continue
                 }
                 guard let text = string(v, path) else { continue }
                 if text == "unlimited" { continue }  // the same as leaving it out
                 guard let n = ConfigValues.limit(text, kind: kind) else {
-                    problem(
-                        path, kind.isSize ? "not a size (examples: 500MB, 20GiB) or unlimited" : "expected a whole number ≥ 0 or unlimited")
+                    problem(path, kind.about.unit.configProblem)
                     continue
                 }
                 limits[kind] = n

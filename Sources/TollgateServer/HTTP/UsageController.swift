@@ -24,7 +24,7 @@ struct UsageController: Sendable {
         var rows: [UsageRecord] = []
         if let user = identity.user {
             rows = try await store.usage(since: since.description, user: user.value)
-            rows = UsageReport.merge(rows + ledger.pending(user: user).filter { $0.day >= since.description })
+            rows = UsageRecord.merge(rows + ledger.pending(user: user).filter { $0.day >= since.description })
         }
         let json = UsageReport.json(
             user: identity.user?.value, subject: subject, status: status, since: since, rows: rows,
