@@ -45,7 +45,7 @@ extension Admin {
     /// Changes a user's plan, limit overrides and access policy; a running server applies them
     /// within a second.
     public func setUserSettings(_ name: String, _ change: SettingsChange) async throws -> UserSettingsView {
-        try await requireUser(name)
+        let user = try await requireUser(name)
         try checkPlan(change.plan)
         for glob in change.allow + change.deny where !AccessPolicy.isValidGlob(glob) {
             throw AdminError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
@@ -72,7 +72,7 @@ extension Admin {
         let book = PlanBook(plans: policy.plans, defaultPlan: policy.defaultPlan)
         book.replace([name: settings])
         return UserSettingsView(
-            record: record, effective: book.limits(for: .user(name)), allow: record.allow ?? policy.defaultAllow,
+            record: record, effective: book.limits(for: .user(user)), allow: record.allow ?? policy.defaultAllow,
             deny: record.deny ?? policy.defaultDeny)
     }
 }

@@ -1,3 +1,4 @@
+import RegistryCore
 import TollgateLimits
 
 extension Admin {
@@ -47,14 +48,14 @@ extension Admin {
         let none = [Int64](repeating: 0, count: LimitKind.windowed.count)
         var current: [String: [Int64]] = [:]
         for w in windows {
-            guard case .user(let u)? = LimitSubject(storageKey: w.subject), let kind = LimitKind(storedWindow: w.kind),
+            guard case .user(let name)? = Principal(storageKey: w.subject), let kind = LimitKind(storedWindow: w.kind),
                 let slot = kind.windowSlot, kind.period?.start(containing: now) == w.start
             else { continue }
-            current[u, default: none][slot] = w.used
+            current[name.value, default: none][slot] = w.used
         }
         let byUser = Dictionary(grouping: rows, by: \.user)
         return names.sorted().map { name in
-            let effective = name.isEmpty ? book.limits(for: .address("")) : book.limits(for: .user(name))
+            let effective = UserName(name).map { book.limits(for: .user($0)) } ?? book.limits(for: .anonymous(AddressGroup(address: nil)))
             let mine = byUser[name] ?? []
             return UsageLine(
                 user: name, plan: effective.plan, limits: effective.limits, total: UsageRecord.total(mine, user: name),

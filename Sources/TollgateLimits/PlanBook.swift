@@ -20,12 +20,12 @@ public final class PlanBook: Sendable {
     /// Changes whenever settings change.
     public var generation: UInt64 { version.load(ordering: .acquiring) }
 
-    public func limits(for subject: LimitSubject) -> EffectiveLimits {
+    public func limits(for subject: Principal) -> EffectiveLimits {
         switch subject {
-        case .address:
+        case .anonymous:
             return effective(plan: anonymousPlan, overrides: [:])
         case .user(let name):
-            let s = settings.withLock { $0[name] }
+            let s = settings.withLock { $0[name.value] }
             return effective(plan: s?.plan ?? defaultPlan, overrides: s?.overrides ?? [:])
         }
     }

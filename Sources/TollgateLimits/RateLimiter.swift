@@ -31,9 +31,9 @@ public final class RateLimiter: Sendable {
     }
 
     struct State {
-        var subjects: [LimitSubject: Subject] = [:]
+        var subjects: [Principal: Subject] = [:]
         /// Windows read from storage at start (by slot), taken when their subject is first seen.
-        var restored: [LimitSubject: [(start: Int64, used: Int64)?]] = [:]
+        var restored: [Principal: [(start: Int64, used: Int64)?]] = [:]
     }
 
     /// A windowed kind and its slot.
@@ -75,7 +75,7 @@ public final class RateLimiter: Sendable {
 
     /// Counts one request (and a pull, when `pull`) or refuses it. Nothing is counted on refusal.
     /// Without `request`, only the pull (for a request admitted already).
-    public func admit(_ subject: LimitSubject, pull: Bool, request: Bool = true) -> Result<Admission, LimitExceeded> {
+    public func admit(_ subject: Principal, pull: Bool, request: Bool = true) -> Result<Admission, LimitExceeded> {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
@@ -105,7 +105,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Gives back a pull whose request failed (a manifest that was not served).
-    public func refundPull(_ subject: LimitSubject) {
+    public func refundPull(_ subject: Principal) {
         state.withLock { st in
             Self.update(&st, subject) { s in
                 for w in Self.pullWindows { s.windows[w.slot].subtract(1) }
@@ -116,7 +116,7 @@ public final class RateLimiter: Sendable {
 
     /// A cheap early refusal for a blob download, before its size is known: quota already used
     /// up, or every transfer slot taken.
-    public func precheckTransfer(_ subject: LimitSubject) -> LimitExceeded? {
+    public func precheckTransfer(_ subject: Principal) -> LimitExceeded? {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
@@ -128,7 +128,7 @@ public final class RateLimiter: Sendable {
 
     /// Reserves a transfer slot and `bytes` of the byte quotas, or refuses. The ticket must be
     /// finished with the bytes really sent (its deinit finishes it with 0 if it never ran).
-    public func beginTransfer(_ subject: LimitSubject, bytes: Int64) -> Result<TransferTicket, LimitExceeded> {
+    public func beginTransfer(_ subject: Principal, bytes: Int64) -> Result<TransferTicket, LimitExceeded> {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         let bytes = max(0, bytes)
@@ -171,7 +171,7 @@ public final class RateLimiter: Sendable {
         return nil
     }
 
-    func finishTransfer(_ subject: LimitSubject, reserved: Int64, sent: Int64) {
+    func finishTransfer(_ subject: Principal, reserved: Int64, sent: Int64) {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         state.withLock { st in
             Self.update(&st, subject) { s in
@@ -187,7 +187,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Where `subject` stands now.
-    public func status(_ subject: LimitSubject) -> LimitStatus {
+    public func status(_ subject: Principal) -> LimitStatus {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         let generation = plans.generation
         return state.withLock { st in
@@ -226,7 +226,7 @@ public final class RateLimiter: Sendable {
     public func markChanged(_ records: [LimitWindowRecord]) {
         state.withLock { st in
             for r in records {
-                if let key = LimitSubject(storageKey: r.subject) { Self.update(&st, key) { $0.dirty = true } }
+                if let key = Principal(storageKey: r.subject) { Self.update(&st, key) { $0.dirty = true } }
             }
         }
     }
@@ -238,7 +238,7 @@ public final class RateLimiter: Sendable {
         state.withLock { st in
             var unknown: [String] = []
             for r in records {
-                guard let key = LimitSubject(storageKey: r.subject) else { continue }
+                guard let key = Principal(storageKey: r.subject) else { continue }
                 guard let slot = LimitKind(storedWindow: r.kind)?.windowSlot else {
                     if !unknown.contains(r.kind) { unknown.append(r.kind) }
                     continue
@@ -252,7 +252,7 @@ public final class RateLimiter: Sendable {
 
     /// Drops a deleted user's state (windows, bucket) unless transfers of theirs are in flight;
     /// their next request starts afresh.
-    public func forget(_ subject: LimitSubject) {
+    public func forget(_ subject: Principal) {
         state.withLock { st in
             st.restored[subject] = nil
             if let s = st.subjects[subject], s.active == 0, s.reserved == 0 { st.subjects[subject] = nil }
@@ -265,7 +265,7 @@ public final class RateLimiter: Sendable {
     public func forgetIdle() -> Int {
         let wall = clock.wallNanos(), mono = clock.monotonic()
         return state.withLock { st in
-            var idle: [LimitSubject] = []
+            var idle: [Principal] = []
             var i = st.subjects.startIndex
             while i != st.subjects.endIndex {
                 if st.subjects.values[i].settle(wall, mono) { idle.append(st.subjects.keys[i]) }
@@ -280,7 +280,7 @@ public final class RateLimiter: Sendable {
 
     /// Runs `body` on the subject's state, created (or re-resolved after a settings change) as needed.
     private func withSubject<T>(
-        _ st: inout State, _ key: LimitSubject, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
+        _ st: inout State, _ key: Principal, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
         _ body: (inout Subject) -> T
     ) -> T {
         if let i = st.subjects.index(forKey: key) {
@@ -300,7 +300,7 @@ public final class RateLimiter: Sendable {
 
     /// `body` on a known subject, its windows advanced and its limits re-resolved if settings changed.
     private func refreshed<T>(
-        _ s: inout Subject, _ key: LimitSubject, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
+        _ s: inout Subject, _ key: Principal, _ wall: Int64, _ mono: UInt64, _ generation: UInt64,
         _ body: (inout Subject) -> T
     ) -> T {
         s.advance(wall, mono)
@@ -313,7 +313,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// `body` on a known subject's state, in place; nothing if there is none.
-    private static func update(_ st: inout State, _ key: LimitSubject, _ body: (inout Subject) -> Void) {
+    private static func update(_ st: inout State, _ key: Principal, _ body: (inout Subject) -> Void) {
         guard let i = st.subjects.index(forKey: key) else { return }
         body(&st.subjects.values[i])
     }
@@ -328,11 +328,11 @@ public final class RateLimiter: Sendable {
 /// A reserved transfer slot; `finish(sent:)` once, with the bytes really sent.
 public final class TransferTicket: Sendable {
     let limiter: RateLimiter
-    let subject: LimitSubject
+    let subject: Principal
     let reserved: Int64
     private let done = Atomic<Bool>(false)
 
-    init(limiter: RateLimiter, subject: LimitSubject, reserved: Int64) {
+    init(limiter: RateLimiter, subject: Principal, reserved: Int64) {
         self.limiter = limiter
         self.subject = subject
         self.reserved = reserved

@@ -56,7 +56,7 @@ extension SQLiteStore: UserRemovalStore {
 
     private static func deleteActivity(_ db: Database, user: UserName) throws {
         let audience = Audience.user(user)
-        let limitSubject = LimitSubject.user(user.value).description
+        let limitSubject = Principal.user(user).description
         try db.execute(sql: "DELETE FROM links WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM tags WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM referrers WHERE audience = ?", arguments: [audience])

@@ -46,7 +46,7 @@ public enum UsageReport {
 
     /// The body of `GET /usage`.
     static func json(
-        user: String?, subject: LimitSubject, status: LimitStatus, since: CivilDate, rows: [UsageRecord], now: Int64
+        user: String?, subject: Principal, status: LimitStatus, since: CivilDate, rows: [UsageRecord], now: Int64
     ) -> String {
         var object: [String: Any] = [
             "user": user.map { $0 as Any } ?? NSNull(),

@@ -77,7 +77,7 @@ struct UserSettingsWatcher: Service {
     /// cached content, counts, limits and bearer tokens; then what requests under way wrote
     /// meanwhile.
     func forget(_ user: UserName, removed: Date?) async throws {
-        let subject = LimitSubject.user(user.value)
+        let subject = Principal.user(user)
         await auth.users.reloadIfChanged(force: true)  // no more requests of theirs from now on
         if let removed { auth.endSessions(of: user, removed: removed) }
         cache.forget(audience: Audience.user(user))

@@ -1,3 +1,4 @@
+import RegistryCore
 import Testing
 
 @testable import TollgateLimits

@@ -1,3 +1,4 @@
+import RegistryCore
 import Testing
 
 @testable import TollgateLimits
@@ -118,7 +119,7 @@ struct LimitDescriptionTests {
     @Test func statusHasAWindowPerWindowedKind() throws {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 3, .bytesPerDay: 100, .bytesPerMonth: 1000], clock: clock)
-        let s = LimitSubject.user("w")
+        let s = Principal.user(UserName("w")!)
         _ = l.admit(s, pull: true)
         try l.beginTransfer(s, bytes: 40).get().finish(sent: 40)
         let status = l.status(s)
@@ -138,9 +139,9 @@ struct LimitDescriptionTests {
             LimitWindowRecord(subject: "u:b", kind: "pulls_day", start: start, used: 9),
         ])
         #expect(unknown == ["pulls_day"])
-        #expect(l.admit(.user("a"), pull: true).failure?.kind == .pullsPer6h)
-        #expect(l.status(.user("a")).windows.map(\.used) == [3, 0, 0])
-        #expect(l.admit(.user("b"), pull: true).succeeded)
+        #expect(l.admit(.user(UserName("a")!), pull: true).failure?.kind == .pullsPer6h)
+        #expect(l.status(.user(UserName("a")!)).windows.map(\.used) == [3, 0, 0])
+        #expect(l.admit(.user(UserName("b")!), pull: true).succeeded)
         #expect(l.takeChangedWindows().map { "\($0.subject) \($0.kind) \($0.used)" } == ["u:b pulls 1", "u:b bytes_day 0", "u:b bytes_month 0"])
     }
 }

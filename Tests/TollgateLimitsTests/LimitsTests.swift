@@ -202,7 +202,7 @@ struct UsageLedgerTests {
         try await LimitsService.load(limiter: l, store: store)
         let service = LimitsService(
             limiter: l, ledger: ledger, usageStore: store, windowStore: store, logger: .init(label: "t"))
-        _ = l.admit(.user("a"), pull: true)
+        _ = l.admit(.user(UserName("a")!), pull: true)
         ledger.recordRequest(user: UserName("a")!, upstream: "docker.io", pull: true)
         await service.flush()
         #expect(try await store.usage(since: "2026-11-25", user: "a").first?.pulls == 1)
@@ -210,6 +210,6 @@ struct UsageLedgerTests {
         // A second server process (restart) starts from the stored windows.
         let restarted = limiter([.pullsPer6h: 1], clock: clock)
         try await LimitsService.load(limiter: restarted, store: store)
-        #expect(restarted.admit(.user("a"), pull: true).failure?.kind == .pullsPer6h)
+        #expect(restarted.admit(.user(UserName("a")!), pull: true).failure?.kind == .pullsPer6h)
     }
 }

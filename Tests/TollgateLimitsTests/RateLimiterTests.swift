@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import RegistryCore
 import Testing
 
 @testable import TollgateLimits
@@ -9,7 +10,7 @@ struct RateLimiterTests {
     @Test func pullsCountAndResetWithTheWindow() {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 3], clock: clock)
-        let alice = LimitSubject.user("alice")
+        let alice = Principal.user(UserName("alice")!)
         for expected in [2, 1, 0] as [Int64] {
             let a = l.admit(alice, pull: true)
             #expect((try? a.get())?.pullsRemaining == expected)
@@ -34,7 +35,7 @@ struct RateLimiterTests {
     @Test func requestRateIsABucket() {
         let clock = ManualClock()
         let l = limiter([.requestsPerMinute: 30], clock: clock)
-        let bob = LimitSubject.user("bob")
+        let bob = Principal.user(UserName("bob")!)
         for _ in 0..<30 { #expect(l.admit(bob, pull: false).succeeded) }
         let no = l.admit(bob, pull: false).failure
         #expect(no?.kind == .requestsPerMinute)
@@ -47,7 +48,7 @@ struct RateLimiterTests {
     @Test func refusedPullTakesNoRequestToken() {
         let clock = ManualClock()
         let l = limiter([.requestsPerMinute: 2, .pullsPer6h: 0], clock: clock)
-        let s = LimitSubject.user("c")
+        let s = Principal.user(UserName("c")!)
         #expect(l.admit(s, pull: true).failure?.kind == .pullsPer6h)
         #expect(l.admit(s, pull: false).succeeded)
         #expect(l.admit(s, pull: false).succeeded)
@@ -56,7 +57,7 @@ struct RateLimiterTests {
     @Test func sixtyFourParallelWithThirtyLeftGiveThirty() async {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 40, .requestsPerMinute: 1000], clock: clock)
-        let s = LimitSubject.user("p")
+        let s = Principal.user(UserName("p")!)
         for _ in 0..<10 { _ = l.admit(s, pull: true) }
         let admitted = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<64 { group.addTask { l.admit(s, pull: true).succeeded } }
@@ -69,7 +70,7 @@ struct RateLimiterTests {
         let r = limiter([.requestsPerMinute: 30], clock: clock)
         let count = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 64) { _ in
-            if r.admit(.user("q"), pull: false).succeeded { count.add(1, ordering: .relaxed) }
+            if r.admit(.user(UserName("q")!), pull: false).succeeded { count.add(1, ordering: .relaxed) }
         }
         #expect(count.load(ordering: .relaxed) == 30)
     }
@@ -77,7 +78,7 @@ struct RateLimiterTests {
     @Test func stoppedOrBackwardClockGrantsNoMoreThanTheLimit() {
         let clock = ManualClock()
         let l = limiter([.requestsPerMinute: 10, .pullsPer6h: 5], clock: clock)
-        let s = LimitSubject.user("z")
+        let s = Principal.user(UserName("z")!)
         // Stopped clock: a thousand requests get exactly the bucket.
         var ok = 0
         for _ in 0..<1000 where l.admit(s, pull: false).succeeded { ok += 1 }
@@ -98,7 +99,7 @@ struct RateLimiterTests {
     @Test func byteQuotaAdmitsWhatFitsAndNeverCutsARunningTransfer() throws {
         let clock = ManualClock()
         let l = limiter([.bytesPerDay: 1000, .bytesPerMonth: 5000], clock: clock)
-        let s = LimitSubject.user("b")
+        let s = Principal.user(UserName("b")!)
         let first = try l.beginTransfer(s, bytes: 600).get()
         // In flight counts: 600 + 500 > 1000.
         let no = l.beginTransfer(s, bytes: 500).failure
@@ -124,11 +125,11 @@ struct RateLimiterTests {
     @Test func concurrentTransfers() throws {
         let clock = ManualClock()
         let l = limiter([.concurrentTransfers: 2], clock: clock)
-        let s = LimitSubject.user("t")
+        let s = Principal.user(UserName("t")!)
         let a = try l.beginTransfer(s, bytes: 1).get()
         let b = try l.beginTransfer(s, bytes: 1).get()
         #expect(l.beginTransfer(s, bytes: 1).failure?.kind == .concurrentTransfers)
-        #expect(l.beginTransfer(.user("other"), bytes: 1).succeeded)
+        #expect(l.beginTransfer(.user(UserName("other")!), bytes: 1).succeeded)
         a.finish(sent: 1)
         a.finish(sent: 1)  // finishing twice counts once
         #expect(l.status(s).bytesDay.used == 1)
@@ -139,7 +140,7 @@ struct RateLimiterTests {
     @Test func overridesAndSettingsChangesApply() {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 1], clock: clock)
-        let s = LimitSubject.user("o")
+        let s = Principal.user(UserName("o")!)
         #expect(l.admit(s, pull: true).succeeded)
         #expect(!l.admit(s, pull: true).succeeded)
         l.plans.replace(["o": UserLimitSettings(overrides: [.pullsPer6h: 3])])
@@ -150,7 +151,7 @@ struct RateLimiterTests {
         l.plans.replace(["o": UserLimitSettings(overrides: [.pullsPer6h: Int64?.none])])
         for _ in 0..<10 { #expect(l.admit(s, pull: true).succeeded) }
         #expect((try? l.admit(s, pull: true).get())?.pullLimitHeader == nil)
-        #expect(l.plans.limits(for: .user("x")).limits[.pullsPer6h] == 1)
+        #expect(l.plans.limits(for: .user(UserName("x")!)).limits[.pullsPer6h] == 1)
         // A plan that no longer exists falls back to the default plan.
         l.plans.replace(["o": UserLimitSettings(plan: "gone")])
         #expect(l.plans.limits(for: s).plan == "p")
@@ -159,15 +160,15 @@ struct RateLimiterTests {
     @Test func anonymousIsPerAddressGroup() {
         let clock = ManualClock()
         let l = limiter([:], clock: clock, anonymous: [.requestsPerMinute: 2])
-        let a = LimitSubject.anonymous(address: "2001:db8:1:2::10")
-        let sameNet = LimitSubject.anonymous(address: "2001:db8:1:2:ffff::99")
+        let a = Principal.anonymous(AddressGroup(address: "2001:db8:1:2::10"))
+        let sameNet = Principal.anonymous(AddressGroup(address: "2001:db8:1:2:ffff::99"))
         #expect(a == sameNet)
         #expect(l.admit(a, pull: false).succeeded)
         #expect(l.admit(sameNet, pull: false).succeeded)
         #expect(!l.admit(a, pull: false).succeeded)
-        #expect(l.admit(.anonymous(address: "2001:db8:1:3::10"), pull: false).succeeded)
-        #expect(l.admit(.anonymous(address: "203.0.113.7"), pull: false).succeeded)
-        #expect(l.admit(.user("u"), pull: false).succeeded)  // users are not anonymous
+        #expect(l.admit(.anonymous(AddressGroup(address: "2001:db8:1:3::10")), pull: false).succeeded)
+        #expect(l.admit(.anonymous(AddressGroup(address: "203.0.113.7")), pull: false).succeeded)
+        #expect(l.admit(.user(UserName("u")!), pull: false).succeeded)  // users are not anonymous
     }
 
     @Test(arguments: [
@@ -181,7 +182,7 @@ struct RateLimiterTests {
     @Test func windowsSurviveARestart() throws {
         let clock = ManualClock()
         let l = limiter([.pullsPer6h: 3, .bytesPerDay: 100], clock: clock)
-        let s = LimitSubject.user("r")
+        let s = Principal.user(UserName("r")!)
         for _ in 0..<3 { _ = l.admit(s, pull: true) }
         try l.beginTransfer(s, bytes: 60).get().finish(sent: 60)
         let stored = l.takeChangedWindows()
@@ -201,7 +202,7 @@ struct RateLimiterTests {
     @Test func idleSubjectsAreForgotten() {
         let clock = ManualClock()
         let l = limiter([:], clock: clock, anonymous: [.requestsPerMinute: 10])
-        _ = l.admit(.anonymous(address: "198.51.100.1"), pull: false)
+        _ = l.admit(.anonymous(AddressGroup(address: "198.51.100.1")), pull: false)
         _ = l.takeChangedWindows()
         #expect(l.forgetIdle() == 1)  // bucket not full yet
         clock.advance(60)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import RegistryCore
 import Testing
 import TollgateSQLite
 import TollgateLimits
@@ -51,6 +52,6 @@ struct StoredLimitNamesTests {
             captured.lines.withLock { $0 } == [
                 "error stored limit window names no limit of this version; it does not apply window=pulls_week"
             ])
-        #expect(limiter.status(.user("a")).windows.map(\.used) == [2, 0, 0])
+        #expect(limiter.status(.user(UserName("a")!)).windows.map(\.used) == [2, 0, 0])
     }
 }

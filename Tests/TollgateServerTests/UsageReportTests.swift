@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import Testing
 import TollgateAdmin
 import TollgateLimits
@@ -17,7 +18,7 @@ struct UsageReportTests {
     @Test func usageEndpointJSON() throws {
         let plans = PlanBook(plans: ["free": Self.plan, "anonymous": Plan(name: "anonymous", limits: PlanLimits())], defaultPlan: "free")
         let limiter = RateLimiter(plans: plans, clock: Self.clock)
-        let alice = LimitSubject.user("alice")
+        let alice = Principal.user(UserName("alice")!)
         _ = limiter.admit(alice, pull: true)
         _ = limiter.admit(alice, pull: true)
         try limiter.beginTransfer(alice, bytes: 2298).get().finish(sent: 2298)
@@ -36,7 +37,7 @@ struct UsageReportTests {
                 + "\n")
         inFlight.finish(sent: 0)
 
-        let anonymous = LimitSubject.anonymous(address: "203.0.113.7")
+        let anonymous = Principal.anonymous(AddressGroup(address: "203.0.113.7"))
         let anon = UsageReport.json(
             user: nil, subject: anonymous, status: limiter.status(anonymous), since: CivilDate(year: 2026, month: 10, day: 27),
             rows: [], now: Self.now)

@@ -89,7 +89,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private var refused = false
 
     private func admit(_ context: ChannelHandlerContext) {
-        let address = context.channel.remoteAddress?.ipAddress.map(AddressGroup.group) ?? "unknown"
+        let address = AddressGroup(address: context.channel.remoteAddress?.ipAddress).value
         if let refusal = counter.open(address) {
             refused = true
             logger.notice("connection refused", metadata: ["client": "\(address)", "reason": "\(refusal)"])

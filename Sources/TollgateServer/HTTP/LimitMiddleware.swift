@@ -24,7 +24,7 @@ struct LimitMiddleware: RouterMiddleware {
         -> Response
     {
         guard let identity = context.identity else { return try await next(request, context) }
-        let subject = identity.limitSubject(address: context.clientAddress)
+        let subject = identity.principal(address: context.clientAddress)
         let user = identity.user
         var pull = false, blob = false
         var context = context

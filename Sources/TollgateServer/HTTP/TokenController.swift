@@ -144,7 +144,7 @@ struct TokenController: Sendable {
 
     /// Counts the request against `subject`'s request rate; 429 when it is used up.
     private func admit(_ identity: Identity, _ context: TollgateContext) throws {
-        let subject = identity.limitSubject(address: context.clientAddress)
+        let subject = identity.principal(address: context.clientAddress)
         guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
         ledger?.recordRefusal(user: identity.user, kind: no.kind)
         throw Failure(

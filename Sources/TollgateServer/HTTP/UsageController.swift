@@ -19,7 +19,7 @@ struct UsageController: Sendable {
     func usage(_ request: Request, _ context: TollgateContext) async throws -> Response {
         guard let identity = context.identity else { throw RegistryError(.unauthorized, "authentication required") }
         let since = try Self.sinceDay(request.uri.queryParameters["since"].map(String.init), now: limiter.clock.wall())
-        let subject = identity.limitSubject(address: context.clientAddress)
+        let subject = identity.principal(address: context.clientAddress)
         let status = limiter.status(subject)
         var rows: [UsageRecord] = []
         if let user = identity.user {
