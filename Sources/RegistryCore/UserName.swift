@@ -48,4 +48,9 @@ public struct UpstreamName: Sendable, Hashable, Comparable, CustomStringConverti
     public var description: String { value }
 
     public static func < (a: UpstreamName, b: UpstreamName) -> Bool { a.value < b.value }
+
+    /// Docker Hub, whose official images live under `library/`.
+    public static let dockerHub = UpstreamName(checked: "docker.io")
+
+    private init(checked value: String) { self.value = value }
 }

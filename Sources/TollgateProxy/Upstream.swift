@@ -17,7 +17,8 @@ public struct Upstream: Sendable {
         self.identity = identity ?? client.shared
     }
 
-    public var name: String { client.name }
+    /// The upstream's name as records and messages carry it.
+    public var name: String { client.name.value }
 
     /// The same upstream, going there with a user's own credentials.
     public func acting(as identity: UpstreamIdentity) -> Upstream {

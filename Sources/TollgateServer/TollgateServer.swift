@@ -52,10 +52,10 @@ public enum TollgateServer {
         // Everything that can fail comes before the upstream clients exist: a client must be shut
         // down before it is freed, so none is created until nothing else can throw.
         let configurations = try config.upstreamOrder.compactMap { name -> (UpstreamConfiguration, Duration)? in
-            guard let u = config.upstreams[name] else { return nil }
+            guard let u = config.upstreams[name], let upstream = UpstreamName(name) else { return nil }
             return (
                 UpstreamConfiguration(
-                    name: name, url: u.url, credentials: try sharedCredentials(name, u),
+                    name: upstream, url: u.url, credentials: try sharedCredentials(name, u),
                     connectTimeout: u.connectTimeout.seconds, firstByteTimeout: u.firstByteTimeout.seconds,
                     idleTimeout: u.idleTimeout.seconds), u.manifestTTL
             )
@@ -84,7 +84,7 @@ public enum TollgateServer {
             if let removed = removal.removed { authenticator.endSessions(of: removal.user, removed: removed) }
         }
         let upstreamRouter = UpstreamRouter(config)
-        var upstreams: [String: Upstream] = [:]
+        var upstreams: [UpstreamName: Upstream] = [:]
         var clients: [RegistryClient] = []
         for (configuration, ttl) in configurations {
             let client = RegistryClient(configuration: configuration, logger: logger, metrics: factory)

@@ -12,15 +12,14 @@ import TollgateUpstream
 /// Users' own upstream credentials, decrypted once per reload and kept in memory, by user and
 /// upstream. Never logged, never returned.
 final class UpstreamCredentialBook: Sendable {
-    private let identities = Mutex<[String: [String: UpstreamIdentity]]>([:])
+    private let identities = Mutex<[UserName: [UpstreamName: UpstreamIdentity]]>([:])
 
     /// The identity `user` goes to `upstream` with, if they brought their own credentials.
-    func identity(user: String, upstream: String) -> UpstreamIdentity? {
-        guard !user.isEmpty else { return nil }
-        return identities.withLock { $0[user]?[upstream] }
+    func identity(user: UserName, upstream: UpstreamName) -> UpstreamIdentity? {
+        identities.withLock { $0[user]?[upstream] }
     }
 
-    func replace(_ new: [String: [String: UpstreamIdentity]]) { identities.withLock { $0 = new } }
+    func replace(_ new: [UserName: [UpstreamName: UpstreamIdentity]]) { identities.withLock { $0 = new } }
 }
 
 /// Everything `tollgate user set` and `tollgate upstream login` change while the server runs:
@@ -55,12 +54,14 @@ struct UserSettingsWatcher: Service {
                 metadata: ["user": "\(user)", "limit": "\(key)"])
         }
         policies.replace(Dictionary(uniqueKeysWithValues: settings.map { ($0.user, (allow: $0.allow, deny: $0.deny)) }))
-        var identities: [String: [String: UpstreamIdentity]] = [:]
+        var identities: [UserName: [UpstreamName: UpstreamIdentity]] = [:]
         for r in try await stores.upstreamSecrets.upstreamSecrets(user: nil) {
             do {
-                guard let owner = UserName(r.user) else { throw AdminError("not a user name") }
+                guard let owner = UserName(r.user), let upstream = UpstreamName(r.upstream) else {
+                    throw AdminError("not a user or upstream name")
+                }
                 let password = try vault.open(r.sealedPassword, user: r.user, upstream: r.upstream)
-                identities[r.user, default: [:]][r.upstream] = .user(
+                identities[owner, default: [:]][upstream] = .user(
                     owner, StaticCredentials(username: r.username, password: password))
             } catch {
                 // Their requests go with the shared credentials; say so once per reload.

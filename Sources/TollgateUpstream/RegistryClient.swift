@@ -24,14 +24,14 @@ public final class RegistryClient: Sendable {
         self.configuration = configuration
         shared = .shared(configuration.credentials)
         var logger = logger
-        logger[metadataKey: "upstream"] = .string(configuration.name)
+        logger[metadataKey: "upstream"] = .string(configuration.name.value)
         transport = UpstreamTransport(
             configuration: configuration, logger: logger,
-            metrics: UpstreamMetrics(upstream: configuration.name, factory: factory))
+            metrics: UpstreamMetrics(upstream: configuration.name.value, factory: factory))
         authenticator = UpstreamAuthenticator(baseURL: configuration.url, transport: transport, logger: logger)
     }
 
-    public var name: String { configuration.name }
+    public var name: UpstreamName { configuration.name }
 
     public func shutdown() async throws {
         try await transport.shutdown()

@@ -1,7 +1,9 @@
+import RegistryCore
+
 /// How to reach one upstream registry.
 public struct UpstreamConfiguration: Sendable {
     /// The registry's public name (`docker.io`, `ghcr.io`): the configuration key.
-    public var name: String
+    public var name: UpstreamName
     /// Base URL without a trailing slash, e.g. `https://registry-1.docker.io`.
     public var url: String
     /// The operator's credentials for this upstream (the shared identity's); nil: anonymous.
@@ -14,7 +16,7 @@ public struct UpstreamConfiguration: Sendable {
     public var idleTimeout: Double
 
     public init(
-        name: String, url: String, credentials: (any UpstreamCredentialsProvider)? = nil,
+        name: UpstreamName, url: String, credentials: (any UpstreamCredentialsProvider)? = nil,
         connectTimeout: Double = 10, firstByteTimeout: Double = 30, idleTimeout: Double = 30
     ) {
         self.name = name

@@ -23,7 +23,7 @@ final class UpstreamTransport: Sendable {
 
     /// Creates the connection pool; call `shutdown()` when done.
     init(configuration: UpstreamConfiguration, logger: Logger, metrics: UpstreamMetrics) {
-        upstream = configuration.name
+        upstream = configuration.name.value
         origin = Origin(configuration.url)
         self.metrics = metrics
         self.logger = logger

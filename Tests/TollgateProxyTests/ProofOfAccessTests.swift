@@ -22,7 +22,7 @@ struct ProofOfAccessTests {
         try await Harness.with(fakeA) { h in
             try await withLiveServer(fakeB.router(realm: { "" })) { portB in
                 let clientB = RegistryClient(
-                    configuration: UpstreamConfiguration(name: "b.io", url: "http://127.0.0.1:\(portB)", idleTimeout: 5),
+                    configuration: UpstreamConfiguration(name: UpstreamName("b.io")!, url: "http://127.0.0.1:\(portB)", idleTimeout: 5),
                     logger: Logger(label: "test"))
                 let b = Upstream(client: clientB, manifestTTL: .seconds(60))
                 do {

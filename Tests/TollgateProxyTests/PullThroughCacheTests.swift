@@ -40,7 +40,7 @@ struct Harness {
                 logger: Logger(label: "test"), maxBlobSize: maxBlobSize, abandonGrace: abandonGrace,
                 clock: { clock.current })
             let client = RegistryClient(
-                configuration: UpstreamConfiguration(name: "fake.io", url: "http://127.0.0.1:\(port)", idleTimeout: 5),
+                configuration: UpstreamConfiguration(name: UpstreamName("fake.io")!, url: "http://127.0.0.1:\(port)", idleTimeout: 5),
                 logger: Logger(label: "test"))
             let h = Harness(dir: dir, cache: cache, upstream: Upstream(client: client, manifestTTL: ttl), now: clock)
             let result = try await { () async throws -> Result<T, any Error> in await withThrowingTaskGroup(of: Void.self) { group in

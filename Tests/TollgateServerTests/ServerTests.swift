@@ -15,35 +15,38 @@ import Prometheus
 
 struct UpstreamRouterTests {
     let router = UpstreamRouter(
-        upstreams: ["docker.io", "ghcr.io", "quay.io"], aliases: ["ghcr.mirror.example": "ghcr.io"],
-        defaultUpstream: "docker.io")
+        upstreams: [u("docker.io"), u("ghcr.io"), u("quay.io")], aliases: ["ghcr.mirror.example": u("ghcr.io")],
+        defaultUpstream: u("docker.io"))
 
     func route(_ name: String, ns: String? = nil, host: String? = nil) throws -> UpstreamRouter.Route {
         try router.route(name: try RepositoryName(parsing: name), namespace: ns, host: host)
     }
 
     @Test func modesInOrder() throws {
-        #expect(try route("org/tool", ns: "ghcr.io", host: "docker.mirror") == .init(upstream: "ghcr.io", repository: try .init(parsing: "org/tool"), mode: .namespace))
-        #expect(try route("org/tool", host: "ghcr.mirror.example:5000").upstream == "ghcr.io")
+        #expect(try route("org/tool", ns: "ghcr.io", host: "docker.mirror") == .init(upstream: u("ghcr.io"), repository: try .init(parsing: "org/tool"), mode: .namespace))
+        #expect(try route("org/tool", host: "ghcr.mirror.example:5000").upstream == u("ghcr.io"))
         #expect(try route("org/tool", host: "ghcr.mirror.example:5000").mode == .alias)
-        #expect(try route("ghcr.io/org/tool") == .init(upstream: "ghcr.io", repository: try .init(parsing: "org/tool"), mode: .prefix))
-        #expect(try route("org/tool") == .init(upstream: "docker.io", repository: try .init(parsing: "org/tool"), mode: .default))
+        #expect(try route("ghcr.io/org/tool") == .init(upstream: u("ghcr.io"), repository: try .init(parsing: "org/tool"), mode: .prefix))
+        #expect(try route("org/tool") == .init(upstream: u("docker.io"), repository: try .init(parsing: "org/tool"), mode: .default))
     }
 
     @Test func dockerHubOfficialImagesGetLibrary() throws {
         #expect(try route("alpine").repository.value == "library/alpine")
         #expect(try route("docker.io/alpine").repository.value == "library/alpine")
         #expect(try route("alpine", ns: "docker.io").repository.value == "library/alpine")
-        #expect(try route("alpine", ns: "index.docker.io").upstream == "docker.io")
+        #expect(try route("alpine", ns: "index.docker.io").upstream == u("docker.io"))
         #expect(try route("ghcr.io/alpine").repository.value == "alpine")
     }
 
     @Test func unknownNamespaceIsRefused() {
         #expect(throws: RegistryError.self) { try route("x/y", ns: "evil.example") }
         // An unknown first component is just part of the name on the default upstream.
-        #expect((try? route("evil.example/x"))?.upstream == "docker.io")
+        #expect((try? route("evil.example/x"))?.upstream == u("docker.io"))
     }
 }
+
+/// A name the test knows is valid.
+private func u(_ name: String) -> UpstreamName { UpstreamName(name)! }
 
 struct HTTPTests {
     /// Runs `test` against the router of a server whose only upstream is unreachable.

@@ -17,7 +17,7 @@ struct CredentialScopeTests {
     func client(_ port: Int) -> RegistryClient {
         RegistryClient(
             configuration: UpstreamConfiguration(
-                name: "fake", url: "http://127.0.0.1:\(port)", credentials: opCredentials, connectTimeout: 2,
+                name: UpstreamName("fake")!, url: "http://127.0.0.1:\(port)", credentials: opCredentials, connectTimeout: 2,
                 firstByteTimeout: 5, idleTimeout: 2),
             logger: Logger(label: "test"))
     }

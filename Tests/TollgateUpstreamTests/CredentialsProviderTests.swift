@@ -43,7 +43,7 @@ struct CredentialsProviderTests {
                 port.value = p
                 let c = RegistryClient(
                     configuration: UpstreamConfiguration(
-                        name: "fake", url: "http://127.0.0.1:\(p)", connectTimeout: 2, firstByteTimeout: 5, idleTimeout: 2),
+                        name: UpstreamName("fake")!, url: "http://127.0.0.1:\(p)", connectTimeout: 2, firstByteTimeout: 5, idleTimeout: 2),
                     logger: Logger(label: "test"))
                 try await closing(c) { try await body($0, "http://127.0.0.1:\(p)", cdn) }
             }

@@ -14,7 +14,7 @@ struct RegistryClientTests {
     {
         RegistryClient(
             configuration: UpstreamConfiguration(
-                name: "fake", url: "http://127.0.0.1:\(port)", credentials: credentials, connectTimeout: 2,
+                name: UpstreamName("fake")!, url: "http://127.0.0.1:\(port)", credentials: credentials, connectTimeout: 2,
                 firstByteTimeout: firstByte, idleTimeout: 2),
             logger: Logger(label: "test"))
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Synchronization
+import RegistryCore
 import Testing
 import TollgateTestSupport
 
@@ -63,7 +64,7 @@ struct UpstreamTransportTests {
                 let base = "http://127.0.0.1:\(port)"
                 let transport = UpstreamTransport(
                     configuration: UpstreamConfiguration(
-                        name: "fake", url: base, connectTimeout: 2, firstByteTimeout: 5, idleTimeout: 2),
+                        name: UpstreamName("fake")!, url: base, connectTimeout: 2, firstByteTimeout: 5, idleTimeout: 2),
                     logger: Logger(label: "test"), metrics: UpstreamMetrics(upstream: "fake", factory: nil))
                 try await closing(transport) { try await body($0, base, cdn, seen) }
             }

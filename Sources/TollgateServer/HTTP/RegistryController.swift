@@ -13,7 +13,7 @@ import TollgateProxy
 /// response.
 struct RegistryController: Sendable {
     let cache: PullThroughCache
-    let upstreams: [String: Upstream]
+    let upstreams: [UpstreamName: Upstream]
     let router: UpstreamRouter
     let policies: PolicyBook
     let credentials: UpstreamCredentialBook
@@ -122,13 +122,13 @@ struct RegistryController: Sendable {
         guard let upstream = upstreams[route.upstream] else {
             throw RegistryError(.nameUnknown, "upstream \(route.upstream) is not configured")
         }
-        context.notes.record(upstream: route.upstream)
+        context.notes.record(upstream: route.upstream.value)
         let user = context.identity?.user
         let policy = policies.policy(for: user)
         guard policy.allowsEverything || policy.allows("\(route.upstream)/\(route.repository)") else {
             throw policies.refusal(name.value)
         }
-        if let user, let own = credentials.identity(user: user.value, upstream: route.upstream) {
+        if let user, let own = credentials.identity(user: user, upstream: route.upstream) {
             return (upstream.acting(as: own), route)
         }
         return (upstream, route)

@@ -4,23 +4,27 @@ import RegistryCore
 /// configuration, the `ns` query parameter, the Host header and the name alone.
 public struct UpstreamRouter: Sendable {
     /// Upstream keys (`docker.io`, `ghcr.io`, …).
-    public let upstreams: Set<String>
+    public let upstreams: Set<UpstreamName>
     /// Host name (lowercased, without port) → upstream key.
-    public let aliases: [String: String]
-    public let defaultUpstream: String
+    public let aliases: [String: UpstreamName]
+    public let defaultUpstream: UpstreamName
 
-    public init(upstreams: Set<String>, aliases: [String: String], defaultUpstream: String) {
+    public init(upstreams: Set<UpstreamName>, aliases: [String: UpstreamName], defaultUpstream: UpstreamName) {
         self.upstreams = upstreams
         self.aliases = aliases
         self.defaultUpstream = defaultUpstream
     }
 
+    /// The configuration's keys were checked when it was read (`UpstreamName.isValid`).
     public init(_ config: TollgateConfiguration) {
-        var aliases: [String: String] = [:]
-        for (name, u) in config.upstreams {
+        var aliases: [String: UpstreamName] = [:]
+        for (key, u) in config.upstreams {
+            guard let name = UpstreamName(key) else { continue }
             for a in u.aliases { aliases[Self.hostWithoutPort(a)] = name }
         }
-        self.init(upstreams: Set(config.upstreams.keys), aliases: aliases, defaultUpstream: config.defaultUpstream)
+        self.init(
+            upstreams: Set(config.upstreams.keys.compactMap(UpstreamName.init)), aliases: aliases,
+            defaultUpstream: UpstreamName(config.defaultUpstream) ?? .dockerHub)
     }
 
     public enum Mode: String, Sendable {
@@ -28,7 +32,7 @@ public struct UpstreamRouter: Sendable {
     }
 
     public struct Route: Equatable, Sendable {
-        public var upstream: String
+        public var upstream: UpstreamName
         /// The name at the upstream.
         public var repository: RepositoryName
         public var mode: Mode
@@ -59,15 +63,15 @@ public struct UpstreamRouter: Sendable {
     }
 
     /// A configured upstream key for a registry name (Docker Hub's aliases included).
-    func resolve(_ registry: String) -> String? {
-        if upstreams.contains(registry) { return registry }
-        if Self.dockerHubNames.contains(registry), upstreams.contains("docker.io") { return "docker.io" }
+    func resolve(_ registry: String) -> UpstreamName? {
+        if let name = UpstreamName(registry), upstreams.contains(name) { return name }
+        if Self.dockerHubNames.contains(registry), upstreams.contains(.dockerHub) { return .dockerHub }
         return nil
     }
 
     /// Docker Hub's official images live under `library/`.
-    func normalize(_ name: RepositoryName, for upstream: String) -> RepositoryName {
-        if upstream == "docker.io", name.components.count == 1 { return name.prefixed("library") }
+    func normalize(_ name: RepositoryName, for upstream: UpstreamName) -> RepositoryName {
+        if upstream == .dockerHub, name.components.count == 1 { return name.prefixed("library") }
         return name
     }
 
