@@ -52,5 +52,28 @@ Y
   req -I -u "$FIXTURE_USER:$FIXTURE_PASSWORD" -H "$accept" "$base/v2/library/busybox/manifests/$FIXTURE_MANIFEST"
   expect "upgrade-storage: the old plan override applies (RateLimit-Limit 123;w=21600)" "123;w=21600" \
     "$(hdr ratelimit-limit)" "$REQ" "$(got)"
+
+  # Keys and sealed secrets survive a restart: the same signing key (kid), a bearer token issued
+  # before still accepted, a user's upstream login still opened with the same vault key.
+  out=$(printf 'up-secret\n' | "$TOLLGATE_BIN" upstream login "$FIXTURE_USER" docker.io --username up-user \
+    --password-stdin --config "$d/config.yaml" 2>&1)
+  expect "upgrade-storage: an upstream login stored beside the running server" 0 "$?" "output: $out"
+  local kid token mode
+  req "$base/token/jwks.json"; kid=$(jq -r '.keys[0].kid // empty' "$RB" 2>/dev/null)
+  req -u "$FIXTURE_USER:$FIXTURE_PASSWORD" "$base/token?service=tollgate&scope=repository:library/busybox:pull"
+  token=$(jq -r '.token // empty' "$RB" 2>/dev/null)
+  mode=$(stat -c %a "$d/tokens/token.key" 2>/dev/null)
+  expect "upgrade-storage: the signing key is kept mode 600" 600 "$mode" "ls: $(ls -l "$d/tokens" 2>&1)"
+  tg_stop upgrade
+  if ! tg_start upgrade; then fail "upgrade-storage: restarts" "log: $d/tollgate.log"; return; fi
+  req "$base/token/jwks.json"
+  expect "upgrade-storage: after a restart the same signing key (kid)" "$kid" \
+    "$(jq -r '.keys[0].kid // empty' "$RB" 2>/dev/null)" "$REQ" "$(got)"
+  req -H "Authorization: Bearer $token" "$base/v2/"
+  expect "upgrade-storage: a bearer token issued before the restart → 200" 200 "$RS" "$REQ" "$(got)"
+  out=$("$TOLLGATE_BIN" upstream list "$FIXTURE_USER" --config "$d/config.yaml" 2>&1)
+  expect_match "upgrade-storage: the upstream login is listed after the restart" '^docker\.io	up-user	' "$out" "output: $out"
+  expect "upgrade-storage: … and opened by the server (no 'ignoring stored upstream credentials')" 0 \
+    "$(grep -c 'ignoring stored upstream credentials' "$d/tollgate.log")" "log: $d/tollgate.log"
   tg_stop upgrade
 }
