@@ -21,12 +21,12 @@ extension InMemoryDatabase: UserRemovalStore {
     }
 
     public func userRemovals(after version: Int64) async throws -> [UserRemovalRecord] {
-        try locked { state in state.removals.filter { $0.version > version }.map(\.record) }
+        try locked { state in state.removals.filter { $0.version > version }.map { $0.record } }
     }
 
     public func userRemovals(since: Date) async throws -> [UserRemovalRecord] {
         try locked { state in
-            state.removals.map(\.record).filter { record in record.removed.map { $0 >= since } ?? false }
+            state.removals.map { $0.record }.filter { record in record.removed.map { $0 >= since } ?? false }
         }
     }
 

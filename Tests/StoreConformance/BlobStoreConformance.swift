@@ -5,24 +5,22 @@ import Testing
 import TollgateProxy
 
 /// The contract of `BlobStore`, for every adapter.
-public struct BlobStoreConformance<Store: BlobStore>: Sendable {
+public struct BlobStoreConformance<Store: BlobStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "BlobStore",
-            [
-                ("writeReadBehindCommitRead", writeReadBehindCommitRead),
-                ("abortDropsAndIsIdempotent", abortDropsAndIsIdempotent),
-                ("aFinishedWriterDoesNotCommitAgain", aFinishedWriterDoesNotCommitAgain),
-                ("removedBlobStaysReadableThroughAnOpenReader", removedBlobStaysReadableThroughAnOpenReader),
-                ("quarantineTakesTheBlobOut", quarantineTakesTheBlobOut),
-                ("previousRunCleanOnlyAfterACleanStop", previousRunCleanOnlyAfterACleanStop),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("writeReadBehindCommitRead", writeReadBehindCommitRead),
+            ("abortDropsAndIsIdempotent", abortDropsAndIsIdempotent),
+            ("aFinishedWriterDoesNotCommitAgain", aFinishedWriterDoesNotCommitAgain),
+            ("removedBlobStaysReadableThroughAnOpenReader", removedBlobStaysReadableThroughAnOpenReader),
+            ("quarantineTakesTheBlobOut", quarantineTakesTheBlobOut),
+            ("previousRunCleanOnlyAfterACleanStop", previousRunCleanOnlyAfterACleanStop),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func writeReadBehindCommitRead() async throws {

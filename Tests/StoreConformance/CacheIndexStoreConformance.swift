@@ -5,24 +5,22 @@ import TollgateProxy
 
 /// The contract of `CacheIndexStore`, for every adapter; what it answers about tags and links
 /// needs the same adapter's `ContentIndexStore`.
-public struct CacheIndexStoreConformance<Store: CacheIndexStore & ContentIndexStore>: Sendable {
+public struct CacheIndexStoreConformance<Store: CacheIndexStore & ContentIndexStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "CacheIndexStore",
-            [
-                ("accessTimesMoveForwardAndAddUp", accessTimesMoveForwardAndAddUp),
-                ("leastRecentlyUsedFirst", leastRecentlyUsedFirst),
-                ("taggedInAnyAudience", taggedInAnyAudience),
-                ("forgetRemovesAccessLinksAndManifest", forgetRemovesAccessLinksAndManifest),
-                ("reconcileMatchesTheFiles", reconcileMatchesTheFiles),
-                ("sharesCountEachBlobOncePerGroup", sharesCountEachBlobOncePerGroup),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("accessTimesMoveForwardAndAddUp", accessTimesMoveForwardAndAddUp),
+            ("leastRecentlyUsedFirst", leastRecentlyUsedFirst),
+            ("taggedInAnyAudience", taggedInAnyAudience),
+            ("forgetRemovesAccessLinksAndManifest", forgetRemovesAccessLinksAndManifest),
+            ("reconcileMatchesTheFiles", reconcileMatchesTheFiles),
+            ("sharesCountEachBlobOncePerGroup", sharesCountEachBlobOncePerGroup),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func accessTimesMoveForwardAndAddUp() async throws {

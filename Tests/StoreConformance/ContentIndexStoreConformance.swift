@@ -4,25 +4,23 @@ import Testing
 import TollgateProxy
 
 /// The contract of `ContentIndexStore`, for every adapter.
-public struct ContentIndexStoreConformance<Store: ContentIndexStore>: Sendable {
+public struct ContentIndexStoreConformance<Store: ContentIndexStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "ContentIndexStore",
-            [
-                ("tagsRoundTripReplaceAndDelete", tagsRoundTripReplaceAndDelete),
-                ("manifestsRoundTripAndReplace", manifestsRoundTripAndReplace),
-                ("linksRoundTripReplaceAndHasLink", linksRoundTripReplaceAndHasLink),
-                ("audiencesAreKeptApart", audiencesAreKeptApart),
-                ("repositoriesAreDistinctAndSorted", repositoriesAreDistinctAndSorted),
-                ("referrersPagesPerQueryAndAudience", referrersPagesPerQueryAndAudience),
-                ("referrersUnrefreshedForAWeekGo", referrersUnrefreshedForAWeekGo),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("tagsRoundTripReplaceAndDelete", tagsRoundTripReplaceAndDelete),
+            ("manifestsRoundTripAndReplace", manifestsRoundTripAndReplace),
+            ("linksRoundTripReplaceAndHasLink", linksRoundTripReplaceAndHasLink),
+            ("audiencesAreKeptApart", audiencesAreKeptApart),
+            ("repositoriesAreDistinctAndSorted", repositoriesAreDistinctAndSorted),
+            ("referrersPagesPerQueryAndAudience", referrersPagesPerQueryAndAudience),
+            ("referrersUnrefreshedForAWeekGo", referrersUnrefreshedForAWeekGo),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func tagsRoundTripReplaceAndDelete() async throws {

@@ -32,17 +32,24 @@ public struct Engine<Store: Sendable>: Sendable {
     }
 }
 
-/// One named check of a suite.
-typealias Check = (name: String, run: () async throws -> Void)
+/// One named check of a suite: it opens the stores it needs.
+public typealias Check = (name: String, run: () async throws -> Void)
 
-/// Runs every check, each on stores of its own; a check that throws is recorded as an issue
-/// naming it, and the others still run.
-func run(_ suite: String, _ checks: [Check]) async {
-    for check in checks {
-        do {
-            try await check.run()
-        } catch {
-            Issue.record("\(suite).\(check.name) threw: \(error)")
+/// A port's conformance suite: named checks on stores of one engine.
+public protocol ConformanceSuite: Sendable {
+    var checks: [Check] { get }
+}
+
+extension ConformanceSuite {
+    /// Runs every check; a check that throws is recorded as an issue naming it, and the others
+    /// still run.
+    public func runAll() async throws {
+        for check in checks {
+            do {
+                try await check.run()
+            } catch {
+                Issue.record("\(Self.self).\(check.name) threw: \(error)")
+            }
         }
     }
 }

@@ -2,20 +2,18 @@ import Testing
 import TollgateLimits
 
 /// The contract of `LimitWindowStore`, for every adapter (in no promised order: compared sorted).
-public struct LimitWindowStoreConformance<Store: LimitWindowStore>: Sendable {
+public struct LimitWindowStoreConformance<Store: LimitWindowStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "LimitWindowStore",
-            [
-                ("saveReplacesPerSubjectAndKind", saveReplacesPerSubjectAndKind),
-                ("sinceAndPruneByStart", sinceAndPruneByStart),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("saveReplacesPerSubjectAndKind", saveReplacesPerSubjectAndKind),
+            ("sinceAndPruneByStart", sinceAndPruneByStart),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func saveReplacesPerSubjectAndKind() async throws {

@@ -3,23 +3,21 @@ import Testing
 import TollgateAuth
 
 /// The contract of `SecretTokenStore`, for every adapter.
-public struct SecretTokenStoreConformance<Store: SecretTokenStore>: Sendable {
+public struct SecretTokenStoreConformance<Store: SecretTokenStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "SecretTokenStore",
-            [
-                ("roundTripAndListPerUserAndKind", roundTripAndListPerUserAndKind),
-                ("anIdIsTakenOnce", anIdIsTakenOnce),
-                ("deletingATokenEndsWhatWasObtainedWithIt", deletingATokenEndsWhatWasObtainedWithIt),
-                ("keepNewestCapsExpiredFirstThenOldest", keepNewestCapsExpiredFirstThenOldest),
-                ("deleteAllOfAUser", deleteAllOfAUser),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("roundTripAndListPerUserAndKind", roundTripAndListPerUserAndKind),
+            ("anIdIsTakenOnce", anIdIsTakenOnce),
+            ("deletingATokenEndsWhatWasObtainedWithIt", deletingATokenEndsWhatWasObtainedWithIt),
+            ("keepNewestCapsExpiredFirstThenOldest", keepNewestCapsExpiredFirstThenOldest),
+            ("deleteAllOfAUser", deleteAllOfAUser),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func roundTripAndListPerUserAndKind() async throws {

@@ -6,18 +6,16 @@ import TollgateLimits
 
 /// One settings version for the stores a running server reloads from (`UserSettingsStore`):
 /// every change of user settings, upstream secrets and user removals moves it, from any instance.
-public struct SettingsVersionConformance<Store: UserSettingsStore & UpstreamSecretStore & UserRemovalStore>: Sendable {
+public struct SettingsVersionConformance<Store: UserSettingsStore & UpstreamSecretStore & UserRemovalStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "SettingsVersion",
-            [
-                ("everyChangeMovesIt", everyChangeMovesIt),
-                ("anotherInstanceSeesIt", anotherInstanceSeesIt),
-            ])
+    public var checks: [Check] {
+        [
+            ("everyChangeMovesIt", everyChangeMovesIt),
+            ("anotherInstanceSeesIt", anotherInstanceSeesIt),
+        ]
     }
 
     func everyChangeMovesIt() async throws {

@@ -4,21 +4,19 @@ import TollgateAuth
 
 /// The contract of `UpstreamSecretStore`, for every adapter (its settings version: see
 /// `SettingsVersionConformance`).
-public struct UpstreamSecretStoreConformance<Store: UpstreamSecretStore>: Sendable {
+public struct UpstreamSecretStoreConformance<Store: UpstreamSecretStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "UpstreamSecretStore",
-            [
-                ("putReplacesPerUserAndUpstream", putReplacesPerUserAndUpstream),
-                ("listedInOrder", listedInOrder),
-                ("deleteAnswersWhetherThereWasOne", deleteAnswersWhetherThereWasOne),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("putReplacesPerUserAndUpstream", putReplacesPerUserAndUpstream),
+            ("listedInOrder", listedInOrder),
+            ("deleteAnswersWhetherThereWasOne", deleteAnswersWhetherThereWasOne),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func putReplacesPerUserAndUpstream() async throws {

@@ -2,20 +2,18 @@ import Testing
 import TollgateLimits
 
 /// The contract of `UsageLedgerStore`, for every adapter.
-public struct UsageLedgerStoreConformance<Store: UsageLedgerStore>: Sendable {
+public struct UsageLedgerStoreConformance<Store: UsageLedgerStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "UsageLedgerStore",
-            [
-                ("batchesAddUpPerUserDayAndUpstream", batchesAddUpPerUserDayAndUpstream),
-                ("readFromADayOnInOrder", readFromADayOnInOrder),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("batchesAddUpPerUserDayAndUpstream", batchesAddUpPerUserDayAndUpstream),
+            ("readFromADayOnInOrder", readFromADayOnInOrder),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func batchesAddUpPerUserDayAndUpstream() async throws {

@@ -11,20 +11,18 @@ import TollgateProxy
 public struct UserRemovalStoreConformance<
     Store: UserRemovalStore & ContentIndexStore & SecretTokenStore & UpstreamSecretStore & UsageLedgerStore
         & LimitWindowStore & UserSettingsStore
->: Sendable {
+>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "UserRemovalStore",
-            [
-                ("erasingAUserLeavesNothingOfThem", erasingAUserLeavesNothingOfThem),
-                ("erasingActivityKeepsTheAccount", erasingActivityKeepsTheAccount),
-                ("removalsAreLoggedOldestFirst", removalsAreLoggedOldestFirst),
-                ("survivesARestart", survivesARestart),
-            ])
+    public var checks: [Check] {
+        [
+            ("erasingAUserLeavesNothingOfThem", erasingAUserLeavesNothingOfThem),
+            ("erasingActivityKeepsTheAccount", erasingActivityKeepsTheAccount),
+            ("removalsAreLoggedOldestFirst", removalsAreLoggedOldestFirst),
+            ("survivesARestart", survivesARestart),
+        ]
     }
 
     func erasingAUserLeavesNothingOfThem() async throws {

@@ -2,21 +2,19 @@ import Testing
 import TollgateLimits
 
 /// The contract of `UserSettingsStore`, for every adapter.
-public struct UserSettingsStoreConformance<Store: UserSettingsStore>: Sendable {
+public struct UserSettingsStoreConformance<Store: UserSettingsStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "UserSettingsStore",
-            [
-                ("settingsRoundTripWhole", settingsRoundTripWhole),
-                ("emptySettingsAreRemoved", emptySettingsAreRemoved),
-                ("everyPutBumpsTheVersion", everyPutBumpsTheVersion),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("settingsRoundTripWhole", settingsRoundTripWhole),
+            ("emptySettingsAreRemoved", emptySettingsAreRemoved),
+            ("everyPutBumpsTheVersion", everyPutBumpsTheVersion),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func settingsRoundTripWhole() async throws {

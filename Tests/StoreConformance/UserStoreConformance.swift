@@ -3,21 +3,19 @@ import Testing
 import TollgateAuth
 
 /// The contract of `UserStore`, for every adapter.
-public struct UserStoreConformance<Store: UserStore>: Sendable {
+public struct UserStoreConformance<Store: UserStore>: ConformanceSuite {
     let engine: Engine<Store>
 
     public init(_ engine: Engine<Store>) { self.engine = engine }
 
-    public func runAll() async throws {
-        await run(
-            "UserStore",
-            [
-                ("addListAndRefuseATakenName", addListAndRefuseATakenName),
-                ("changesAnswerWhetherTheUserExists", changesAnswerWhetherTheUserExists),
-                ("versionMovesWithEveryChange", versionMovesWithEveryChange),
-                ("survivesARestart", survivesARestart),
-                ("twoConcurrentWriters", twoConcurrentWriters),
-            ])
+    public var checks: [Check] {
+        [
+            ("addListAndRefuseATakenName", addListAndRefuseATakenName),
+            ("changesAnswerWhetherTheUserExists", changesAnswerWhetherTheUserExists),
+            ("versionMovesWithEveryChange", versionMovesWithEveryChange),
+            ("survivesARestart", survivesARestart),
+            ("twoConcurrentWriters", twoConcurrentWriters),
+        ]
     }
 
     func addListAndRefuseATakenName() async throws {
@@ -25,48 +23,48 @@ public struct UserStoreConformance<Store: UserStore>: Sendable {
         #expect(!users.location.isEmpty)
         #expect(try await users.listUsers() == UserListing())
         #expect(try await users.user("alice") == nil)
-        #expect(try await users.addUser(UserRecord(name: "alice", passwordHash: hash("a"))))
-        #expect(try await users.addUser(UserRecord(name: "bob", passwordHash: hash("b"), disabled: true)))
-        #expect(try await !users.addUser(UserRecord(name: "alice", passwordHash: hash("c"))))
+        #expect(try await users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("a"))))
+        #expect(try await users.addUser(UserRecord(name: "bob", passwordHash: bcryptLike("b"), disabled: true)))
+        #expect(try await !users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("c"))))
         let listing = try await users.listUsers()
         #expect(listing.problems.isEmpty)
         #expect(
             listing.users == [
-                "alice": UserRecord(name: "alice", passwordHash: hash("a")),
-                "bob": UserRecord(name: "bob", passwordHash: hash("b"), disabled: true),
+                "alice": UserRecord(name: "alice", passwordHash: bcryptLike("a")),
+                "bob": UserRecord(name: "bob", passwordHash: bcryptLike("b"), disabled: true),
             ])
-        #expect(try await users.user("alice")?.passwordHash == hash("a"))
+        #expect(try await users.user("alice")?.passwordHash == bcryptLike("a"))
     }
 
     func changesAnswerWhetherTheUserExists() async throws {
         let users = try await engine.open().store
-        #expect(try await !users.setPasswordHash(hash("x"), user: "nobody"))
+        #expect(try await !users.setPasswordHash(bcryptLike("x"), user: "nobody"))
         #expect(try await !users.setDisabled(true, user: "nobody"))
         #expect(try await !users.deleteUser("nobody"))
         #expect(try await users.listUsers().users.isEmpty)
-        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: hash("a")))
+        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("a")))
         #expect(try await users.setDisabled(true, user: "alice"))
         #expect(try await users.user("alice")?.disabled == true)
         // A new password keeps the disabled mark.
-        #expect(try await users.setPasswordHash(hash("n"), user: "alice"))
-        #expect(try await users.user("alice") == UserRecord(name: "alice", passwordHash: hash("n"), disabled: true))
+        #expect(try await users.setPasswordHash(bcryptLike("n"), user: "alice"))
+        #expect(try await users.user("alice") == UserRecord(name: "alice", passwordHash: bcryptLike("n"), disabled: true))
         #expect(try await users.setDisabled(false, user: "alice"))
         #expect(try await users.user("alice")?.disabled == false)
         #expect(try await users.deleteUser("alice"))
         #expect(try await users.user("alice") == nil)
         #expect(try await !users.deleteUser("alice"))
         // The name is free again.
-        #expect(try await users.addUser(UserRecord(name: "alice", passwordHash: hash("z"))))
+        #expect(try await users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("z"))))
     }
 
     func versionMovesWithEveryChange() async throws {
         let users = try await engine.open().store
-        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: hash("a")))
+        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("a")))
         var last = try #require(try await users.version())
         #expect(try await users.version() == last)  // nothing changed: the same
         let changes: [@Sendable (Store) async throws -> Bool] = [
-            { try await $0.addUser(UserRecord(name: "bob", passwordHash: hash("b"))) },
-            { try await $0.setPasswordHash(hash("c"), user: "alice") },
+            { try await $0.addUser(UserRecord(name: "bob", passwordHash: bcryptLike("b"))) },
+            { try await $0.setPasswordHash(bcryptLike("c"), user: "alice") },
             { try await $0.setDisabled(true, user: "alice") },
             { try await $0.setDisabled(false, user: "alice") },
             { try await $0.deleteUser("bob") },
@@ -81,8 +79,8 @@ public struct UserStoreConformance<Store: UserStore>: Sendable {
 
     func survivesARestart() async throws {
         let (users, reopen) = try await engine.open()
-        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: hash("a"), disabled: true))
-        _ = try await users.addUser(UserRecord(name: "bob", passwordHash: hash("b")))
+        _ = try await users.addUser(UserRecord(name: "alice", passwordHash: bcryptLike("a"), disabled: true))
+        _ = try await users.addUser(UserRecord(name: "bob", passwordHash: bcryptLike("b")))
         let before = try await users.listUsers()
         let again = try await reopen()
         #expect(try await again.listUsers() == before)
@@ -92,7 +90,8 @@ public struct UserStoreConformance<Store: UserStore>: Sendable {
     func twoConcurrentWriters() async throws {
         let users = try await engine.open().store
         try await concurrently(each: 25) { task, i in
-            #expect(try await users.addUser(UserRecord(name: "u\(task)-\(i)", passwordHash: hash("\(i)"))))
+            let added = try await users.addUser(UserRecord(name: "u\(task)-\(i)", passwordHash: bcryptLike("\(i)")))
+            #expect(added)
         }
         let listing = try await users.listUsers()
         #expect(listing.users.count == 50)
@@ -101,7 +100,7 @@ public struct UserStoreConformance<Store: UserStore>: Sendable {
 }
 
 /// A well-formed bcrypt hash (never checked against a password here), distinct per `seed`.
-func hash(_ seed: String) -> String {
+func bcryptLike(_ seed: String) -> String {
     let alphabet = Array("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     let tail = seed.utf8.map { alphabet[Int($0) % alphabet.count] }
     return "$2y$04$" + String((tail + Array(repeating: Character("x"), count: 53)).prefix(53))
