@@ -104,6 +104,9 @@ public struct BlobStoreConformance<Store: BlobStore>: ConformanceSuite {
         #expect(try await store.size(of: digest) == nil)
         #expect(try await store.reader(digest) == nil)
         #expect(try await store.list().map(\.digest) == [other])
+        // Nothing stored under the name: an error, nothing kept.
+        await #expect(throws: (any Error).self) { _ = try await store.quarantine(digest) }
+        #expect(try await store.quarantinedCount() == 1)
     }
 
     func previousRunCleanOnlyAfterACleanStop() async throws {
