@@ -170,6 +170,34 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        // In-memory adapters of every storage port (SQLiteStore's semantics), for unit tests.
+        .target(
+            name: "TollgateInMemoryStores",
+            dependencies: [
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/InMemoryStores",
+            swiftSettings: swiftSettings
+        ),
+        // One conformance suite per storage port, run against every adapter (swift-testing checks).
+        .target(
+            name: "TollgateStoreConformance",
+            dependencies: [
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/StoreConformance",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TollgateStoreConformanceTests",
+            dependencies: [
+                "TollgateStoreConformance", "TollgateInMemoryStores", "TollgateSQLite", "TollgateFileStorage",
+            ],
+            path: "Tests/StoreConformanceTests",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateSQLiteTests",

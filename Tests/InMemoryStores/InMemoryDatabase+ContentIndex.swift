@@ -1,0 +1,79 @@
+import RegistryCore
+import TollgateProxy
+
+extension InMemoryDatabase: ContentIndexStore {
+    public func tag(upstream: String, repository: String, tag: String, audience: Audience) async throws -> TagRecord? {
+        try locked { $0.tags[TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience)] }
+    }
+
+    public func putTag(_ r: TagRecord) async throws {
+        try locked { $0.tags[TagKey(upstream: r.upstream, repository: r.repository, tag: r.tag, audience: r.audience)] = r }
+    }
+
+    public func deleteTag(upstream: String, repository: String, tag: String, audience: Audience) async throws {
+        try locked {
+            _ = $0.tags.removeValue(forKey: TagKey(upstream: upstream, repository: repository, tag: tag, audience: audience))
+        }
+    }
+
+    public func tags(upstream: String, repository: String, audiences: [Audience]) async throws -> [String] {
+        try locked { state in
+            let names = state.tags.values.filter {
+                $0.upstream == upstream && $0.repository == repository && audiences.contains($0.audience)
+            }.map(\.tag)
+            return Set(names).sorted(by: String.sqliteOrder)
+        }
+    }
+
+    public func manifest(_ digest: Digest) async throws -> ManifestRecord? {
+        try locked { $0.manifests[digest] }
+    }
+
+    public func putManifest(_ r: ManifestRecord) async throws {
+        try locked { $0.manifests[r.digest] = r }
+    }
+
+    public func link(upstream: String, repository: String, digest: Digest, audience: Audience) async throws
+        -> LinkRecord?
+    {
+        try locked { $0.links[LinkKey(upstream: upstream, repository: repository, digest: digest, audience: audience)] }
+    }
+
+    public func putLink(_ r: LinkRecord) async throws {
+        try locked {
+            $0.links[LinkKey(upstream: r.upstream, repository: r.repository, digest: r.digest, audience: r.audience)] = r
+        }
+    }
+
+    public func hasLink(upstream: String, digest: Digest) async throws -> Bool {
+        try locked { $0.links.keys.contains { $0.upstream == upstream && $0.digest == digest } }
+    }
+
+    public func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: Audience)
+        async throws -> ReferrersRecord?
+    {
+        try locked {
+            $0.referrers[
+                ReferrersKey(upstream: upstream, repository: repository, subject: subject, query: query, audience: audience)]
+        }
+    }
+
+    public func putReferrers(_ r: ReferrersRecord) async throws {
+        try locked { state in
+            let key = ReferrersKey(
+                upstream: r.upstream, repository: r.repository, subject: r.subject, query: r.query, audience: r.audience)
+            state.referrers[key] = r
+            let horizon = r.fetchedAt - Self.referrersRetention
+            state.referrers = state.referrers.filter { !($0.value.fetchedAt < horizon) }
+        }
+    }
+
+    public func repositories(audiences: [Audience]) async throws -> [RepositoryKey] {
+        try locked { state in
+            let keys = state.links.values.filter { audiences.contains($0.audience) }.map {
+                RepositoryKey(upstream: $0.upstream, repository: $0.repository)
+            }
+            return Set(keys).sorted { sqliteOrder([$0.upstream, $0.repository], [$1.upstream, $1.repository]) }
+        }
+    }
+}
