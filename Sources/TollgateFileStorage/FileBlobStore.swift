@@ -120,6 +120,8 @@ final class FileBlobWriter: BlobWriter {
     }
 
     func append(_ bytes: ByteBuffer) async throws {
+        // Never into a published blob.
+        guard !finished.load(ordering: .acquiring) else { throw BlobStoreError(description: "blob writer already finished") }
         let at = end.load(ordering: .acquiring)
         try await file.write(bytes, at: at)
         end.store(at + Int64(bytes.readableBytes), ordering: .releasing)

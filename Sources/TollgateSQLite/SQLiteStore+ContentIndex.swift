@@ -6,7 +6,6 @@ import TollgateProxy
 /// Tags, manifests, links, repositories and referrers pages.
 extension SQLiteStore: ContentIndexStore {
     /// How long a referrers page nobody asked for again is kept (for serving stale).
-    public static let referrersRetention: Double = 7 * 86400
 
     public func referrers(upstream: String, repository: String, subject: Digest, query: String, audience: Audience)
         async throws -> ReferrersRecord?
@@ -44,7 +43,7 @@ extension SQLiteStore: ContentIndexStore {
                     r.filtersApplied, r.nextQuery, Data(r.body), r.fetchedAt,
                 ])
             try db.execute(
-                sql: "DELETE FROM referrers WHERE fetched_at < ?", arguments: [r.fetchedAt - Self.referrersRetention])
+                sql: "DELETE FROM referrers WHERE fetched_at < ?", arguments: [r.fetchedAt - ReferrersRecord.retention])
         }
     }
 

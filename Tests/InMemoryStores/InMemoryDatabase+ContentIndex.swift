@@ -63,7 +63,7 @@ extension InMemoryDatabase: ContentIndexStore {
             let key = ReferrersKey(
                 upstream: r.upstream, repository: r.repository, subject: r.subject, query: r.query, audience: r.audience)
             state.referrers[key] = r
-            let horizon = r.fetchedAt - Self.referrersRetention
+            let horizon = r.fetchedAt - ReferrersRecord.retention
             state.referrers = state.referrers.filter { !($0.value.fetchedAt < horizon) }
         }
     }

@@ -12,7 +12,6 @@ import TollgateProxy
 /// SQLite adapter's.
 public final class InMemoryDatabase: Sendable {
     /// How long a referrers page nobody refreshed is kept (`ReferrersRecord` retention).
-    public static let referrersRetention: Double = 7 * 86400
 
     struct State {
         var tags: [TagKey: TagRecord] = [:]

@@ -42,6 +42,11 @@ import TollgateStoreConformance
         try await UserStoreConformance(Engine.located(at: newPath) { HtpasswdUserStore(path: $0 + ".htpasswd") }).runAll()
     }
     @Test func usersInMemory() async throws { try await UserStoreConformance(Engine.instance { InMemoryUserStore() }).runAll() }
+
+    @Test func keysInADirectory() async throws {
+        try await KeyStoreConformance(Engine.located(at: newPath) { KeyDirectory(path: $0) }).runAll()
+    }
+    @Test func keysInMemory() async throws { try await KeyStoreConformance(Engine.instance { InMemoryKeyStore() }).runAll() }
 }
 
 /// A temporary directory per test (swift-testing makes a suite instance per test), removed with it;

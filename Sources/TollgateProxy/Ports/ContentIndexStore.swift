@@ -26,6 +26,9 @@ public struct TagRecord: Sendable, Equatable {
 /// One page of a subject's referrers (an OCI image index) as an upstream last answered it, for one
 /// audience and query (`ReferrersQuery.encoded`: filter and page).
 public struct ReferrersRecord: Sendable, Equatable {
+    /// How long a page nobody refreshed is kept (seconds): `putReferrers` drops older ones.
+    public static let retention: Double = 7 * 86400
+
     public var upstream: String
     public var repository: String
     public var subject: Digest
