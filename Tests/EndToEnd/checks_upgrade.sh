@@ -60,6 +60,7 @@ Y
   expect "upgrade-storage: an upstream login stored beside the running server" 0 "$?" "output: $out"
   local kid token mode
   req "$base/token/jwks.json"; kid=$(jq -r '.keys[0].kid // empty' "$RB" 2>/dev/null)
+  expect_match "upgrade-storage: the token server publishes its key (kid)" '^[A-Za-z0-9_-]{20,}$' "$kid" "$REQ" "$(got)"
   req -u "$FIXTURE_USER:$FIXTURE_PASSWORD" "$base/token?service=tollgate&scope=repository:library/busybox:pull"
   token=$(jq -r '.token // empty' "$RB" 2>/dev/null)
   mode=$(stat -c %a "$d/tokens/token.key" 2>/dev/null)
