@@ -207,6 +207,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "TollgateAdminTests",
+            dependencies: [
+                "TollgateAdmin", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateInMemoryStores", "RegistryCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "TollgateAuthTests",
             dependencies: [
                 "TollgateAuth", "RegistryCore", "TollgateSQLite", "TollgateFileStorage",

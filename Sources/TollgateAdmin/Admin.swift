@@ -51,7 +51,7 @@ public struct AdminPolicy: Sendable {
 }
 
 /// A use case refused: one line for the admin ("no user bob").
-public struct AdminError: Error, CustomStringConvertible, Sendable {
+public struct AdminError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
