@@ -8,9 +8,12 @@ public struct UpstreamRouter: Sendable {
     /// Host name (lowercased, without port) → upstream key.
     public let aliases: [String: UpstreamName]
     public let defaultUpstream: UpstreamName
+    /// `upstreams` by their text: a request's first name component is looked up, not parsed.
+    private let byText: [String: UpstreamName]
 
     public init(upstreams: Set<UpstreamName>, aliases: [String: UpstreamName], defaultUpstream: UpstreamName) {
         self.upstreams = upstreams
+        self.byText = Dictionary(uniqueKeysWithValues: upstreams.map { ($0.value, $0) })
         self.aliases = aliases
         self.defaultUpstream = defaultUpstream
     }
@@ -64,7 +67,7 @@ public struct UpstreamRouter: Sendable {
 
     /// A configured upstream key for a registry name (Docker Hub's aliases included).
     func resolve(_ registry: String) -> UpstreamName? {
-        if let name = UpstreamName(registry), upstreams.contains(name) { return name }
+        if let name = byText[registry] { return name }
         if Self.dockerHubNames.contains(registry), upstreams.contains(.dockerHub) { return .dockerHub }
         return nil
     }
