@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         // Pure values: names, references, digests, media types, errors, parsers. No I/O.
@@ -124,6 +125,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Adapters on PostgreSQL (postgres-nio), for several nodes sharing one database.
+        .target(
+            name: "TollgatePostgres",
+            dependencies: [
+                "RegistryCore", "TollgateAuth", "TollgateLimits",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Configuration, routing, HTTP application; the composition root.
         .target(
             name: "TollgateServer",
@@ -193,6 +204,8 @@ let package = Package(
         .testTarget(
             name: "TollgateStoreConformanceTests",
             dependencies: [
+                "TollgatePostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 "TollgateStoreConformance", "TollgateInMemoryStores", "TollgateSQLite", "TollgateFileStorage",
             ],
             path: "Tests/StoreConformanceTests",

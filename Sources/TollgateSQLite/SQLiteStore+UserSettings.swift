@@ -9,8 +9,8 @@ extension SQLiteStore: UserSettingsStore {
             try Row.fetchAll(db, sql: "SELECT user, plan, overrides, allow, deny FROM user_settings ORDER BY user").map {
                 row in
                 UserSettingsRecord(
-                    user: row["user"], plan: row["plan"], overrides: Self.decodeOverrides(row["overrides"]),
-                    allow: Self.decodeList(row["allow"]), deny: Self.decodeList(row["deny"]))
+                    user: row["user"], plan: row["plan"], overrides: SettingsJSON.decodeOverrides(row["overrides"]),
+                    allow: SettingsJSON.decodeList(row["allow"]), deny: SettingsJSON.decodeList(row["deny"]))
             }
         }
     }
@@ -28,8 +28,8 @@ extension SQLiteStore: UserSettingsStore {
                             deny = excluded.deny, updated_at = excluded.updated_at
                         """,
                     arguments: [
-                        s.user, s.plan, Self.encodeOverrides(s.overrides), s.allow.map(Self.encodeList),
-                        s.deny.map(Self.encodeList), Date().timeIntervalSince1970,
+                        s.user, s.plan, SettingsJSON.encodeOverrides(s.overrides), s.allow.map(SettingsJSON.encodeList),
+                        s.deny.map(SettingsJSON.encodeList), Date().timeIntervalSince1970,
                     ])
             }
             try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
@@ -40,37 +40,5 @@ extension SQLiteStore: UserSettingsStore {
         try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT version FROM settings_version WHERE id = 1") ?? 0
         }
-    }
-
-    /// `{"pulls_per_6h":3,"bytes_per_day":null}`: a JSON object, null for unlimited.
-    static func encodeOverrides(_ o: [String: Int64?]) -> String {
-        let items = o.keys.sorted().map { key in
-            "\(JSONString.quote(key)):\(o[key]!.map(String.init) ?? "null")"
-        }
-        return "{" + items.joined(separator: ",") + "}"
-    }
-
-    static func encodeList(_ list: [String]) -> String {
-        "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
-    }
-
-    static func decodeList(_ text: String?) -> [String]? {
-        guard let data = text?.data(using: .utf8) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String]
-    }
-
-    static func decodeOverrides(_ text: String) -> [String: Int64?] {
-        guard let data = text.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [:] }
-        var result: [String: Int64?] = [:]
-        for (key, value) in object {
-            if value is NSNull {
-                result[key] = .some(nil)
-            } else if let n = value as? NSNumber {
-                result[key] = .some(n.int64Value)
-            }
-        }
-        return result
     }
 }

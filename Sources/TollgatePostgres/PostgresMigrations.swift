@@ -1,0 +1,79 @@
+import Logging
+import PostgresNIO
+
+/// Every version of the schema, in order; applied once each, under `pg_advisory_lock`.
+enum PostgresMigrations {
+    /// The advisory lock's key ("TGMIGRAT"): one migrating node at a time.
+    static let lockKey: Int64 = 0x5447_4D49_4752_4154
+
+    static let versions: [(version: Int, statements: [PostgresQuery])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE users (
+                    name TEXT COLLATE "C" PRIMARY KEY, password_hash TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT false)
+                """,
+                "CREATE TABLE users_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+                "INSERT INTO users_version (id, version) VALUES (1, 0)",
+                "CREATE TABLE keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                """
+                CREATE TABLE secret_tokens (
+                    id TEXT COLLATE "C" PRIMARY KEY, user_name TEXT COLLATE "C" NOT NULL, kind TEXT NOT NULL,
+                    label TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION, origin TEXT, client TEXT, last_used_at DOUBLE PRECISION)
+                """,
+                "CREATE INDEX secret_tokens_user ON secret_tokens (user_name, kind)",
+                "CREATE INDEX secret_tokens_origin ON secret_tokens (origin)",
+                """
+                CREATE TABLE upstream_secrets (
+                    user_name TEXT COLLATE "C" NOT NULL, upstream TEXT COLLATE "C" NOT NULL, username TEXT NOT NULL,
+                    sealed_password BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (user_name, upstream))
+                """,
+                """
+                CREATE TABLE usage_daily (
+                    user_name TEXT COLLATE "C" NOT NULL, day TEXT COLLATE "C" NOT NULL, upstream TEXT COLLATE "C" NOT NULL,
+                    requests BIGINT NOT NULL, pulls BIGINT NOT NULL, bytes_sent BIGINT NOT NULL,
+                    hit_bytes BIGINT NOT NULL, upstream_bytes BIGINT NOT NULL, PRIMARY KEY (user_name, day, upstream))
+                """,
+                """
+                CREATE TABLE limit_windows (
+                    subject TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL, start BIGINT NOT NULL,
+                    used BIGINT NOT NULL, PRIMARY KEY (subject, kind))
+                """,
+                """
+                CREATE TABLE user_settings (
+                    user_name TEXT COLLATE "C" PRIMARY KEY, plan TEXT, overrides TEXT NOT NULL, allow TEXT, deny TEXT,
+                    updated_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE TABLE settings_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+                "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+            ]
+        )
+    ]
+
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            do {
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS tollgate_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                    logger: logger)
+                var applied = 0
+                for try await v in try await connection.query(
+                    "SELECT coalesce(max(version), 0) FROM tollgate_migrations", logger: logger
+                ).decode(Int.self) { applied = v }
+                for (version, statements) in versions where version > applied {
+                    try await connection.withTransaction(logger: logger) { tx in
+                        for statement in statements { try await tx.query(statement, logger: logger) }
+                        try await tx.query("INSERT INTO tollgate_migrations (version) VALUES (\(version))", logger: logger)
+                    }
+                }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Tollgate's shared state in one PostgreSQL database (postgres-nio's connection pool), for
+/// several nodes: one extension file per port (`PostgresStore+<Port>.swift`), the schema and its
+/// migrations in `PostgresMigrations.swift`. Text sorts bytewise (`COLLATE "C"`), as in SQLite.
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    private let pool: Task<Void, Never>
+
+    /// Connects (the pool runs until `shutdown`) and migrates the schema under an advisory lock,
+    /// so nodes starting together don't race.
+    public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        self.pool = Task { await client.run() }
+        do {
+            try await PostgresMigrations.migrate(client, logger: logger)
+        } catch {
+            pool.cancel()
+            throw error
+        }
+    }
+
+    /// Closes the pool's connections.
+    public func shutdown() { pool.cancel() }
+
+    deinit { pool.cancel() }
+
+    /// Bumps the version a running server polls (`UserSettingsStore.settingsVersion`), inside the
+    /// transaction of the change that calls for it.
+    static func bumpSettingsVersion(_ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("UPDATE settings_version SET version = version + 1 WHERE id = 1", logger: logger)
+    }
+
+    /// How many rows a statement with `RETURNING 1` touched.
+    static func count(_ rows: PostgresRowSequence) async throws -> Int {
+        var n = 0
+        for try await _ in rows { n += 1 }
+        return n
+    }
+}
