@@ -7,7 +7,9 @@ extension Tollgate {
     struct User: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Manage the users in the htpasswd file (auth.htpasswd).",
-            subcommands: [Add.self, Del.self, Passwd.self, List.self, Disable.self, Enable.self, Set.self])
+            subcommands: [
+                Add.self, Del.self, Passwd.self, List.self, Disable.self, Enable.self, Set.self, Import.self, Export.self,
+            ])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a user (asks for the password twice on a terminal).")

@@ -19,7 +19,7 @@ set -uo pipefail
 
 ALL_CHECKS=(config head accept notfound range routing badinput tags containerd docker podman skopeo restart burst singleflight mismatch stale
   auth-config auth-anon auth-basic auth-token auth-skopeo auth-podman auth-docker auth-containerd auth-refresh auth-userdel
-  auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli
+  auth-pat auth-lockout auth-htpasswd auth-distribution auth-restart auth-cli auth-import
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
@@ -45,6 +45,7 @@ source "$E2E_DIR/checks_security_fuzz.sh"
 source "$E2E_DIR/checks_first_contact.sh"
 source "$E2E_DIR/checks_referrers.sh"
 source "$E2E_DIR/checks_upgrade.sh"
+source "$E2E_DIR/checks_user_import.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
