@@ -22,6 +22,20 @@ public enum Identity: Sendable, Equatable {
     }
 
     public var isAnonymous: Bool { self == .anonymous }
+
+    /// The `sub` claim of this identity's bearer tokens (anonymous: empty).
+    public var tokenSubject: String { user?.value ?? "" }
+
+    /// The identity a token's `sub` names; nil when it names no possible user.
+    public init?(tokenSubject sub: String) {
+        if sub.isEmpty {
+            self = .anonymous
+        } else if let name = UserName(sub) {
+            self = .user(name)
+        } else {
+            return nil
+        }
+    }
 }
 
 /// Logins (htpasswd passwords or personal access tokens, throttled), bearer tokens, and what
@@ -144,12 +158,11 @@ public final class Authenticator: Sendable {
             {
                 return .failure(.init(description: "token of a removed user"))
             }
-            if claims.sub.isEmpty {
-                guard anonymousAllowed else { return .failure(.init(description: "anonymous access is off")) }
-                return .success((.anonymous, claims.access))
+            guard let identity = Identity(tokenSubject: claims.sub) else {
+                return .failure(.init(description: "invalid subject"))
             }
-            guard let name = UserName(claims.sub) else { return .failure(.init(description: "invalid subject")) }
-            return .success((.user(name), claims.access))
+            if identity.isAnonymous, !anonymousAllowed { return .failure(.init(description: "anonymous access is off")) }
+            return .success((identity, claims.access))
         } catch {
             return .failure((error as? TokenService.Rejection) ?? .init(description: "invalid token"))
         }

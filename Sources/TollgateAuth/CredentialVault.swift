@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 
-/// Encrypts users' own upstream passwords at rest: AES-256-GCM with a key kept in `key_dir` as
-/// `upstream-credentials.key` (base64, mode 0600, generated at first use). Each ciphertext is bound
+/// Encrypts users' own upstream passwords at rest: AES-256-GCM with a key kept in the `KeyStore`
+/// (`key_dir`: `upstream-credentials.key`, base64, mode 0600), generated at first use. Each ciphertext is bound
 /// to its user and upstream (as authenticated data), so a row copied to another user or upstream
 /// does not decrypt.
 public struct CredentialVault: Sendable {

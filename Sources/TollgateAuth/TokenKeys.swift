@@ -35,9 +35,7 @@ public struct TokenKeys: Sendable {
         // Another process that stored the key first may not have stored its certificate yet.
         var pair: (String, String)?
         for attempt in 0..<100 {
-            if let key = try? await store.key(.tokenSigningKey), let cert = try? await store.key(.tokenCertificate),
-                !key.isEmpty, !cert.isEmpty
-            {
+            if let key = try? await store.key(.tokenSigningKey), let cert = try? await store.key(.tokenCertificate) {
                 pair = (key, cert)
                 break
             }

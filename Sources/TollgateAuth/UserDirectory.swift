@@ -18,10 +18,16 @@ public final class UserDirectory: Sendable {
     let reloadInterval: Duration
     let cacheTTL: Duration
 
+    /// What the snapshot holds of the store.
+    private enum Loaded: Equatable {
+        case never
+        case unreadable
+        case version(String)
+    }
+
     private struct Snapshot {
         var users: [String: UserRecord] = [:]
-        /// The store's version these users are of ("" before the first load, nil: unreadable).
-        var version: String?? = .none
+        var loaded = Loaded.never
         var checked: ContinuousClock.Instant?
         /// Checked for unknown users: no password matches it.
         var dummyHash = ""
@@ -130,10 +136,10 @@ public final class UserDirectory: Sendable {
         }
         guard let version else {
             let hadUsers = snapshot.withLock { s -> Bool in
-                var had = !s.users.isEmpty
-                if case .some(.some) = s.version { had = true }
+                let had: Bool
+                if case .version = s.loaded { had = true } else { had = !s.users.isEmpty }
                 s.users = [:]
-                s.version = .some(nil)
+                s.loaded = .unreadable
                 if s.dummyHash.isEmpty || had { s.dummyHash = Self.makeDummyHash(for: [UserRecord]()) }
                 return had
             }
@@ -142,7 +148,7 @@ public final class UserDirectory: Sendable {
             }
             return
         }
-        let unchanged = snapshot.withLock { $0.version == .some(version) }
+        let unchanged = snapshot.withLock { $0.loaded == .version(version) }
         if unchanged, !force { return }
         guard let listing = try? await store.listUsers() else { return }
         for p in listing.problems { logger.error("\(p)", metadata: ["store": "\(store.location)"]) }
@@ -150,7 +156,7 @@ public final class UserDirectory: Sendable {
         snapshot.withLock { s in
             s.users = listing.users
             s.dummyHash = dummy
-            s.version = .some(version)
+            s.loaded = .version(version)
         }
         logger.info("users loaded", metadata: ["store": "\(store.location)", "users": "\(listing.users.count)"])
     }

@@ -23,8 +23,9 @@ final class BlobFile: Sendable {
 
     deinit { close(fd) }
 
-    /// Reads up to `count` bytes at `offset` (fewer only at end of file), reusing `buffer`'s storage when nobody else holds it (a buffer a
-    /// socket has finished writing), so streaming a large blob doesn't allocate per chunk.
+    /// Reads up to `count` bytes at `offset` (fewer only at end of file), reusing `buffer`'s storage
+    /// when nobody else holds it (a buffer a socket has finished writing), so streaming a large blob
+    /// doesn't allocate per chunk.
     func read(at offset: Int64, count: Int, into buffer: consuming ByteBuffer) async throws -> ByteBuffer {
         let fd = self.fd
         // Hand the only reference to the pool thread, so writing into it doesn't copy.
@@ -63,22 +64,6 @@ final class BlobFile: Sendable {
                     done += n
                 }
             }
-        }
-    }
-
-    func sync() async throws {
-        let fd = self.fd
-        try await StorageIO.run {
-            guard fsync(fd) == 0 else { throw ioError("fsync", errno: errno) }
-        }
-    }
-
-    func size() async throws -> Int64 {
-        let fd = self.fd
-        return try await StorageIO.run {
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw ioError("fstat", errno: errno) }
-            return Int64(st.st_size)
         }
     }
 }

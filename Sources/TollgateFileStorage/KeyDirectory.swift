@@ -10,7 +10,8 @@ import TollgateAuth
 
 /// `KeyStore` on a folder (`auth.token.key_dir`): one file per key, named as the key
 /// (`token.key`, `token.crt`, `upstream-credentials.key`); secret ones mode 0600. Created with
-/// `O_EXCL` and fsynced, so a concurrent start finds the first one's file whole or not at all.
+/// `O_EXCL` and fsynced; an empty file is one another process is writing, so it reads as absent
+/// until it is whole.
 public struct KeyDirectory: KeyStore {
     public let path: String
 
@@ -26,7 +27,7 @@ public struct KeyDirectory: KeyStore {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw KeyDirectoryError(description: "cannot read \(file)")
         }
-        return text
+        return text.isEmpty ? nil : text
     }
 
     public func storeIfAbsent(_ name: KeyName, _ text: String) async throws -> String {
@@ -38,7 +39,7 @@ public struct KeyDirectory: KeyStore {
             if code == EEXIST {
                 // Another process's: wait (briefly) until it has written it.
                 for _ in 0..<100 {
-                    if let stored = try await key(name), !stored.isEmpty { return stored }
+                    if let stored = try await key(name) { return stored }
                     try await Task.sleep(for: .milliseconds(20))
                 }
             }
@@ -52,9 +53,7 @@ public struct KeyDirectory: KeyStore {
         }
         return text
     }
-}
 
-extension KeyDirectory {
     public func replace(_ name: KeyName, _ text: String) async throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         do {

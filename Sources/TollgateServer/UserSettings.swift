@@ -56,18 +56,22 @@ struct UserSettingsWatcher: Service {
         policies.replace(Dictionary(uniqueKeysWithValues: settings.map { ($0.user, (allow: $0.allow, deny: $0.deny)) }))
         var identities: [UserName: [UpstreamName: UpstreamIdentity]] = [:]
         for r in try await stores.upstreamSecrets.upstreamSecrets(user: nil) {
+            // Whatever can't be used, their requests go with the shared credentials; said once per reload.
+            func ignore(_ why: String) {
+                logger.error(
+                    "ignoring stored upstream credentials",
+                    metadata: ["user": "\(r.user)", "upstream": "\(r.upstream)", "error": "\(why)"])
+            }
+            guard let owner = UserName(r.user), let upstream = UpstreamName(r.upstream) else {
+                ignore("not a user or upstream name")
+                continue
+            }
             do {
-                guard let owner = UserName(r.user), let upstream = UpstreamName(r.upstream) else {
-                    throw AdminError("not a user or upstream name")
-                }
                 let password = try vault.open(r.sealedPassword, user: r.user, upstream: r.upstream)
                 identities[owner, default: [:]][upstream] = .user(
                     owner, StaticCredentials(username: r.username, password: password))
             } catch {
-                // Their requests go with the shared credentials; say so once per reload.
-                logger.error(
-                    "ignoring stored upstream credentials", metadata: ["user": "\(r.user)", "upstream": "\(r.upstream)",
-                    "error": "\(error)"])
+                ignore("\(error)")
             }
         }
         credentials.replace(identities)

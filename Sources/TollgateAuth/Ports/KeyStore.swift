@@ -14,7 +14,7 @@ public enum KeyName: String, Sendable, CaseIterable {
 public protocol KeyStore: Sendable {
     /// Where the keys live, for messages.
     var location: String { get }
-    /// The stored text of `name`, or nil when there is none.
+    /// The stored text of `name`, or nil when there is none (or it is still being stored).
     func key(_ name: KeyName) async throws -> String?
     /// Stores `text` under `name` unless a key is stored there already; returns the stored text
     /// (`text`, or what another process stored first).

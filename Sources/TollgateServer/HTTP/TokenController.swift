@@ -191,7 +191,7 @@ struct TokenController: Sendable {
         let access = auth.grant(identity, scopes: scopes) { name in
             (try? router.route(name: name, namespace: nil, host: host)).map { "\($0.upstream)/\($0.repository)" }
         }
-        let issued = try await auth.tokens.issue(subject: identity.user?.value ?? "", access: access)
+        let issued = try await auth.tokens.issue(subject: identity.tokenSubject, access: access)
         var fields: [String] = [
             "\"token\":\(JSONString.quote(issued.token))", "\"access_token\":\(JSONString.quote(issued.token))",
             "\"expires_in\":\(issued.expiresIn)",
