@@ -5,6 +5,12 @@ import TollgateAuth
 extension PostgresStore: SecretTokenStore {
     public func insertSecretToken(_ r: SecretTokenRecord, keepNewest: Int?) async throws {
         try await client.withTransaction(logger: logger) { c in
+            if keepNewest != nil {
+                // Two writers capping the same list must not each miss the other's row (READ COMMITTED): one at a time.
+                try await c.query(
+                    "SELECT pg_advisory_xact_lock(hashtext(\(r.user)), hashtext(\(r.kind.rawValue)))",
+                    logger: logger)
+            }
             try await c.query(
                 """
                 INSERT INTO secret_tokens
