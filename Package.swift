@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "TollgatePostgres",
             dependencies: [
-                "RegistryCore", "TollgateAuth", "TollgateLimits",
+                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,7 +140,8 @@ let package = Package(
             name: "TollgateServer",
             dependencies: [
                 "RegistryCore", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
-                "TollgateFileStorage", "TollgateSQLite",
+                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -162,7 +163,7 @@ let package = Package(
             name: "tollgate",
             dependencies: [
                 "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateAdmin", "TollgateFileStorage",
-                "TollgateSQLite",
+                "TollgateSQLite", "TollgatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

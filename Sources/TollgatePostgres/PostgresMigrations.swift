@@ -49,7 +49,18 @@ enum PostgresMigrations {
                 "CREATE TABLE settings_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
                 "INSERT INTO settings_version (id, version) VALUES (1, 0)",
             ]
-        )
+        ),
+        (
+            2,
+            [
+                // Removals, by the settings version their removal bumped to: each node forgets what it
+                // holds of the user (its own cache links, counts, bearer tokens) when it sees one.
+                """
+                CREATE TABLE user_removals (
+                    version BIGINT PRIMARY KEY, user_name TEXT COLLATE "C" NOT NULL, removed_at DOUBLE PRECISION)
+                """
+            ]
+        ),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
@@ -76,4 +87,17 @@ enum PostgresMigrations {
             try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
         }
     }
+}
+
+extension PostgresStore {
+    /// The schema version applied (the latest migration this version knows, after `init`).
+    public func schemaVersion() async throws -> Int {
+        var version = 0
+        for try await v in try await client.query("SELECT coalesce(max(version), 0) FROM tollgate_migrations", logger: logger)
+            .decode(Int.self) { version = v }
+        return version
+    }
+
+    /// The newest schema version this build migrates to.
+    public static var latestSchemaVersion: Int { PostgresMigrations.versions.last?.version ?? 0 }
 }

@@ -13,7 +13,11 @@ public final class PostgresStore: Sendable {
     /// Connects (the pool runs until `shutdown`) and migrates the schema under an advisory lock,
     /// so nodes starting together don't race.
     public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own chatter (connection attempts, a lease asked for just before `run` starts)
+        // stays out of the log: what fails reaches the caller of the query.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.logger = logger
         self.pool = Task { await client.run() }

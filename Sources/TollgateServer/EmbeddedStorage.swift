@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import TollgateAdmin
 import TollgateAuth
 import TollgateFileStorage
+import TollgatePostgres
 import TollgateSQLite
 
 /// The embedded storage engine: blobs on the local file system, users in the htpasswd file
@@ -20,11 +22,33 @@ public enum EmbeddedStorage {
     }
 }
 
-extension EmbeddedStorage {
-    /// The admin's use cases on the embedded storage and the configured htpasswd file, for the
-    /// CLI beside a server that may be running.
-    public static func admin(_ config: TollgateConfiguration) throws -> Admin {
-        Admin(stores: try open(config, clearTemporary: false), policy: config.adminPolicy)
+/// The storage engine a configuration names: the embedded one, or (with `database:`) the
+/// cluster's shared database beside this node's cache (`ClusterStorage`).
+public struct OpenedStorage: Sendable {
+    public let stores: Stores
+    /// The shared database in cluster mode.
+    public let database: PostgresStore?
+
+    /// Opens the configured engine. `clearTemporary`: empty `tmp/` of a former run (`serve` only).
+    public static func open(_ config: TollgateConfiguration, clearTemporary: Bool, logger: Logger) async throws
+        -> OpenedStorage
+    {
+        if config.database != nil {
+            let (stores, database) = try await ClusterStorage.open(config, clearTemporary: clearTemporary, logger: logger)
+            return OpenedStorage(stores: stores, database: database)
+        }
+        return OpenedStorage(stores: try EmbeddedStorage.open(config, clearTemporary: clearTemporary), database: nil)
+    }
+
+    /// Closes the database's connections.
+    public func close() { database?.shutdown() }
+
+    /// The admin's use cases on the configured storage, for the CLI beside servers that may be
+    /// running.
+    public static func admin(_ config: TollgateConfiguration) async throws -> Admin {
+        var logger = Logger(label: "tollgate")
+        logger.logLevel = .error
+        return Admin(stores: try await open(config, clearTemporary: false, logger: logger).stores, policy: config.adminPolicy)
     }
 }
 

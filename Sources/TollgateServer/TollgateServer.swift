@@ -38,12 +38,17 @@ public enum TollgateServer {
         let certificates: TLSCertificates?
         /// Held while the parts live.
         let storageLock: StorageLock
+        /// The stores' engine (closed after the server stops).
+        public let storage: OpenedStorage
     }
 
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
+        var logger = logger
+        if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let certificates = try config.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
-        let stores = try EmbeddedStorage.open(config, clearTemporary: true)
+        let storage = try await OpenedStorage.open(config, clearTemporary: true, logger: logger)
+        let stores = storage.stores
         let metrics = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: metrics)
         let cache = PullThroughCache(
@@ -127,11 +132,13 @@ public enum TollgateServer {
             janitor: CacheJanitor(
                 blobs: stores.blobs, index: stores.cacheIndex, maxSize: config.storage.maxSize, logger: logger,
                 memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock),
-            accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock)
+            accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock, storage: storage)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
+        var logger = logger
+        if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
         let parts = try await makeParts(config, logger: logger)
         // Shut down in reverse order after the HTTP server: the last usage flush comes last.
         var services: [any Service] = [
@@ -176,6 +183,7 @@ public enum TollgateServer {
         // Transfers cut by the shutdown timeout count their bytes as they unwind, possibly after
         // the limits service's last flush: one more.
         await parts.limitsService.flush()
+        parts.storage.close()
     }
 
     /// HTTP/1.1, TLS or TLS with HTTP/2, each connection behind the `ConnectionGuardHandler` (caps)

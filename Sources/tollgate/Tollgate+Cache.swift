@@ -19,7 +19,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let stats = try await EmbeddedStorage.admin(config).cacheStats()
+                    let stats = try await OpenedStorage.admin(config).cacheStats()
                     let (blobs, bytes, sent, hit) = (stats.blobs, stats.bytes, stats.sent30d, stats.hit30d)
                     let (upstreams, top, damaged) = (stats.byUpstream, stats.topRepositories, stats.quarantined)
                     let ratio = stats.hitRatio
@@ -76,7 +76,7 @@ extension Tollgate {
                         guard let d = ConfigValues.duration(olderThan) else { throw CLIError("--older-than: not a duration (examples: 12h, 30d)") }
                         cutoff = Date().timeIntervalSince1970 - Double(d.components.seconds)
                     }
-                    let total = try await EmbeddedStorage.admin(config).pruneCache(
+                    let total = try await OpenedStorage.admin(config).pruneCache(
                         maxSize: target, olderThan: cutoff, dryRun: dryRun)
                     let before = total.before
                     let verb = dryRun ? "would evict" : "evicted"
@@ -93,7 +93,7 @@ extension Tollgate {
             func run() async throws {
                 var damaged = 0
                 try await options.runAsync { config in
-                    let admin = try EmbeddedStorage.admin(config)
+                    let admin = try await OpenedStorage.admin(config)
                     let tty = isatty(2) == 1
                     var done: Int64 = 0
                     var known: Int64?

@@ -19,7 +19,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let admin = try EmbeddedStorage.admin(config)
+                    let admin = try await OpenedStorage.admin(config)
                     try await admin.requireUser(name)
                     var lifetime: Duration?
                     if let expires {
@@ -50,7 +50,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let (tokens, logins) = try await EmbeddedStorage.admin(config).listTokens(user: name)
+                    let (tokens, logins) = try await OpenedStorage.admin(config).listTokens(user: name)
                     let f = ISO8601DateFormatter()
                     func date(_ d: Date?) -> String { d.map { jsonString(f.string(from: $0)) } ?? "null" }
                     if json {
@@ -83,7 +83,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    try await EmbeddedStorage.admin(config).revokeToken(id: id)
+                    try await OpenedStorage.admin(config).revokeToken(id: id)
                     print("revoked token \(id)")
                 }
             }

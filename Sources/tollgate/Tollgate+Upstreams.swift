@@ -26,7 +26,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let admin = try EmbeddedStorage.admin(config)
+                    let admin = try await OpenedStorage.admin(config)
                     try await admin.checkUpstreamLogin(user: user, upstream: upstream, username: username)
                     let password = try readPassword(stdin: passwordStdin)
                     try await admin.upstreamLogin(user: user, upstream: upstream, username: username, password: password)
@@ -43,7 +43,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    try await EmbeddedStorage.admin(config).upstreamLogout(user: user, upstream: upstream)
+                    try await OpenedStorage.admin(config).upstreamLogout(user: user, upstream: upstream)
                     print("removed \(user)'s credentials for \(upstream)")
                 }
             }
@@ -58,7 +58,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let records = try await EmbeddedStorage.admin(config).upstreamLogins(user: user)
+                    let records = try await OpenedStorage.admin(config).upstreamLogins(user: user)
                     let f = ISO8601DateFormatter()
                     if json {
                         let items = records.map {

@@ -38,7 +38,7 @@ extension Tollgate.User {
 
         func run() async throws {
             try await options.runAsync { config in
-                let admin = try EmbeddedStorage.admin(config)
+                let admin = try await OpenedStorage.admin(config)
                 try await admin.requireUser(name)
                 try admin.checkPlan(plan)
                 var overrides: [LimitKind: Int64?] = [:]
@@ -94,7 +94,7 @@ extension Tollgate {
                 guard let from = UsageReport.firstDay(since, now: now) else {
                     throw CLIError("--since: expected a duration such as 7d or a date such as 2026-11-01, got \(since)")
                 }
-                let lines = try await EmbeddedStorage.admin(config).usageReport(only: name, since: from, now: now)
+                let lines = try await OpenedStorage.admin(config).usageReport(only: name, since: from, now: now)
                 print(json ? UsageReport.json(lines, since: from) : UsageReport.table(lines), terminator: "")
             }
         }

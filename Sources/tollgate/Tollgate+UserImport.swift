@@ -26,7 +26,7 @@ extension Tollgate.User {
                     }
                     text = read
                 }
-                let result = try await EmbeddedStorage.admin(config).importUsers(htpasswd: text, update: update)
+                let result = try await OpenedStorage.admin(config).importUsers(htpasswd: text, update: update)
                 print(
                     "imported \(result.added.count) new user(s)" + (result.updated.isEmpty ? "" : ", updated \(result.updated.count)")
                         + ": " + (result.added + result.updated).joined(separator: " "))
@@ -41,7 +41,7 @@ extension Tollgate.User {
 
         func run() async throws {
             try await options.runAsync { config in
-                print(try await EmbeddedStorage.admin(config).exportUsers(), terminator: "")
+                print(try await OpenedStorage.admin(config).exportUsers(), terminator: "")
             }
         }
     }

@@ -20,7 +20,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let admin = try EmbeddedStorage.admin(config)
+                    let admin = try await OpenedStorage.admin(config)
                     try await admin.checkNewUser(name)
                     try await admin.addUser(name, password: try readPassword(stdin: passwordStdin), cost: cost)
                     print("added user \(name)")
@@ -36,7 +36,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let tokens = try await EmbeddedStorage.admin(config).deleteUser(name)
+                    let tokens = try await OpenedStorage.admin(config).deleteUser(name)
                     print("removed user \(name)" + (tokens > 0 ? " and \(tokens) token(s)" : ""))
                 }
             }
@@ -52,7 +52,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let admin = try EmbeddedStorage.admin(config)
+                    let admin = try await OpenedStorage.admin(config)
                     try await admin.requireUser(name)
                     try await admin.setPassword(name, password: try readPassword(stdin: passwordStdin), cost: cost)
                     print("password of \(name) changed")
@@ -67,7 +67,7 @@ extension Tollgate {
 
             func run() async throws {
                 try await options.runAsync { config in
-                    let users = try await EmbeddedStorage.admin(config).listUsers()
+                    let users = try await OpenedStorage.admin(config).listUsers()
                     if json {
                         let items = users.map { "{\"name\":\(jsonString($0.name)),\"disabled\":\($0.disabled)}" }
                         print("[" + items.joined(separator: ",") + "]")
@@ -96,7 +96,7 @@ extension Tollgate {
 
 func setDisabled(_ options: ConfigOption, _ name: String, _ disabled: Bool) async throws {
     try await options.runAsync { config in
-        try await EmbeddedStorage.admin(config).setDisabled(name, disabled)
+        try await OpenedStorage.admin(config).setDisabled(name, disabled)
         print("\(disabled ? "disabled" : "enabled") user \(name)")
     }
 }

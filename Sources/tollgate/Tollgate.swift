@@ -8,7 +8,9 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "An authenticated pull-through mirror for container registries.",
-        subcommands: [Serve.self, Config.self, User.self, Token.self, UpstreamCommand.self, Usage.self, Cache.self])
+        subcommands: [
+            Serve.self, Config.self, User.self, Token.self, UpstreamCommand.self, Usage.self, Cache.self, DatabaseCommand.self,
+        ])
 }
 
 /// `--config FILE`, shared by every command that needs the configuration.

@@ -182,3 +182,34 @@ struct TokenKeyStoreTests {
         await #expect(throws: TokenKeys.Failure.self) { _ = try await TokenKeys.loadOrCreate(from: store, algorithm: .rs256) }
     }
 }
+
+struct SealedKeyStoreTests {
+    @Test func secretKeysAreSealedAndOnlyTheSameSecretOpensThem() async throws {
+        let dir = NSTemporaryDirectory() + "sealed-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = KeyDirectory(path: dir)
+        let sealed = SealedKeyStore(base: base, secret: "cluster secret one")
+        #expect(try await sealed.storeIfAbsent(.tokenSigningKey, "PRIVATE KEY") == "PRIVATE KEY")
+        #expect(try await sealed.key(.tokenSigningKey) == "PRIVATE KEY")
+        let raw = try #require(try await base.key(.tokenSigningKey))
+        #expect(raw.hasPrefix("sealed-v1:") && !raw.contains("PRIVATE"))
+        // The certificate is public: stored as it is.
+        try await sealed.replace(.tokenCertificate, "CERT")
+        #expect(try await base.key(.tokenCertificate) == "CERT")
+        // Another secret can't read it, and says why.
+        await #expect(throws: SealedKeyError.wrongSecret(.tokenSigningKey)) {
+            try await SealedKeyStore(base: base, secret: "another").key(.tokenSigningKey)
+        }
+        // A sealed key moved under another name doesn't open.
+        _ = try await base.storeIfAbsent(.upstreamSecretsKey, raw)
+        await #expect(throws: SealedKeyError.wrongSecret(.upstreamSecretsKey)) {
+            try await sealed.key(.upstreamSecretsKey)
+        }
+        // A key stored unsealed (by a node without the secret) is refused, not used.
+        let other = KeyDirectory(path: dir + "/plain")
+        _ = try await other.storeIfAbsent(.tokenSigningKey, "PLAIN")
+        await #expect(throws: SealedKeyError.notSealed(.tokenSigningKey, location: other.location)) {
+            try await SealedKeyStore(base: other, secret: "x").key(.tokenSigningKey)
+        }
+    }
+}

@@ -131,6 +131,10 @@ struct ConfigReader {
                 readTLS(value, into: &c)
             case "storage":
                 readStorage(value, into: &c.storage)
+            case "database":
+                readDatabase(value, into: &c)
+            case "cluster":
+                readCluster(value, into: &c)
             case "upstreams":
                 sawUpstreams = true
                 readUpstreams(value, into: &c)
@@ -201,6 +205,7 @@ struct ConfigReader {
             }
         }
         if c.storage.path.isEmpty { problem("storage.path", "must not be empty") }
+        validateCluster(c)
         if c.plans[c.defaultPlan] == nil {
             problem("default_plan", "\"\(c.defaultPlan)\" is not a plan (plans: \(c.plans.keys.sorted().joined(separator: ", ")))")
         }

@@ -12,6 +12,10 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// (and scheme), or what a trusted proxy forwarded.
     public var publicURL: String?
     public var storage = Storage()
+    /// Shared state in PostgreSQL (cluster mode); nil: the embedded engine.
+    public var database: Database?
+    /// This node in the cluster; set exactly when `database` is.
+    public var cluster: Cluster?
     public var upstreams: [String: UpstreamSettings] = [:]
     /// Upstream keys in the order they were written (for stable listings).
     public var upstreamOrder: [String] = []
