@@ -96,6 +96,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Cluster membership (heartbeats, live nodes), cache ownership (rendezvous hashing) and
+        // forwarded requests signed with the cluster secret; its port: the node store.
+        .target(
+            name: "TollgateCluster",
+            dependencies: [
+                "RegistryCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Use cases shared by the CLI and the server (users, tokens, upstream logins, usage, cache);
         // the cross-domain user-removal port.
         .target(
@@ -129,7 +141,7 @@ let package = Package(
         .target(
             name: "TollgatePostgres",
             dependencies: [
-                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,7 +152,7 @@ let package = Package(
             name: "TollgateServer",
             dependencies: [
                 "RegistryCore", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
-                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres",
+                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres", "TollgateCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

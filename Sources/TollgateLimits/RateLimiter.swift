@@ -66,11 +66,24 @@ public final class RateLimiter: Sendable {
 
     public let plans: PlanBook
     public let clock: LimitClock
+    /// Replaces the plans' answer (a cluster node's slice of each limit while its shared store is
+    /// unreachable); nil: the plans decide.
+    let limitsOverride: (@Sendable (Principal, EffectiveLimits) -> EffectiveLimits)?
     private let state = Mutex(State())
 
-    public init(plans: PlanBook, clock: LimitClock = .system) {
+    public init(
+        plans: PlanBook, clock: LimitClock = .system,
+        limits override: (@Sendable (Principal, EffectiveLimits) -> EffectiveLimits)? = nil
+    ) {
         self.plans = plans
         self.clock = clock
+        self.limitsOverride = override
+    }
+
+    /// The limits that apply to `subject`.
+    func limits(for subject: Principal) -> EffectiveLimits {
+        let planned = plans.limits(for: subject)
+        return limitsOverride.map { $0(subject, planned) } ?? planned
     }
 
     /// Counts one request (and a pull, when `pull`) or refuses it. Nothing is counted on refusal.
@@ -141,7 +154,7 @@ public final class RateLimiter: Sendable {
             }
         }
         if let refused { return .failure(refused) }
-        return .success(TransferTicket(limiter: self, subject: subject, reserved: bytes))
+        return .success(TransferTicket { [self] sent in self.finishTransfer(subject, reserved: bytes, sent: sent) })
     }
 
     /// Byte quotas admit a transfer that fits in what is left (counting transfers in flight);
@@ -286,7 +299,7 @@ public final class RateLimiter: Sendable {
         if let i = st.subjects.index(forKey: key) {
             return refreshed(&st.subjects.values[i], key, wall, mono, generation, body)
         }
-        let limits = plans.limits(for: key)
+        let limits = self.limits(for: key)
         let stored = st.restored.removeValue(forKey: key)
         var s = Subject(
             limits: limits, generation: generation, bucket: Self.bucket(limits, previous: nil, mono),
@@ -305,7 +318,7 @@ public final class RateLimiter: Sendable {
     ) -> T {
         s.advance(wall, mono)
         if s.generation != generation {
-            s.limits = plans.limits(for: key)
+            s.limits = self.limits(for: key)
             s.generation = generation
             s.bucket = Self.bucket(s.limits, previous: s.bucket, mono)
         }
@@ -323,27 +336,6 @@ public final class RateLimiter: Sendable {
         if let previous { return previous.resized(capacity: figure, per: rate.seconds, monotonic: mono) }
         return TokenBucket(capacity: figure, per: rate.seconds, monotonic: mono)
     }
-}
-
-/// A reserved transfer slot; `finish(sent:)` once, with the bytes really sent.
-public final class TransferTicket: Sendable {
-    let limiter: RateLimiter
-    let subject: Principal
-    let reserved: Int64
-    private let done = Atomic<Bool>(false)
-
-    init(limiter: RateLimiter, subject: Principal, reserved: Int64) {
-        self.limiter = limiter
-        self.subject = subject
-        self.reserved = reserved
-    }
-
-    public func finish(sent: Int64) {
-        guard !done.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        limiter.finishTransfer(subject, reserved: reserved, sent: sent)
-    }
-
-    deinit { finish(sent: 0) }
 }
 
 /// Human-readable byte counts (binary units), for messages and tables.

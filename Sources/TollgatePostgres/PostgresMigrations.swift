@@ -61,6 +61,29 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            3,
+            [
+                // Cluster: transfers in flight (by node: released when its heartbeat expires), the
+                // request buckets nodes lease tokens from, and the nodes themselves.
+                """
+                CREATE TABLE transfer_reservations (
+                    id TEXT COLLATE "C" PRIMARY KEY, subject TEXT COLLATE "C" NOT NULL, node TEXT COLLATE "C" NOT NULL,
+                    bytes BIGINT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())
+                """,
+                "CREATE INDEX transfer_reservations_subject ON transfer_reservations (subject)",
+                "CREATE INDEX transfer_reservations_node ON transfer_reservations (node)",
+                """
+                CREATE TABLE request_buckets (
+                    subject TEXT COLLATE "C" PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)
+                """,
+                """
+                CREATE TABLE nodes (
+                    name TEXT COLLATE "C" PRIMARY KEY, url TEXT NOT NULL, heartbeat_at TIMESTAMPTZ NOT NULL,
+                    joined_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())
+                """,
+            ]
+        ),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {

@@ -56,9 +56,11 @@ extension PostgresStore: UserRemovalStore {
         return result
     }
 
-    /// What a user's requests write to the database: usage and limit windows.
+    /// What a user's requests write to the database: usage, limit windows and request buckets.
     private static func deleteActivity(_ c: PostgresConnection, user: UserName, _ logger: Logger) async throws {
         try await c.query("DELETE FROM usage_daily WHERE user_name = \(user.value)", logger: logger)
-        try await c.query("DELETE FROM limit_windows WHERE subject = \(Principal.user(user).description)", logger: logger)
+        let subject = Principal.user(user).description
+        try await c.query("DELETE FROM limit_windows WHERE subject = \(subject)", logger: logger)
+        try await c.query("DELETE FROM request_buckets WHERE subject = \(subject)", logger: logger)
     }
 }

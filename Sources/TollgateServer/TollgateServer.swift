@@ -13,6 +13,7 @@ import TollgateAuth
 import TollgateLimits
 import TollgateAdmin
 import TollgateFileStorage
+import TollgateCluster
 import Prometheus
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
@@ -22,7 +23,7 @@ public enum TollgateServer {
         public let router: Router<TollgateContext>
         public let cache: PullThroughCache
         public let clients: [RegistryClient]
-        public let limiter: RateLimiter
+        public let limiter: any Limiter
         public let ledger: UsageLedger
         public let metrics: PrometheusCollectorRegistry
         /// Flushes usage; run it alongside the server.
@@ -38,6 +39,10 @@ public enum TollgateServer {
         let certificates: TLSCertificates?
         /// Held while the parts live.
         let storageLock: StorageLock
+        /// Cluster mode: the heartbeat and the shared limiter's upkeep.
+        let clusterServices: [any Service]
+        /// Cluster mode: the live nodes.
+        public let membership: Membership?
         /// The stores' engine (closed after the server stops).
         public let storage: OpenedStorage
     }
@@ -69,11 +74,29 @@ public enum TollgateServer {
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
         let authenticator = try await makeAuthenticator(config, stores: stores, policies: policies, logger: logger)
         let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
-        let limiter = RateLimiter(plans: PlanBook(plans: config.plans, defaultPlan: config.defaultPlan))
+        let plans = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
+        let localLimiter = RateLimiter(plans: plans)
         let ledger = UsageLedger(metrics: factory)
-        try await LimitsService.load(limiter: limiter, store: stores.limitWindows, logger: logger)
+        let limiter: any Limiter
+        var clusterServices: [any Service] = []
+        var membership: Membership?
+        if let cluster = config.cluster, let database = storage.database {
+            // A node that restarts ends the reservations its former run left, then joins.
+            _ = try await database.releaseTransfers(node: cluster.node)
+            let members = Membership(
+                me: NodeRecord(name: cluster.node, url: config.advertiseURL), store: database, logger: logger)
+            try await members.beat()
+            let shared = SharedLimiter(
+                plans: plans, store: database, node: cluster.node, liveNodes: { members.liveCount }, logger: logger)
+            limiter = shared
+            membership = members
+            clusterServices = [members, shared]
+        } else {
+            try await LimitsService.load(limiter: localLimiter, store: stores.limitWindows, logger: logger)
+            limiter = localLimiter
+        }
         let limitsService = LimitsService(
-            limiter: limiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
+            limiter: localLimiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
             logger: logger)
         let credentials = UpstreamCredentialBook()
         let vault = try await CredentialVault.loadOrCreate(from: stores.keys)
@@ -113,7 +136,7 @@ public enum TollgateServer {
                 anonymousWithoutToken: config.auth.anonymousWithoutToken))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { _, _ in try await readiness(stores) }
+        router.get("/readyz") { _, _ in try await readiness(stores, cluster: config.cluster != nil) }
         if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: stores.usageLedger).addRoutes(to: router) }
         if config.metrics.enabled {
             MetricsController(registry: metrics, allow: config.metrics.allow.compactMap(AddressRange.init))
@@ -132,7 +155,8 @@ public enum TollgateServer {
             janitor: CacheJanitor(
                 blobs: stores.blobs, index: stores.cacheIndex, maxSize: config.storage.maxSize, logger: logger,
                 memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock),
-            accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock, storage: storage)
+            accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock,
+            clusterServices: clusterServices, membership: membership, storage: storage)
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
@@ -144,7 +168,7 @@ public enum TollgateServer {
         var services: [any Service] = [
             parts.limitsService, parts.settingsWatcher, parts.janitor, parts.cache,
             UpstreamClientsService(clients: parts.clients),
-        ]
+        ] + parts.clusterServices
         if let log = parts.accessLog { services.append(AccessLogService(log: log)) }
         if let certificates = parts.certificates {
             services.append(TLSReloadService(certificates: certificates, logger: logger))
@@ -237,7 +261,7 @@ public enum TollgateServer {
     }
 
     /// `/readyz`: the storage takes a write and the database answers; else 503.
-    static func readiness(_ stores: Stores) async throws -> Response {
+    static func readiness(_ stores: Stores, cluster: Bool) async throws -> Response {
         var problems: [String] = []
         do {
             let probe = try await stores.blobs.writer()
@@ -254,7 +278,7 @@ public enum TollgateServer {
         do {
             _ = try await stores.userSettings.settingsVersion()
         } catch {
-            problems.append("database: \(error)")
+            problems.append(cluster ? "degraded: database unreachable" : "database: \(error)")
         }
         let body = problems.isEmpty ? "ready\n" : problems.joined(separator: "\n") + "\n"
         return Response(

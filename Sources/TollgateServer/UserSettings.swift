@@ -34,7 +34,7 @@ struct UserSettingsWatcher: Service {
     let vault: CredentialVault
     /// Where a deleted user's cached content, counts and limits are forgotten (`tollgate user del`).
     let cache: PullThroughCache
-    let limiter: RateLimiter
+    let limiter: any Limiter
     let ledger: UsageLedger
     let auth: Authenticator
     let logger: Logger

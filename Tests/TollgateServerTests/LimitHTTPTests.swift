@@ -32,7 +32,7 @@ struct LimitHTTPTests {
     }
 
     struct Handles: Sendable {
-        let limiter: RateLimiter
+        let limiter: any Limiter
         let ledger: UsageLedger
     }
 
@@ -131,7 +131,7 @@ struct LimitHTTPTests {
             try await client.execute(uri: "/v2/library/app/blobs/\(up.small)", method: .head, headers: Self.alice) { r in
                 #expect(r.status == .ok)
             }
-            let status = parts.limiter.status(.user(UserName("alice")!))
+            let status = await parts.limiter.status(.user(UserName("alice")!))
             #expect(status.bytesDay.used == 300_100)
             #expect(status.activeTransfers == 0)
             // The ledger has the same bytes, split by source.
@@ -162,7 +162,7 @@ struct LimitHTTPTests {
                 #expect(r.headers[.contentLength] == "1000")
                 #expect(r.body.readableBytes == 1000)
             }
-            let status = parts.limiter.status(.user(UserName("alice")!))
+            let status = await parts.limiter.status(.user(UserName("alice")!))
             #expect(status.bytesDay.used == 1000)
             #expect(status.reservedBytes == 0)
             #expect(status.activeTransfers == 0)
@@ -228,7 +228,7 @@ struct LimitHTTPTests {
                 #expect(r.headers[.rateLimitLimit] == "2;w=21600")
                 #expect(r.headers[.rateLimitRemaining] == "1")
             }
-            #expect(handles.limiter.status(.user(UserName("alice")!)).pulls.used == 1)
+            #expect(await handles.limiter.status(.user(UserName("alice")!)).pulls.used == 1)
         }
     }
 

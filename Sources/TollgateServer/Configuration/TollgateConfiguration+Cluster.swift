@@ -138,3 +138,14 @@ extension ConfigValues {
             && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }
     }
 }
+
+extension TollgateConfiguration {
+    /// Where other nodes reach this one: `cluster.advertise_url`, else the listen address
+    /// (loopback for a wildcard one: fine for nodes on one machine only).
+    public var advertiseURL: String {
+        if let url = cluster?.advertiseURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let scheme = tls == nil ? "http" : "https"
+        let host = ["0.0.0.0", "::", ""].contains(listenHost) ? "127.0.0.1" : listenHost
+        return "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(listenPort)"
+    }
+}

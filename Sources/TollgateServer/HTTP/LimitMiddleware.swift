@@ -17,7 +17,7 @@ extension HTTPField.Name {
 /// pull limit, Docker Hub's shape) to the response.
 struct LimitMiddleware: RouterMiddleware {
     typealias Context = TollgateContext
-    let limiter: RateLimiter
+    let limiter: any Limiter
     let ledger: UsageLedger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -34,7 +34,7 @@ struct LimitMiddleware: RouterMiddleware {
         case (.head, .manifest):
             let limiter = self.limiter, ledger = self.ledger
             context.pullCharge = PullCharge {
-                switch limiter.admit(subject, pull: true, request: false) {
+                switch await limiter.admit(subject, pull: true, request: false) {
                 case .success: return
                 case .failure(let no):
                     ledger.recordRefusal(user: user, kind: no.kind)
@@ -45,13 +45,13 @@ struct LimitMiddleware: RouterMiddleware {
         }
 
         let admission: Admission
-        switch limiter.admit(subject, pull: pull) {
+        switch await limiter.admit(subject, pull: pull, request: true) {
         case .success(let a): admission = a
         case .failure(let no):
             throw refuse(no, user: user, pullHeader: limiter.plans.limits(for: subject).pullLimitHeader, remaining: 0)
         }
         var remaining = admission.pullsRemaining
-        if blob, let no = limiter.precheckTransfer(subject) {
+        if blob, let no = await limiter.precheckTransfer(subject) {
             ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
             throw refuse(no, user: user, pullHeader: admission.pullLimitHeader, remaining: remaining)
         }
@@ -70,7 +70,7 @@ struct LimitMiddleware: RouterMiddleware {
         } catch var error as RegistryError {
             takeCharge()
             if pull {
-                limiter.refundPull(subject)
+                await limiter.refundPull(subject)
                 remaining += 1
             }
             ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
@@ -81,14 +81,14 @@ struct LimitMiddleware: RouterMiddleware {
             throw error
         } catch {
             takeCharge()
-            if pull { limiter.refundPull(subject) }
+            if pull { await limiter.refundPull(subject) }
             ledger.recordRequest(user: user, upstream: context.notes.upstream, pull: false)
             throw error
         }
 
         let served = response.status.code < 400
         if pull, !served {
-            limiter.refundPull(subject)
+            await limiter.refundPull(subject)
             remaining += 1
         }
         let upstream = context.notes.upstream
@@ -103,7 +103,7 @@ struct LimitMiddleware: RouterMiddleware {
         // the ticket settles to the bytes really sent.
         let length = response.body.contentLength.map { Int64($0) } ?? context.notes.transferBound ?? 0
         let ticket: TransferTicket
-        switch limiter.beginTransfer(subject, bytes: length) {
+        switch await limiter.beginTransfer(subject, bytes: length) {
         case .success(let t): ticket = t
         case .failure(let no):
             throw refuse(no, user: user, pullHeader: admission.pullLimitHeader, remaining: remaining)
@@ -146,15 +146,15 @@ struct LimitMiddleware: RouterMiddleware {
 /// A pull charged after the fact by the handler: a manifest HEAD whose answer took an upstream
 /// GET. Refunded like any pull when the request fails.
 final class PullCharge: Sendable {
-    private let admit: @Sendable () throws -> Void
+    private let admit: @Sendable () async throws -> Void
     private let done = Atomic<Bool>(false)
 
-    init(_ admit: @escaping @Sendable () throws -> Void) { self.admit = admit }
+    init(_ admit: @escaping @Sendable () async throws -> Void) { self.admit = admit }
 
     /// Counts the pull, or throws the limit's 429.
-    func charge() throws {
+    func charge() async throws {
         guard !done.load(ordering: .relaxed) else { return }
-        try admit()
+        try await admit()
         done.store(true, ordering: .relaxed)
     }
 

@@ -66,7 +66,7 @@ struct RegistryController: Sendable {
                 result = answer
             } else {
                 // A HEAD that takes an upstream GET costs the caller a pull, as the GET would.
-                if head { try context.pullCharge?.charge() }
+                if head { try await context.pullCharge?.charge() }
                 result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
             }
             context.notes.record(cache: result.outcome.rawValue)

@@ -19,7 +19,7 @@ struct TokenController: Sendable {
     /// To see scope names as `<upstream>/<repository>`, as the access policy does.
     let router: UpstreamRouter
     /// Request rates (nil when limits are off), and where refusals are counted.
-    var limiter: RateLimiter? = nil
+    var limiter: (any Limiter)? = nil
     var ledger: UsageLedger? = nil
 
     /// Live refresh tokens per user; a new one ends the oldest beyond this.
@@ -67,7 +67,7 @@ struct TokenController: Sendable {
                 guard auth.anonymousAllowed else {
                     throw Failure(status: .unauthorized, error: "invalid_client", description: "authentication required")
                 }
-                try admit(.anonymous, context)
+                try await admit(.anonymous, context)
                 identity = .anonymous
             }
             var refresh: String?
@@ -109,10 +109,10 @@ struct TokenController: Sendable {
                     let record = try await auth.secrets.verify(presented, kind: .refresh),
                     let user = UserName(record.user), await auth.isActive(record.user)
                 else {
-                    try admit(.anonymous, context)
+                    try await admit(.anonymous, context)
                     throw Failure(status: .unauthorized, error: "invalid_grant", description: "refresh token is invalid or revoked")
                 }
-                try admit(.user(user), context)
+                try await admit(.user(user), context)
                 try await auth.secrets.recordUse(record)
                 return try await tokenResponse(
                     .user(user), scopes: scopes, refreshToken: presented, oauth: true,
@@ -143,9 +143,9 @@ struct TokenController: Sendable {
     }
 
     /// Counts the request against `subject`'s request rate; 429 when it is used up.
-    private func admit(_ identity: Identity, _ context: TollgateContext) throws {
+    private func admit(_ identity: Identity, _ context: TollgateContext) async throws {
         let subject = identity.principal(address: context.clientAddress)
-        guard let limiter, case .failure(let no) = limiter.admit(subject, pull: false) else { return }
+        guard let limiter, case .failure(let no) = await limiter.admit(subject, pull: false, request: true) else { return }
         ledger?.recordRefusal(user: identity.user, kind: no.kind)
         throw Failure(
             status: .tooManyRequests, error: "too_many_requests", description: no.message,
@@ -159,10 +159,10 @@ struct TokenController: Sendable {
     {
         switch await auth.login(user: user, password: password, client: context.clientAddress) {
         case .ok(let identity, let origin):
-            try admit(identity, context)
+            try await admit(identity, context)
             return (identity, origin)
         case .invalid:
-            try admit(.anonymous, context)
+            try await admit(.anonymous, context)
             throw Failure(status: .unauthorized, error: "invalid_grant", description: "invalid username or password")
         case .locked(let wait):
             throw Failure(status: .tooManyRequests, error: "too_many_attempts", description: "too many failed logins", retryAfter: wait)

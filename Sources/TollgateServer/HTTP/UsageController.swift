@@ -8,7 +8,7 @@ import TollgateLimits
 /// usage (`?since=7d`, default 30 days). Anonymous callers (when allowed) see their address
 /// group's windows, without history.
 struct UsageController: Sendable {
-    let limiter: RateLimiter
+    let limiter: any Limiter
     let ledger: UsageLedger
     let store: any UsageLedgerStore
 
@@ -20,7 +20,7 @@ struct UsageController: Sendable {
         guard let identity = context.identity else { throw RegistryError(.unauthorized, "authentication required") }
         let since = try Self.sinceDay(request.uri.queryParameters["since"].map(String.init), now: limiter.clock.wall())
         let subject = identity.principal(address: context.clientAddress)
-        let status = limiter.status(subject)
+        let status = await limiter.status(subject)
         var rows: [UsageRecord] = []
         if let user = identity.user {
             rows = try await store.usage(since: since.description, user: user.value)

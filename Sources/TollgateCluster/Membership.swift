@@ -1,0 +1,62 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// This node's membership: a heartbeat every `interval` (the store's clock decides who is alive:
+/// a node whose last heartbeat is older than `deadAfter` is dead, and its transfer reservations
+/// end), and the live nodes as last seen. While the store is unreachable the last list stands.
+public final class Membership: Service {
+    public let me: NodeRecord
+    let store: any NodeStore
+    let logger: Logger
+    let interval: Duration
+    let deadAfter: Double
+    private let live: Mutex<[NodeRecord]>
+
+    public init(
+        me: NodeRecord, store: any NodeStore, logger: Logger, interval: Duration = .seconds(1), deadAfter: Double = 5
+    ) {
+        self.me = me
+        self.store = store
+        self.logger = logger
+        self.interval = interval
+        self.deadAfter = deadAfter
+        self.live = Mutex([me])
+    }
+
+    /// The live nodes by name (this one among them).
+    public var liveNodes: [NodeRecord] { live.withLock { $0 } }
+
+    /// How many nodes share the cluster's limits (at least this one).
+    public var liveCount: Int { max(1, live.withLock { $0.count }) }
+
+    /// One heartbeat; throws when the store can't be reached.
+    public func beat() async throws {
+        var nodes = try await store.heartbeat(me, deadAfter: deadAfter)
+        if !nodes.contains(where: { $0.name == me.name }) { nodes.append(me) }
+        let before = live.withLock { current -> [NodeRecord] in
+            defer { current = nodes }
+            return current
+        }
+        if before.map(\.name) != nodes.map(\.name) {
+            logger.info("cluster nodes", metadata: ["live": "\(nodes.map(\.name).joined(separator: ","))"])
+        }
+    }
+
+    public func run() async throws {
+        var failing = false
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+            do {
+                try await beat()
+                if failing { logger.notice("heartbeat: database answers again") }
+                failing = false
+            } catch {
+                if !failing { logger.error("heartbeat failed; keeping the last list of nodes", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+        }
+        try? await store.leave(node: me.name)
+    }
+}

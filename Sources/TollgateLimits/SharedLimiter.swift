@@ -1,0 +1,359 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A cluster node's limiter: every count lives in the shared store and changes in one atomic
+/// step there (`SharedLimitStore`), so the nodes together never pass a limit:
+/// - a pull charges the pull window with one statement;
+/// - a blob download reserves a transfer slot and its bytes (tagged with this node, so they are
+///   released if the node dies) and settles to the bytes sent;
+/// - request rates are leased from the shared bucket in slices (`requestSlice`), used here,
+///   and what is left after a second of quiet goes back.
+///
+/// When the store fails, the node is *degraded*: until the store answers again (probed every
+/// second), a local `RateLimiter` decides with this node's slice of each limit — what was left
+/// of it when last seen, divided among the live nodes — and what it counts meanwhile is charged
+/// to the store when it returns.
+public final class SharedLimiter: Limiter, Service {
+    public let plans: PlanBook
+    public let clock: LimitClock
+    let store: any SharedLimitStore
+    let node: String
+    let liveNodes: @Sendable () -> Int
+    let logger: Logger
+
+    /// Request tokens this node holds, per subject.
+    struct Lease {
+        var tokens: Int64
+        var lastUsed: UInt64
+    }
+    private let leases = Mutex<[Principal: Lease]>([:])
+    /// The counts the store last answered, per subject and stored window name.
+    private let known = Mutex<[Principal: [String: LimitWindowRecord]]>([:])
+    /// Set while the store is unreachable.
+    private let degraded = Mutex<RateLimiter?>(nil)
+    /// Transfers finished while the store was unreachable: counted when it returns.
+    private let unsettled = Mutex<[(id: String, subject: Principal, windows: [SharedWindow], sent: Int64)]>([])
+
+    public init(
+        plans: PlanBook, store: any SharedLimitStore, node: String, liveNodes: @escaping @Sendable () -> Int,
+        logger: Logger, clock: LimitClock = .system
+    ) {
+        self.plans = plans
+        self.store = store
+        self.node = node
+        self.liveNodes = liveNodes
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Whether the store is unreachable (`/readyz` says so).
+    public var isDegraded: Bool { degraded.withLock { $0 != nil } }
+
+    /// How many request tokens one lease takes: a twentieth of the per-minute figure (at least 1),
+    /// so a node holds little that others can't use.
+    static func requestSlice(_ capacity: Int64) -> Int64 { max(1, capacity / 20) }
+
+    // MARK: Limiter
+
+    public func admit(_ subject: Principal, pull: Bool, request: Bool) async -> Result<Admission, LimitExceeded> {
+        if let local = degraded.withLock({ $0 }) { return local.admit(subject, pull: pull, request: request) }
+        let limits = plans.limits(for: subject)
+        var leased = false
+        if request, let rate = RateLimiter.requestRate, let capacity = limits.limits[rate.kind] {
+            do {
+                if let wait = try await takeRequest(subject, capacity: capacity, seconds: rate.seconds) {
+                    return .failure(LimitExceeded(kind: rate.kind, plan: limits.plan, limit: capacity, retryAfter: wait))
+                }
+                leased = true
+            } catch {
+                return degrade(error).admit(subject, pull: pull, request: request)
+            }
+        }
+        guard pull else { return .success(admission(subject, limits)) }
+        let windows = Self.windows(RateLimiter.pullWindows, limits, now: clock.wall())
+        do {
+            switch try await store.charge(subject: subject.description, windows: windows, amount: 1) {
+            case .counted(let used):
+                remember(subject, windows, used)
+                return .success(admission(subject, limits))
+            case .refused(let index, let used):
+                if leased { putBackRequest(subject) }
+                return .failure(refusal(RateLimiter.pullWindows[index].kind, limits, windows[index], used: used, needed: 1))
+            }
+        } catch {
+            return degrade(error).admit(subject, pull: true, request: false)
+        }
+    }
+
+    public func refundPull(_ subject: Principal) async {
+        if let local = degraded.withLock({ $0 }) { return local.refundPull(subject) }
+        let windows = Self.windows(RateLimiter.pullWindows, plans.limits(for: subject), now: clock.wall())
+        do {
+            try await store.refund(subject: subject.description, windows: windows, amount: 1)
+        } catch {
+            _ = degrade(error)  // the pull stays counted: the safe side
+        }
+    }
+
+    public func precheckTransfer(_ subject: Principal) async -> LimitExceeded? {
+        if let local = degraded.withLock({ $0 }) { return local.precheckTransfer(subject) }
+        let limits = plans.limits(for: subject)
+        let slots = RateLimiter.transferSlots.flatMap { limits.limits[$0] }
+        let windows = Self.windows(RateLimiter.byteWindows, limits, now: clock.wall())
+        guard slots != nil || windows.contains(where: { $0.limit != nil }) else { return nil }
+        do {
+            let (active, reserved) = try await store.transfers(subject: subject.description)
+            if let kind = RateLimiter.transferSlots, let max = slots, active >= max {
+                return LimitExceeded(kind: kind, plan: limits.plan, limit: max, retryAfter: 1)
+            }
+            let stored = try await store.windows(subject: subject.description)
+            for (i, w) in windows.enumerated() {
+                guard let max = w.limit else { continue }
+                let used = w.count(in: stored) + reserved
+                if used >= max { return refusal(RateLimiter.byteWindows[i].kind, limits, w, used: used, needed: 0) }
+            }
+            return nil
+        } catch {
+            return degrade(error).precheckTransfer(subject)
+        }
+    }
+
+    public func beginTransfer(_ subject: Principal, bytes: Int64) async -> Result<TransferTicket, LimitExceeded> {
+        if let local = degraded.withLock({ $0 }) { return local.beginTransfer(subject, bytes: bytes) }
+        let limits = plans.limits(for: subject)
+        let windows = Self.windows(RateLimiter.byteWindows, limits, now: clock.wall())
+        let slots = RateLimiter.transferSlots.flatMap { limits.limits[$0] }
+        let transfer = SharedTransfer(id: UUID().uuidString, subject: subject.description, node: node, bytes: max(0, bytes))
+        do {
+            switch try await store.reserveTransfer(transfer, maxActive: slots, windows: windows) {
+            case .reserved(let used):
+                remember(subject, windows, used)
+            case .tooMany:
+                return .failure(
+                    LimitExceeded(kind: RateLimiter.transferSlots!, plan: limits.plan, limit: slots ?? 0, retryAfter: 1))
+            case .refused(let index, let used):
+                return .failure(
+                    refusal(RateLimiter.byteWindows[index].kind, limits, windows[index], used: used, needed: transfer.bytes))
+            }
+        } catch {
+            return degrade(error).beginTransfer(subject, bytes: bytes)
+        }
+        let unlimited = windows.map { SharedWindow(kind: $0.kind, start: $0.start, limit: nil) }
+        return .success(
+            TransferTicket { [self] sent in
+                Task { await self.settle(id: transfer.id, subject: subject, windows: unlimited, sent: sent) }
+            })
+    }
+
+    public func status(_ subject: Principal) async -> LimitStatus {
+        if let local = degraded.withLock({ $0 }) { return local.status(subject) }
+        let limits = plans.limits(for: subject)
+        let now = clock.wall()
+        let stored = (try? await store.windows(subject: subject.description)) ?? []
+        let transfers = (try? await store.transfers(subject: subject.description)) ?? (active: 0, reservedBytes: 0)
+        let windows = LimitKind.windowed.map { kind -> LimitStatus.Window in
+            let w = SharedWindow(kind: kind.storedWindow!, start: kind.period!.start(containing: now), limit: nil)
+            let end = kind.period!.next(after: w.start)
+            return .init(start: w.start, used: w.count(in: stored), secondsLeft: max(1, end - now))
+        }
+        var requests: Int64?
+        if let rate = RateLimiter.requestRate, let capacity = limits.limits[rate.kind] {
+            let held = leases.withLock { $0[subject]?.tokens ?? 0 }
+            requests = min(capacity, held + Int64(((try? await store.requestTokens(subject: subject.description, capacity: capacity, perSecond: Double(capacity) / rate.seconds)) ?? 0).rounded(.down)))
+        }
+        return LimitStatus(
+            limits: limits, windows: windows, requestsRemaining: requests, activeTransfers: transfers.active,
+            reservedBytes: transfers.reservedBytes)
+    }
+
+    public func forget(_ subject: Principal) {
+        leases.withLock { $0[subject] = nil }
+        known.withLock { $0[subject] = nil }
+        degraded.withLock { $0?.forget(subject) }
+    }
+
+    // MARK: background
+
+    /// Every second: gives back request tokens idle for a second, and while degraded, probes the
+    /// store; when it answers, charges what was counted meanwhile and leaves degraded mode.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            await tick()
+        }
+        await returnIdleLeases(olderThan: 0)
+    }
+
+    /// One round of `run`'s work (tests call it directly).
+    public func tick() async {
+        if let local = degraded.withLock({ $0 }) {
+            await recover(from: local)
+        } else {
+            await returnIdleLeases(olderThan: 1_000_000_000)
+            await settleUnsettled()
+        }
+    }
+
+    // MARK: -
+
+    /// Takes one request token, leasing a slice from the store when this node holds none;
+    /// returns the seconds to wait when the bucket is empty.
+    private func takeRequest(_ subject: Principal, capacity: Int64, seconds: Double) async throws -> Int64? {
+        let mono = clock.monotonic()
+        let took = leases.withLock { l -> Bool in
+            guard var lease = l[subject], lease.tokens > 0 else { return false }
+            lease.tokens -= 1
+            lease.lastUsed = mono
+            l[subject] = lease
+            return true
+        }
+        if took { return nil }
+        let lease = try await store.leaseRequests(
+            subject: subject.description, capacity: capacity, perSecond: Double(capacity) / seconds,
+            want: Self.requestSlice(capacity))
+        guard lease.granted > 0 else { return max(1, Int64(lease.waitSeconds.rounded(.up))) }
+        leases.withLock { l in
+            var held = l[subject] ?? Lease(tokens: 0, lastUsed: mono)
+            held.tokens += lease.granted - 1
+            held.lastUsed = mono
+            l[subject] = held
+        }
+        return nil
+    }
+
+    private func putBackRequest(_ subject: Principal) {
+        leases.withLock { l in l[subject, default: Lease(tokens: 0, lastUsed: clock.monotonic())].tokens += 1 }
+    }
+
+    private func returnIdleLeases(olderThan nanos: UInt64) async {
+        let mono = clock.monotonic()
+        let idle = leases.withLock { l -> [(Principal, Int64)] in
+            let done = l.filter { mono &- $0.value.lastUsed >= nanos }
+            for key in done.keys { l[key] = nil }
+            return done.filter { $0.value.tokens > 0 }.map { ($0.key, $0.value.tokens) }
+        }
+        for (subject, tokens) in idle {
+            guard let rate = RateLimiter.requestRate, let capacity = plans.limits(for: subject).limits[rate.kind] else {
+                continue
+            }
+            try? await store.returnRequests(subject: subject.description, capacity: capacity, count: tokens)
+        }
+    }
+
+    private func settle(id: String, subject: Principal, windows: [SharedWindow], sent: Int64) async {
+        do {
+            try await store.finishTransfer(id: id, subject: subject.description, windows: windows, sent: sent)
+        } catch {
+            unsettled.withLock { $0.append((id, subject, windows, sent)) }
+            _ = degrade(error)
+        }
+    }
+
+    private func settleUnsettled() async {
+        let todo = unsettled.withLock { u in
+            defer { u = [] }
+            return u
+        }
+        for t in todo { await settle(id: t.id, subject: t.subject, windows: t.windows, sent: t.sent) }
+    }
+
+    /// Enters degraded mode (once per outage) and returns the local limiter deciding meanwhile.
+    private func degrade(_ error: any Error) -> RateLimiter {
+        degraded.withLock { current in
+            if let current { return current }
+            let known = self.known.withLock { $0 }
+            let nodes = Int64(max(1, liveNodes()))
+            logger.error(
+                "limits store unreachable: deciding with this node's slices until it answers",
+                metadata: ["error": "\(error)", "live_nodes": "\(nodes)"])
+            let local = RateLimiter(plans: plans, clock: clock) { subject, planned in
+                Self.slice(planned, known: known[subject] ?? [:], nodes: nodes, now: self.clock.wall())
+            }
+            current = local
+            return local
+        }
+    }
+
+    /// What one of `nodes` nodes may still grant of each limit: what was left when last seen
+    /// (nothing, when never seen) divided among the nodes; transfers and request rates divided.
+    static func slice(_ planned: EffectiveLimits, known: [String: LimitWindowRecord], nodes: Int64, now: Int64)
+        -> EffectiveLimits
+    {
+        var limits = planned.limits
+        for kind in LimitKind.allCases {
+            guard let figure = planned.limits[kind] else { continue }
+            if let name = kind.storedWindow, let period = kind.period {
+                let start = period.start(containing: now)
+                guard let seen = known[name] else {
+                    limits[kind] = 0
+                    continue
+                }
+                let used = seen.start >= start ? seen.used : 0
+                limits[kind] = max(0, figure - used) / nodes
+            } else {
+                limits[kind] = figure / nodes
+            }
+        }
+        return EffectiveLimits(plan: planned.plan, limits: limits)
+    }
+
+    /// Probes the store; if it answers, charges the counts of the outage and leaves degraded mode.
+    private func recover(from local: RateLimiter) async {
+        do {
+            _ = try await store.windows(subject: "-")
+        } catch {
+            return
+        }
+        // Counts made while degraded: added without a limit (they were granted within the slices).
+        let counted = local.takeChangedWindows()
+        degraded.withLock { $0 = nil }
+        var bySubject: [String: [LimitWindowRecord]] = [:]
+        for r in counted where r.used > 0 { bySubject[r.subject, default: []].append(r) }
+        for (subject, records) in bySubject {
+            for r in records {
+                _ = try? await store.charge(
+                    subject: subject, windows: [SharedWindow(kind: r.kind, start: r.start, limit: nil)], amount: r.used)
+            }
+        }
+        await settleUnsettled()
+        logger.notice("limits store answers again: counts of the outage charged")
+    }
+
+    private func admission(_ subject: Principal, _ limits: EffectiveLimits) -> Admission {
+        let now = clock.wall()
+        let remaining =
+            RateLimiter.advertised.flatMap { a -> Int64? in
+                guard let max = limits.limits[a.kind], let name = a.kind.storedWindow else { return nil }
+                let w = SharedWindow(kind: name, start: a.kind.period!.start(containing: now), limit: max)
+                let seen = known.withLock { $0[subject]?[name] }
+                return Swift.max(0, max - (seen.map { w.count(in: [$0]) } ?? 0))
+            } ?? 0
+        return Admission(pullLimitHeader: limits.pullLimitHeader, pullsRemaining: remaining)
+    }
+
+    private func remember(_ subject: Principal, _ windows: [SharedWindow], _ used: [Int64]) {
+        known.withLock { k in
+            for (w, u) in zip(windows, used) {
+                k[subject, default: [:]][w.kind] = LimitWindowRecord(subject: subject.description, kind: w.kind, start: w.start, used: u)
+            }
+        }
+    }
+
+    private func refusal(_ kind: LimitKind, _ limits: EffectiveLimits, _ w: SharedWindow, used: Int64, needed: Int64)
+        -> LimitExceeded
+    {
+        let end = kind.period!.next(after: w.start)
+        return LimitExceeded(
+            kind: kind, plan: limits.plan, limit: w.limit ?? 0, retryAfter: max(1, end - clock.wall()), resetsAt: end,
+            used: used, needed: needed)
+    }
+
+    /// The shared windows of `slotted` kinds, at the windows containing `now`.
+    static func windows(_ slotted: [RateLimiter.Slotted], _ limits: EffectiveLimits, now: Int64) -> [SharedWindow] {
+        slotted.map { s in
+            SharedWindow(kind: s.kind.storedWindow!, start: s.kind.period!.start(containing: now), limit: limits.limits[s.kind])
+        }
+    }
+}
