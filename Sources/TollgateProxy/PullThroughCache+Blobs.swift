@@ -37,26 +37,10 @@ extension PullThroughCache {
     public func blob(from upstream: Upstream, _ repository: RepositoryName, _ digest: Digest, head: Bool)
         async throws -> BlobResult
     {
-        // A manifest is a pull (counted, and by Docker Hub too): never handed out as a blob.
-        if try await index.isManifest(digest) {
-            throw RegistryError(
-                .blobUnknown, "blob unknown: \(digest) is a manifest; fetch it from the manifests endpoint",
-                detail: digest.description)
-        }
-        let linked = try await index.link(
-            upstream: upstream.name, repository: repository.value, digest: digest, audiences: upstream.visible)
-        if linked != nil, let local = try await localBlob(digest, head: head) {
-            return BlobResult(digest: digest, size: local.size, body: local.body, outcome: .hit)
-        }
+        // A manifest is a pull (counted, and by Docker Hub too): `localBlob` never hands one out.
+        if let local = try await localBlob(from: upstream, repository, digest, head: head) { return local }
         let key = FillKey(upstream: upstream.name, repository: repository, digest: digest, audience: upstream.audience)
-        if let running = fills.withLock({ $0[key] }) {
-            metrics?.fillJoins.increment()
-            let size = try await running.waitUntilStarted()
-            return BlobResult(
-                digest: digest, size: size, body: head ? .none : .fill(running), outcome: .miss,
-                bound: size ?? maxBlobSize)
-        }
-        if linked == nil, let size = try await blobs.size(of: digest),
+        if let size = try await blobs.size(of: digest),
             try await index.hasLink(upstream: upstream.name, digest: digest)
         {
             // The bytes are here, came from this upstream, but not for this repository and caller:
@@ -86,7 +70,7 @@ extension PullThroughCache {
     }
 
     /// A stored blob, from memory when small.
-    private func localBlob(_ digest: Digest, head: Bool) async throws -> (size: Int64, body: BlobBody)? {
+    func localBlob(_ digest: Digest, head: Bool) async throws -> (size: Int64, body: BlobBody)? {
         if let bytes = memory.get(digest) {
             accessed(digest, size: Int64(bytes.readableBytes))
             return (Int64(bytes.readableBytes), .memory(bytes))

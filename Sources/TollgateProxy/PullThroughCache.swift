@@ -29,7 +29,7 @@ public final class PullThroughCache: Service, CacheMemory {
     /// Blob sizes declared by manifests that pulled through: the bound of their downloads.
     let declaredSizes = DeclaredSizes()
     /// The bound of a download whose size neither a manifest nor the upstream declared.
-    let maxBlobSize: Int64
+    public let maxBlobSize: Int64
     /// How long a download nobody attends goes on (unless near its end, see `BlobFill`).
     let abandonGrace: Duration
     /// `storage.max_size` for downloads in flight (connected by the `CacheJanitor`).

@@ -73,14 +73,16 @@ public enum TollgateServer {
         let policies = PolicyBook(
             default: AccessPolicy(allow: config.auth.allow, deny: config.auth.deny), hideDenied: config.auth.hideDenied)
         let authenticator = try await makeAuthenticator(config, stores: stores, policies: policies, logger: logger)
-        let accessLog = config.log.access ? AccessLog(json: config.log.format == .json) : nil
+        let accessLog = config.log.access ? AccessLog(json: config.log.format == .json, node: config.cluster?.node) : nil
         let plans = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
         let localLimiter = RateLimiter(plans: plans)
         let ledger = UsageLedger(metrics: factory)
         let limiter: any Limiter
         var clusterServices: [any Service] = []
         var membership: Membership?
+        var forwarding: ClusterForwarding?
         if let cluster = config.cluster, let database = storage.database {
+            let secret = try readSecret(cluster.secretFile, key: "cluster.secret_file")
             // A node that restarts ends the reservations its former run left, then joins.
             _ = try await database.releaseTransfers(node: cluster.node)
             let members = Membership(
@@ -90,7 +92,9 @@ public enum TollgateServer {
                 plans: plans, store: database, node: cluster.node, liveNodes: { members.liveCount }, logger: logger)
             limiter = shared
             membership = members
-            clusterServices = [members, shared]
+            let forwarder = ClusterForwarding(membership: members, secret: secret, logger: logger, metrics: factory)
+            forwarding = forwarder
+            clusterServices = [members, shared, ForwardingClientService(forwarding: forwarder)]
         } else {
             try await LimitsService.load(limiter: localLimiter, store: stores.limitWindows, logger: logger)
             limiter = localLimiter
@@ -133,7 +137,7 @@ public enum TollgateServer {
         router.add(
             middleware: AuthMiddleware(
                 auth: authenticator, publicURL: config.publicURLWithoutSlash, service: config.auth.token.service,
-                anonymousWithoutToken: config.auth.anonymousWithoutToken))
+                anonymousWithoutToken: config.auth.anonymousWithoutToken, forwarding: forwarding?.signer))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ in try await readiness(stores, cluster: config.cluster != nil) }
@@ -147,7 +151,8 @@ public enum TollgateServer {
             limiter: config.limitsEnabled ? limiter : nil, ledger: config.limitsEnabled ? ledger : nil
         ).addRoutes(to: router)
         RegistryController(
-            cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials
+            cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials,
+            cluster: forwarding
         ).addRoutes(to: router)
         return Parts(
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
@@ -312,6 +317,16 @@ public enum TollgateServer {
         let secret = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
         guard !secret.isEmpty else { throw ConfigurationError(problems: ["\(key): \(path) is empty"]) }
         return secret
+    }
+}
+
+/// Closes the connections to the other nodes when the server shuts down.
+struct ForwardingClientService: Service {
+    let forwarding: ClusterForwarding
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await forwarding.shutdown()
     }
 }
 

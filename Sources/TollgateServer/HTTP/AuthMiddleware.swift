@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RegistryCore
 import TollgateAuth
+import TollgateCluster
 
 /// Authenticates every `/v2` request (and `/usage`): a Bearer token from our token server, Basic credentials
 /// (htpasswd password or personal access token), or anonymous when allowed. Failures are 401
@@ -19,6 +20,8 @@ struct AuthMiddleware: RouterMiddleware {
     /// (plain HTTP clients), instead of answering with the token challenge. Registry clients
     /// send credentials only after a challenge, so then every pull counts as anonymous.
     var anonymousWithoutToken = false
+    /// Cluster mode: checks the signature of requests other nodes forward here.
+    var forwarding: ForwardSigner? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -44,6 +47,28 @@ struct AuthMiddleware: RouterMiddleware {
         let needed: (type: String, name: String, action: String)? =
             if let name { ("repository", name, "pull") } else if endpoint == .catalog { ("registry", "catalog", "*") } else { nil }
         let scope = needed.map { "\($0.type):\($0.name):\($0.action == "*" ? "*" : "pull")" }
+
+        if let value = request.headers[.tollgateForwarded] {
+            // Another node authenticated the caller and forwards the request to this node, the
+            // content's owner. Signed with the cluster secret, or refused.
+            guard let forwarding,
+                let who = forwarding.verify(
+                    value, method: request.method.rawValue, target: request.uri.description,
+                    now: Int64(Date().timeIntervalSince1970))
+            else { throw RegistryError(.unauthorized, "forwarded request with an invalid signature") }
+            let identity: Identity
+            if let name = who.user {
+                guard let user = UserName(name), await auth.isActive(name) else {
+                    throw RegistryError(.unauthorized, "forwarded request for an unknown or disabled user")
+                }
+                identity = .user(user)
+            } else {
+                identity = .anonymous
+            }
+            context.notes.record(forwardedBy: who.node)
+            if let client = who.client { context.forwardedClient = client }
+            return try await proceed(identity)
+        }
 
         let identity: Identity
         let header = request.headers[.authorization]

@@ -23,7 +23,8 @@ struct LimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let identity = context.identity else { return try await next(request, context) }
+        // A forwarded request was limited and counted by the node that forwarded it.
+        guard let identity = context.identity, context.notes.forwardedBy == nil else { return try await next(request, context) }
         let subject = identity.principal(address: context.clientAddress)
         let user = identity.user
         var pull = false, blob = false

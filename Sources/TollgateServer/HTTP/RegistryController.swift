@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import RegistryCore
 import TollgateAuth
+import TollgateCluster
 import TollgateProxy
 
 /// The `/v2/` pull API: parses and validates the request, routes it to an upstream, applies the
@@ -17,6 +18,8 @@ struct RegistryController: Sendable {
     let router: UpstreamRouter
     let policies: PolicyBook
     let credentials: UpstreamCredentialBook
+    /// Cluster mode: content this node doesn't hold goes to its owner.
+    var cluster: ClusterForwarding? = nil
 
     func addRoutes(to r: Router<TollgateContext>) {
         for path in ["/v2", "/v2/**"] {
@@ -61,12 +64,31 @@ struct RegistryController: Sendable {
         case .manifest(let name, let reference):
             let (upstream, route) = try resolve(name, request, context)
             let accept = AcceptList(headerValues: request.headers[values: .accept])
+            if let cluster, context.notes.forwardedBy == nil {
+                // A digest's bytes are the same everywhere: served from here when here; a tag's
+                // meaning belongs to its owner.
+                var local: ManifestResult?
+                if case .digest(let digest) = reference {
+                    local = try await cache.localManifest(from: upstream, route.repository, digest)
+                }
+                if local == nil, let owner = cluster.otherOwner(of: Self.ownerKey(route, reference)),
+                    var answer = await forward(request, route, "manifests/\(reference)", to: owner, cluster, context)
+                {
+                    if answer.headers[.tollgatePullCharge] != nil {
+                        answer.headers[.tollgatePullCharge] = nil
+                        if head { try await context.pullCharge?.charge() }
+                    }
+                    return answer
+                }
+            }
             let result: ManifestResult
             if head, let answer = try await cache.manifestHead(from: upstream, route.repository, reference, accept: accept) {
                 result = answer
             } else {
-                // A HEAD that takes an upstream GET costs the caller a pull, as the GET would.
+                // A HEAD that takes an upstream GET costs the caller a pull, as the GET would
+                // (a forwarded one: charged by the node that forwarded it, told so by a header).
                 if head { try await context.pullCharge?.charge() }
+                if head, context.notes.forwardedBy != nil { context.notes.record(pullCharge: true) }
                 result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
             }
             context.notes.record(cache: result.outcome.rawValue)
@@ -79,12 +101,20 @@ struct RegistryController: Sendable {
                 .xCache: result.outcome.rawValue,
             ]
             if let warning = result.warning { headers[.warning] = "299 - \(JSONString.quote(warning))" }
+            if context.notes.pullCharge { headers[.tollgatePullCharge] = "1" }
             if request.headers[values: .ifNoneMatch].contains(where: { $0.contains(etag) }) {
                 return Response(status: .notModified, headers: headers)
             }
             return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.bytes))
         case .blob(let name, let digest):
             let (upstream, route) = try resolve(name, request, context)
+            if let cluster, context.notes.forwardedBy == nil,
+                try await cache.localBlob(from: upstream, route.repository, digest, head: head) == nil,
+                let owner = cluster.otherOwner(of: digest.description),
+                let answer = await forward(request, route, "blobs/\(digest)", to: owner, cluster, context)
+            {
+                return answer
+            }
             var result = try await cache.blob(from: upstream, route.repository, digest, head: head)
             if !head, request.headers[.range] != nil, case .fill(let fill) = result.body {
                 // A ranged read of a running download waits for the verified blob: a 206 is never
@@ -110,6 +140,35 @@ struct RegistryController: Sendable {
             let body = "{\"name\":\(JSONString.quote(name.value)),\"tags\":[\(result.tags.map(JSONString.quote).joined(separator: ","))]}"
             return Self.json(body, head: head, headers: headers)
         }
+    }
+
+    /// Which owner a manifest has: a digest's, or its repository's for a tag (so one node keeps
+    /// each tag fresh).
+    static func ownerKey(_ route: UpstreamRouter.Route, _ reference: Reference) -> String {
+        switch reference {
+        case .digest(let digest): digest.description
+        case .tag: "\(route.upstream)/\(route.repository)"
+        }
+    }
+
+    /// The owner's answer to this request, for the resolved upstream and repository (named
+    /// explicitly: `?ns=`), noted for the access log and limits; nil when the owner can't answer.
+    private func forward(
+        _ request: Request, _ route: UpstreamRouter.Route, _ rest: String, to owner: NodeRecord,
+        _ cluster: ClusterForwarding, _ context: TollgateContext
+    ) async -> Response? {
+        let target = "/v2/\(route.repository)/\(rest)?ns=\(route.upstream)"
+        guard
+            let response = await cluster.forward(
+                request, target: target, to: owner, identity: context.identity ?? .anonymous,
+                client: context.clientAddress, head: request.method == .head)
+        else { return nil }
+        context.notes.record(cache: response.headers[.xCache] ?? "-")
+        if request.method == .get {
+            context.notes.record(streaming: true)
+            if response.headers[.contentLength] == nil { context.notes.record(transferBound: cache.maxBlobSize) }
+        }
+        return response
     }
 
     /// The upstream (acting with the caller's credentials) and repository for a name; NAME_UNKNOWN,

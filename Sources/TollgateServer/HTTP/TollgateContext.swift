@@ -43,6 +43,8 @@ public final class RequestNotes: Sendable {
         var user = "-"
         var streaming = false
         var transferBound: Int64?
+        var forwardedBy: String?
+        var pullCharge = false
     }
     private let values = Mutex(Values())
 
@@ -57,4 +59,11 @@ public final class RequestNotes: Sendable {
     func record(transferBound: Int64?) { values.withLock { $0.transferBound = transferBound } }
     var transferBound: Int64? { values.withLock { $0.transferBound } }
     var cache: String { values.withLock { $0.cache } }
+    /// The node that forwarded this request (cluster mode: it authenticated the caller, applied
+    /// their limits and counts their usage).
+    func record(forwardedBy node: String) { values.withLock { $0.forwardedBy = node } }
+    var forwardedBy: String? { values.withLock { $0.forwardedBy } }
+    /// A forwarded manifest HEAD whose answer took an upstream GET (`Tollgate-Pull-Charge`).
+    func record(pullCharge: Bool) { values.withLock { $0.pullCharge = pullCharge } }
+    var pullCharge: Bool { values.withLock { $0.pullCharge } }
 }

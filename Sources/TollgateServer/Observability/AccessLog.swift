@@ -22,25 +22,32 @@ final class AccessLog: Sendable {
         var user: String
         /// Hummingbird's request id (also on every swift-log line logged for the request).
         var id: String
+        /// Cluster mode: the node that forwarded the request here (it counted the caller's usage).
+        var forwardedBy: String? = nil
     }
 
     let json: Bool
+    /// Cluster mode: this node's name, on every line.
+    let node: String?
     private let buffer = Mutex<[UInt8]>([])
     /// The formatted timestamp of the current second.
     private let stamp = Mutex<(second: Int, text: String)>((-1, ""))
     static let flushSize = 64 << 10
 
-    init(json: Bool) { self.json = json }
+    init(json: Bool, node: String? = nil) {
+        self.json = json
+        self.node = node
+    }
 
     func record(_ e: Entry) {
         let duration = Self.milliseconds(e.duration)
         let line: String
         if json {
             line =
-                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))}\n"
+                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))\(node.map { ",\"node\":\(JSONString.quote($0))" } ?? "")\(e.forwardedBy.map { ",\"forwarded_by\":\(JSONString.quote($0))" } ?? "")}\n"
         } else {
             line =
-                "\(timestamp()) info tollgate.access: access method=\(Self.printable(e.method)) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\n"
+                "\(timestamp()) info tollgate.access: access method=\(Self.printable(e.method)) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\(node.map { " node=\($0)" } ?? "")\(e.forwardedBy.map { " forwarded_by=\($0)" } ?? "")\n"
         }
         let full = buffer.withLock { b -> [UInt8]? in
             b.append(contentsOf: line.utf8)

@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import ServiceLifecycle
+import TollgateAuth
+import TollgateCluster
+
+/// Cluster mode's request forwarding: which node owns a piece of content (rendezvous hashing over
+/// the live nodes), and passing a request this node can't answer from its own cache to that owner,
+/// signed, streaming the answer back. An owner that can't be reached (connection refused, or no
+/// connection within `connectTimeout`) is skipped: the caller's node serves the request itself.
+final class ClusterForwarding: Sendable {
+    let membership: Membership
+    let signer: ForwardSigner
+    let client: HTTPClient
+    let logger: Logger
+    let forwarded: Counter
+    let skipped: Counter
+    /// How long a forwarded request may wait for the owner's answer to start (the owner may be
+    /// fetching the content upstream first).
+    let answerTimeout: TimeAmount
+
+    init(
+        membership: Membership, secret: String, logger: Logger, metrics: any MetricsFactory,
+        connectTimeout: TimeAmount = .seconds(1), answerTimeout: TimeAmount = .seconds(40)
+    ) {
+        self.membership = membership
+        self.signer = ForwardSigner(secret: secret)
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: .seconds(60)),
+            decompression: .disabled)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.logger = logger
+        self.forwarded = Counter(label: "tollgate_cluster_forwarded_total", factory: metrics)
+        self.skipped = Counter(label: "tollgate_cluster_owner_skips_total", factory: metrics)
+        self.answerTimeout = answerTimeout
+    }
+
+    /// The node that owns `key`, when it is another one.
+    func otherOwner(of key: String) -> NodeRecord? {
+        let nodes = membership.liveNodes
+        guard nodes.count > 1, let owner = Rendezvous.owner(of: key, among: nodes), owner.name != membership.me.name
+        else { return nil }
+        return owner
+    }
+
+    /// Asks `owner` for `target` (path and query) on the caller's behalf; nil when the owner
+    /// can't answer (then this node serves the request).
+    func forward(
+        _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
+        head: Bool
+    ) async -> Response? {
+        var outgoing = HTTPClientRequest(url: owner.url + target)
+        outgoing.method = head ? .HEAD : .GET
+        for name in [HTTPField.Name.accept, .range, .ifNoneMatch] {
+            for value in request.headers[values: name] { outgoing.headers.add(name: name.rawName, value: value) }
+        }
+        let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
+        outgoing.headers.add(
+            name: ForwardSigner.headerName,
+            value: signer.sign(
+                method: head ? "HEAD" : "GET", target: target, for: who, at: Int64(Date().timeIntervalSince1970)))
+        let answer: HTTPClientResponse
+        do {
+            answer = try await client.execute(outgoing, deadline: .now() + answerTimeout, logger: logger)
+        } catch {
+            skipped.increment()
+            logger.warning(
+                "owner did not answer; serving the request here",
+                metadata: ["owner": "\(owner.name)", "error": "\(error)"])
+            return nil
+        }
+        if answer.status == .serviceUnavailable, answer.headers.first(name: "Retry-After") == nil {
+            // The owner is stopping (or its database is gone): this node can still serve.
+            skipped.increment()
+            return nil
+        }
+        forwarded.increment()
+        var headers = HTTPFields()
+        for (name, value) in answer.headers {
+            guard let field = HTTPField.Name(name), Self.passed.contains(field) else { continue }
+            headers.append(HTTPField(name: field, value: value))
+        }
+        let status = HTTPResponse.Status(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase)
+        if head || answer.status == .notModified {
+            return Response(status: status, headers: headers)
+        }
+        let body = answer.body
+        let length = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(contentLength: length) { writer in
+                for try await chunk in body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// The owner's answer headers a client gets.
+    static let passed: Set<HTTPField.Name> = [
+        .contentType, .contentLength, .dockerContentDigest, .eTag, .xCache, .acceptRanges, .contentRange, .warning,
+        .retryAfter, .wwwAuthenticate, .tollgatePullCharge,
+    ]
+
+    func shutdown() async { try? await client.shutdown() }
+}
