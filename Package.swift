@@ -198,7 +198,7 @@ let package = Package(
         .target(
             name: "TollgateInMemoryStores",
             dependencies: [
-                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/InMemoryStores",
@@ -208,7 +208,7 @@ let package = Package(
         .target(
             name: "TollgateStoreConformance",
             dependencies: [
-                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "RegistryCore", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/StoreConformance",
@@ -225,6 +225,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateClusterTests", dependencies: ["TollgateCluster"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateSQLiteTests",
             dependencies: [
@@ -248,7 +249,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateSQLite", "RegistryCore"],
+            name: "TollgateLimitsTests",
+            dependencies: ["TollgateLimits", "TollgateSQLite", "TollgateInMemoryStores", "RegistryCore"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests",

@@ -3,6 +3,7 @@ import RegistryCore
 import Synchronization
 import TollgateAdmin
 import TollgateAuth
+import TollgateCluster
 import TollgateLimits
 import TollgateProxy
 
@@ -26,6 +27,10 @@ public final class InMemoryDatabase: Sendable {
         var settings: [String: UserSettingsRecord] = [:]
         var settingsVersion: Int64 = 0
         var removals: [(version: Int64, record: UserRemovalRecord)] = []
+        // cluster
+        var transfers: [String: SharedTransfer] = [:]
+        var buckets: [String: (tokens: Double, updated: Double)] = [:]
+        var nodes: [String: (url: String, heartbeat: Double)] = [:]
 
         mutating func bumpSettingsVersion() { settingsVersion += 1 }
     }

@@ -54,4 +54,5 @@ struct PostgresConformanceTests {
     @Test func usageLedger() async throws { try await UsageLedgerStoreConformance(engine).runAll() }
     @Test func limitWindows() async throws { try await LimitWindowStoreConformance(engine).runAll() }
     @Test func userSettings() async throws { try await UserSettingsStoreConformance(engine).runAll() }
+    @Test func sharedLimits() async throws { try await SharedLimitStoreConformance(engine).runAll() }
 }
