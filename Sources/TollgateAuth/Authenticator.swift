@@ -75,6 +75,8 @@ public final class Authenticator: Sendable {
         case invalid
         /// Too many failures (or every attempt slot busy): retry after this many seconds.
         case locked(Int)
+        /// The credentials could not be checked: their store failed (`error`).
+        case unavailable(String)
     }
 
     /// Checks `user`/`password` (a personal access token counts as a password). Each attempt
@@ -90,7 +92,15 @@ public final class Authenticator: Sendable {
         }
         var origin: LoginOrigin?
         if SecretTokens.looksLikeToken(password) {
-            if let record = try? await secrets.verifyPersonal(password), record.user == user, await isActive(user) {
+            let record: SecretTokenRecord?
+            do {
+                record = try await secrets.verifyPersonal(password)
+            } catch {
+                throttle.undecided(slot)
+                logger.error("personal token not checked: its store failed", metadata: ["user": "\(user)", "error": "\(error)"])
+                return .unavailable("\(error)")
+            }
+            if let record, record.user == user, await isActive(user) {
                 origin = .personalToken(id: record.id, expires: record.expires)
             }
         } else if case .valid = await users.verify(user: user, password: password) {

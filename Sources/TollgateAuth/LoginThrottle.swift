@@ -202,6 +202,18 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// The attempt could not be decided (the credentials' store was unreachable): its slots are
+    /// released, neither a failure nor a success.
+    public func undecided(_ slot: Slot) {
+        counters.withLock { c in
+            for key in slot.keys {
+                guard var counter = c[key] else { continue }
+                counter.inFlight = max(0, counter.inFlight - 1)
+                c[key] = counter.isIdle ? nil : counter
+            }
+        }
+    }
+
     /// The attempt succeeded: its slots are released and the user's failures (`userKey`, not the
     /// address's) are cleared.
     public func succeeded(_ slot: Slot, userKey: Key, inFlight: Bool = true) {

@@ -31,6 +31,8 @@ public final class UserDirectory: Sendable {
         var checked: ContinuousClock.Instant?
         /// Checked for unknown users: no password matches it.
         var dummyHash = ""
+        /// The last version check failed (logged once per outage).
+        var failing = false
     }
     private let snapshot = Mutex(Snapshot())
     private let verified = Mutex<[SHA256Digest: ContinuousClock.Instant]>([:])
@@ -131,8 +133,13 @@ public final class UserDirectory: Sendable {
         do {
             version = try await store.version()
         } catch {
-            logger.error("user store not readable; keeping the users loaded", metadata: ["store": "\(store.location)", "error": "\(error)"])
+            if !snapshot.withLock({ s in defer { s.failing = true }; return s.failing }) {
+                logger.error("user store not readable; keeping the users loaded", metadata: ["store": "\(store.location)", "error": "\(error)"])
+            }
             return
+        }
+        if snapshot.withLock({ s in defer { s.failing = false }; return s.failing }) {
+            logger.notice("user store readable again", metadata: ["store": "\(store.location)"])
         }
         guard let version else {
             let hadUsers = snapshot.withLock { s -> Bool in

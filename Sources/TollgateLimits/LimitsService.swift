@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import ServiceLifecycle
 
 /// Keeps limits and usage durable:
@@ -13,6 +14,8 @@ public struct LimitsService: Service {
     let windowStore: any LimitWindowStore
     let logger: Logger
     let flushInterval: Duration
+    /// Whether the last flush failed (an outage is logged once, and its end).
+    private let failing = Flag()
 
     public init(
         limiter: RateLimiter, ledger: UsageLedger, usageStore: any UsageLedgerStore, windowStore: any LimitWindowStore,
@@ -58,23 +61,34 @@ public struct LimitsService: Service {
         let usage = ledger.drain()
         let windows = limiter.takeChangedWindows()
         guard !usage.isEmpty || !windows.isEmpty else { return }
+        var failure: (any Error)?
         do {
             try await usageStore.addUsage(usage)
         } catch {
             ledger.putBack(usage)
-            report(error)
+            failure = error
         }
         do {
             try await windowStore.saveLimitWindows(windows)
         } catch {
             limiter.markChanged(windows)
-            report(error)
+            failure = error
         }
+        report(failure)
     }
 
-    private func report(_ error: any Error) {
-        if !(error is CancellationError) {
-            logger.error("could not store usage; will retry", metadata: ["error": "\(error)"])
+    /// Logs the first failure of a run of them, and the first success after.
+    private func report(_ error: (any Error)?) {
+        let was = failing.value.exchange(error != nil, ordering: .relaxed)
+        if let error, !was, !(error is CancellationError) {
+            logger.error("could not store usage; keeping it in memory and retrying every second", metadata: ["error": "\(error)"])
+        } else if error == nil, was {
+            logger.notice("usage stored again")
         }
     }
+}
+
+/// A flag a value type can share.
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -29,8 +29,18 @@ public final class SharedLimiter: Limiter, Service {
         var lastUsed: UInt64
     }
     private let leases = Mutex<[Principal: Lease]>([:])
-    /// The counts the store last answered, per subject and stored window name.
-    private let known = Mutex<[Principal: [String: LimitWindowRecord]]>([:])
+    /// The counts the store last answered, per subject: what degraded mode slices from.
+    struct Known {
+        /// By stored window name; a window the store doesn't have is known to be 0.
+        var windows: [String: LimitWindowRecord] = [:]
+        /// When all of the subject's windows were last read (monotonic ns); nil: never.
+        var read: UInt64?
+        var lastSeen: UInt64
+    }
+    private let known = Mutex<[Principal: Known]>([:])
+    /// Subjects seen within this long have their windows re-read every `rereadEvery`.
+    static let activeFor: UInt64 = 300_000_000_000
+    static let rereadEvery: UInt64 = 5_000_000_000
     /// Set while the store is unreachable.
     private let degraded = Mutex<RateLimiter?>(nil)
     /// Transfers finished while the store was unreachable: counted when it returns.
@@ -59,6 +69,7 @@ public final class SharedLimiter: Limiter, Service {
 
     public func admit(_ subject: Principal, pull: Bool, request: Bool) async -> Result<Admission, LimitExceeded> {
         if let local = degraded.withLock({ $0 }) { return local.admit(subject, pull: pull, request: request) }
+        seen(subject)
         let limits = plans.limits(for: subject)
         var leased = false
         if request, let rate = RateLimiter.requestRate, let capacity = limits.limits[rate.kind] {
@@ -122,6 +133,7 @@ public final class SharedLimiter: Limiter, Service {
 
     public func beginTransfer(_ subject: Principal, bytes: Int64) async -> Result<TransferTicket, LimitExceeded> {
         if let local = degraded.withLock({ $0 }) { return local.beginTransfer(subject, bytes: bytes) }
+        seen(subject)
         let limits = plans.limits(for: subject)
         let windows = Self.windows(RateLimiter.byteWindows, limits, now: clock.wall())
         let slots = RateLimiter.transferSlots.flatMap { limits.limits[$0] }
@@ -193,6 +205,34 @@ public final class SharedLimiter: Limiter, Service {
         } else {
             await returnIdleLeases(olderThan: 1_000_000_000)
             await settleUnsettled()
+            await rereadKnown()
+        }
+    }
+
+    /// Notes that `subject` made a request (its windows are read within a second).
+    private func seen(_ subject: Principal) {
+        let mono = clock.monotonic()
+        known.withLock { k in
+            if k[subject] == nil { k[subject] = Known(lastSeen: mono) } else { k[subject]!.lastSeen = mono }
+        }
+    }
+
+    /// Reads all windows of subjects active lately whose copy is older than `rereadEvery` (at
+    /// most 200 a round), and forgets those long inactive: so a node that loses the store knows
+    /// where each recent caller stood a few seconds before.
+    private func rereadKnown() async {
+        let mono = clock.monotonic()
+        let due = known.withLock { k -> [Principal] in
+            k = k.filter { mono &- $0.value.lastSeen < Self.activeFor }
+            return Array(k.filter { $0.value.read.map { mono &- $0 >= Self.rereadEvery } ?? true }.keys.prefix(200))
+        }
+        for subject in due {
+            guard let stored = try? await store.windows(subject: subject.description) else { return }
+            known.withLock { k in
+                guard k[subject] != nil else { return }
+                k[subject]!.windows = Dictionary(stored.map { ($0.kind, $0) }, uniquingKeysWith: { a, _ in a })
+                k[subject]!.read = mono
+            }
         }
     }
 
@@ -263,34 +303,35 @@ public final class SharedLimiter: Limiter, Service {
     private func degrade(_ error: any Error) -> RateLimiter {
         degraded.withLock { current in
             if let current { return current }
-            let known = self.known.withLock { $0 }
+            let known = self.known.withLock { $0.compactMapValues { $0.read == nil ? nil : $0.windows } }
             let nodes = Int64(max(1, liveNodes()))
             logger.error(
                 "limits store unreachable: deciding with this node's slices until it answers",
                 metadata: ["error": "\(error)", "live_nodes": "\(nodes)"])
             let local = RateLimiter(plans: plans, clock: clock) { subject, planned in
-                Self.slice(planned, known: known[subject] ?? [:], nodes: nodes, now: self.clock.wall())
+                Self.slice(planned, known: known[subject], nodes: nodes, now: self.clock.wall())
             }
             current = local
             return local
         }
     }
 
-    /// What one of `nodes` nodes may still grant of each limit: what was left when last seen
-    /// (nothing, when never seen) divided among the nodes; transfers and request rates divided.
-    static func slice(_ planned: EffectiveLimits, known: [String: LimitWindowRecord], nodes: Int64, now: Int64)
+    /// What one of `nodes` nodes may still grant of each limit: what was left when the subject's
+    /// windows were last read (`known`; nothing when they never were) divided among the nodes;
+    /// transfers and request rates divided.
+    static func slice(_ planned: EffectiveLimits, known: [String: LimitWindowRecord]?, nodes: Int64, now: Int64)
         -> EffectiveLimits
     {
         var limits = planned.limits
         for kind in LimitKind.allCases {
             guard let figure = planned.limits[kind] else { continue }
             if let name = kind.storedWindow, let period = kind.period {
-                let start = period.start(containing: now)
-                guard let seen = known[name] else {
+                guard let known else {
                     limits[kind] = 0
                     continue
                 }
-                let used = seen.start >= start ? seen.used : 0
+                let start = period.start(containing: now)
+                let used = known[name].map { $0.start >= start ? $0.used : 0 } ?? 0
                 limits[kind] = max(0, figure - used) / nodes
             } else {
                 limits[kind] = figure / nodes
@@ -327,19 +368,23 @@ public final class SharedLimiter: Limiter, Service {
             RateLimiter.advertised.flatMap { a -> Int64? in
                 guard let max = limits.limits[a.kind], let name = a.kind.storedWindow else { return nil }
                 let w = SharedWindow(kind: name, start: a.kind.period!.start(containing: now), limit: max)
-                let seen = known.withLock { $0[subject]?[name] }
+                let seen = known.withLock { $0[subject]?.windows[name] }
                 return Swift.max(0, max - (seen.map { w.count(in: [$0]) } ?? 0))
             } ?? 0
         return Admission(pullLimitHeader: limits.pullLimitHeader, pullsRemaining: remaining)
     }
 
     private func remember(_ subject: Principal, _ windows: [SharedWindow], _ used: [Int64]) {
+        let mono = clock.monotonic()
         known.withLock { k in
+            var entry = k[subject] ?? Known(lastSeen: mono)
             for (w, u) in zip(windows, used) {
-                k[subject, default: [:]][w.kind] = LimitWindowRecord(subject: subject.description, kind: w.kind, start: w.start, used: u)
+                entry.windows[w.kind] = LimitWindowRecord(subject: subject.description, kind: w.kind, start: w.start, used: u)
             }
+            k[subject] = entry
         }
     }
+
 
     private func refusal(_ kind: LimitKind, _ limits: EffectiveLimits, _ w: SharedWindow, used: Int64, needed: Int64)
         -> LimitExceeded

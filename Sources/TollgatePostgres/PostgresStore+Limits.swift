@@ -6,7 +6,7 @@ import TollgateLimits
 extension PostgresStore: UsageLedgerStore {
     public func addUsage(_ usage: [UsageRecord]) async throws {
         guard !usage.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             for u in usage {
                 try await c.query(
                     """
@@ -56,7 +56,7 @@ extension PostgresStore: UsageLedgerStore {
 extension PostgresStore: LimitWindowStore {
     public func saveLimitWindows(_ windows: [LimitWindowRecord]) async throws {
         guard !windows.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             for w in windows {
                 try await c.query(
                     """
@@ -97,7 +97,7 @@ extension PostgresStore: UserSettingsStore {
     }
 
     public func putUserSettings(_ s: UserSettingsRecord) async throws {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             if s.isEmpty {
                 try await c.query("DELETE FROM user_settings WHERE user_name = \(s.user)", logger: logger)
             } else {

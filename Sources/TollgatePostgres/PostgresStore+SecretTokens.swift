@@ -4,7 +4,7 @@ import TollgateAuth
 
 extension PostgresStore: SecretTokenStore {
     public func insertSecretToken(_ r: SecretTokenRecord, keepNewest: Int?) async throws {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             if keepNewest != nil {
                 // Two writers capping the same list must not each miss the other's row (READ COMMITTED): one at a time.
                 try await c.query(
@@ -50,7 +50,7 @@ extension PostgresStore: SecretTokenStore {
     }
 
     public func deleteSecretToken(id: String) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { c in try await Self.deleteSecretToken(c, id: id, logger) }
+        try await client.withTransaction(logger: logger) { [logger] c in try await Self.deleteSecretToken(c, id: id, logger) }
     }
 
     /// The token and what was obtained with it.
@@ -66,7 +66,7 @@ extension PostgresStore: SecretTokenStore {
     }
 
     public func deleteSecretTokens(user: String, kind: SecretTokenRecord.Kind?) async throws -> Int {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             guard let kind else {
                 return try await Self.count(
                     c.query("DELETE FROM secret_tokens WHERE user_name = \(user) RETURNING 1", logger: logger))

@@ -16,7 +16,7 @@ extension PostgresStore: SharedLimitStore {
             let stored = try await self.windows(subject: subject)
             return .refused(index: 0, used: w.count(in: stored))
         }
-        return try await client.withTransaction(logger: logger) { c in
+        return try await client.withTransaction(logger: logger) { [logger] c in
             try await Self.lock(c, subject, logger)
             let stored = try await Self.windows(c, subject, logger)
             for (i, w) in windows.enumerated() {
@@ -43,7 +43,7 @@ extension PostgresStore: SharedLimitStore {
     public func reserveTransfer(_ t: SharedTransfer, maxActive: Int64?, windows: [SharedWindow]) async throws
         -> SharedTransferOutcome
     {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             try await Self.lock(c, t.subject, logger)
             let (active, reserved) = try await Self.transfers(c, t.subject, logger)
             if let maxActive, active >= maxActive { return .tooMany(active: active) }
@@ -65,7 +65,7 @@ extension PostgresStore: SharedLimitStore {
     }
 
     public func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             try await c.query("DELETE FROM transfer_reservations WHERE id = \(id)", logger: logger)
             // Counted even when the reservation was released meanwhile (its node was taken for
             // dead): bytes sent are never forgotten.
@@ -89,7 +89,7 @@ extension PostgresStore: SharedLimitStore {
     public func leaseRequests(subject: String, capacity: Int64, perSecond: Double, want: Int64) async throws
         -> SharedRequestLease
     {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             try await c.query(
                 """
                 INSERT INTO request_buckets (subject, tokens, updated_at)
@@ -219,7 +219,7 @@ protocol PostgresQueryRunner {
     func run(_ query: PostgresQuery, _ logger: Logger) async throws -> PostgresRowSequence
 }
 
-extension PostgresClient: PostgresQueryRunner {
+extension GuardedClient: PostgresQueryRunner {
     func run(_ query: PostgresQuery, _ logger: Logger) async throws -> PostgresRowSequence {
         try await self.query(query, logger: logger)
     }

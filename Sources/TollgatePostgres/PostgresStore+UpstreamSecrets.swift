@@ -4,7 +4,7 @@ import TollgateAuth
 
 extension PostgresStore: UpstreamSecretStore {
     public func putUpstreamSecret(_ r: UpstreamSecretRecord) async throws {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             try await c.query(
                 """
                 INSERT INTO upstream_secrets (user_name, upstream, username, sealed_password, created_at)
@@ -17,7 +17,7 @@ extension PostgresStore: UpstreamSecretStore {
     }
 
     public func deleteUpstreamSecret(user: String, upstream: String) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             let found = try await Self.count(
                 c.query(
                     "DELETE FROM upstream_secrets WHERE user_name = \(user) AND upstream = \(upstream) RETURNING 1",

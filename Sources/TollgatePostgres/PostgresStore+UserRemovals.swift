@@ -10,7 +10,7 @@ import TollgateLimits
 extension PostgresStore: UserRemovalStore {
     /// In one transaction.
     public func eraseUser(_ user: UserName, removed: Date?) async throws {
-        try await client.withTransaction(logger: logger) { c in
+        try await client.withTransaction(logger: logger) { [logger] c in
             try await Self.deleteActivity(c, user: user, logger)
             for table in ["secret_tokens", "upstream_secrets", "user_settings"] {
                 try await c.query("DELETE FROM \(unescaped: table) WHERE user_name = \(user.value)", logger: logger)
@@ -28,7 +28,7 @@ extension PostgresStore: UserRemovalStore {
     }
 
     public func eraseUserActivity(_ user: UserName) async throws {
-        try await client.withTransaction(logger: logger) { c in try await Self.deleteActivity(c, user: user, logger) }
+        try await client.withTransaction(logger: logger) { [logger] c in try await Self.deleteActivity(c, user: user, logger) }
     }
 
     public func userRemovals(after version: Int64) async throws -> [UserRemovalRecord] {

@@ -22,7 +22,7 @@ extension PostgresStore: UserStore {
     }
 
     public func addUser(_ user: UserRecord) async throws -> Bool {
-        try await changeUsers { c in
+        try await changeUsers { [logger] c in
             try await Self.count(
                 c.query(
                     """
@@ -33,28 +33,28 @@ extension PostgresStore: UserStore {
     }
 
     public func setPasswordHash(_ hash: String, user: String) async throws -> Bool {
-        try await changeUsers { c in
+        try await changeUsers { [logger] c in
             try await Self.count(
                 c.query("UPDATE users SET password_hash = \(hash) WHERE name = \(user) RETURNING 1", logger: logger)) == 1
         }
     }
 
     public func setDisabled(_ disabled: Bool, user: String) async throws -> Bool {
-        try await changeUsers { c in
+        try await changeUsers { [logger] c in
             try await Self.count(
                 c.query("UPDATE users SET disabled = \(disabled) WHERE name = \(user) RETURNING 1", logger: logger)) == 1
         }
     }
 
     public func deleteUser(_ user: String) async throws -> Bool {
-        try await changeUsers { c in
+        try await changeUsers { [logger] c in
             try await Self.count(c.query("DELETE FROM users WHERE name = \(user) RETURNING 1", logger: logger)) == 1
         }
     }
 
     /// A change and the version bump, in one transaction.
-    private func changeUsers(_ change: (PostgresConnection) async throws -> Bool) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { c in
+    private func changeUsers(_ change: @escaping @Sendable (PostgresConnection) async throws -> Bool) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { [logger] c in
             let changed = try await change(c)
             try await c.query("UPDATE users_version SET version = version + 1 WHERE id = 1", logger: logger)
             return changed

@@ -6,7 +6,8 @@ import PostgresNIO
 /// several nodes: one extension file per port (`PostgresStore+<Port>.swift`), the schema and its
 /// migrations in `PostgresMigrations.swift`. Text sorts bytewise (`COLLATE "C"`), as in SQLite.
 public final class PostgresStore: Sendable {
-    let client: PostgresClient
+    /// The pool, behind a deadline (`GuardedClient`).
+    let client: GuardedClient
     let logger: Logger
     private let pool: Task<Void, Never>
 
@@ -17,14 +18,15 @@ public final class PostgresStore: Sendable {
         // stays out of the log: what fails reaches the caller of the query.
         var background = logger
         background.logLevel = max(logger.logLevel, .error)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
-        self.client = client
+        let pool = PostgresClient(configuration: configuration, backgroundLogger: background)
+        self.client = GuardedClient(pool: pool)
         self.logger = logger
-        self.pool = Task { await client.run() }
+        let running = Task { await pool.run() }
+        self.pool = running
         do {
-            try await PostgresMigrations.migrate(client, logger: logger)
+            try await PostgresMigrations.migrate(pool, logger: logger)
         } catch {
-            pool.cancel()
+            running.cancel()
             throw error
         }
     }

@@ -94,10 +94,13 @@ struct UserSettingsWatcher: Service {
 
     func run() async {
         var version = loadedVersion
+        var failing = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
             do {
                 let now = try await stores.userSettings.settingsVersion()
+                if failing { logger.notice("user settings readable again") }
+                failing = false
                 guard now != version else { continue }
                 for removal in try await stores.userRemovals.userRemovals(after: version) {
                     try await forget(removal.user, removed: removal.removed)
@@ -107,7 +110,9 @@ struct UserSettingsWatcher: Service {
                 logger.info("user settings reloaded")
             } catch {
                 if error is CancellationError { break }
-                logger.error("could not read user settings", metadata: ["error": "\(error)"])
+                // Once per outage: the last settings read stay in force meanwhile.
+                if !failing { logger.error("could not read user settings; keeping those loaded", metadata: ["error": "\(error)"]) }
+                failing = true
             }
         }
     }

@@ -105,3 +105,8 @@ struct ClusterUserRemovals: UserRemovalStore {
 
     func userRemovals(since: Date) async throws -> [UserRemovalRecord] { try await shared.userRemovals(since: since) }
 }
+
+extension RegistryError {
+    /// What needs the database while it is unreachable: 503 with this message (`/readyz` says the same).
+    static let degraded = RegistryError(.unavailable, "degraded: database unreachable", retryAfter: 5)
+}

@@ -96,6 +96,7 @@ struct AuthMiddleware: RouterMiddleware {
             case .locked(let wait):
                 throw RegistryError(
                     .tooManyRequests, "too many failed logins; try again in \(wait) s", retryAfter: wait)
+            case .unavailable: throw RegistryError.degraded
             }
         case .none:
             // As on Docker Hub, anonymous pulls use an anonymous token from /token: a client that

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import RegistryCore
+import TollgatePostgres
 
 /// Turns every error into the registry's JSON error response, in one place.
 struct RegistryErrorMiddleware: RouterMiddleware {
@@ -26,6 +27,8 @@ struct RegistryErrorMiddleware: RouterMiddleware {
             var r = Self.response(RegistryError(code, error.body ?? error.status.reasonPhrase), head: request.method == .head)
             r.status = error.status
             return r
+        } catch is DatabaseUnreachable {
+            return Self.response(.degraded, head: request.method == .head)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             return Self.response(RegistryError(.unknown, "internal error"), head: request.method == .head)

@@ -5,6 +5,7 @@ import NIOCore
 import RegistryCore
 import TollgateAuth
 import TollgateLimits
+import TollgatePostgres
 
 /// Docker's token server: `GET /token` (Basic credentials, `scope`, `offline_token`), the OAuth2
 /// `POST /token` (password and refresh_token grants), and the public keys at `/token/jwks.json`.
@@ -44,6 +45,11 @@ struct TokenController: Sendable {
         var error: String
         var description: String
         var retryAfter: Int?
+
+        /// What needs the database while it is unreachable (cluster mode).
+        static let degraded = Failure(
+            status: .serviceUnavailable, error: "temporarily_unavailable", description: RegistryError.degraded.message,
+            retryAfter: 5)
     }
 
     func get(_ request: Request, _ context: TollgateContext) async throws -> Response {
@@ -75,6 +81,8 @@ struct TokenController: Sendable {
             return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false, host: request.head.authority)
         } catch let f as Failure {
             return failure(f)
+        } catch is DatabaseUnreachable {
+            return failure(.degraded)
         }
     }
 
@@ -122,6 +130,8 @@ struct TokenController: Sendable {
             }
         } catch let f as Failure {
             return failure(f)
+        } catch is DatabaseUnreachable {
+            return failure(.degraded)
         }
     }
 
@@ -166,6 +176,8 @@ struct TokenController: Sendable {
             throw Failure(status: .unauthorized, error: "invalid_grant", description: "invalid username or password")
         case .locked(let wait):
             throw Failure(status: .tooManyRequests, error: "too_many_attempts", description: "too many failed logins", retryAfter: wait)
+        case .unavailable:
+            throw Failure.degraded
         }
     }
 
