@@ -102,6 +102,7 @@ let package = Package(
             name: "TollgateCluster",
             dependencies: [
                 "RegistryCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +144,9 @@ let package = Package(
             dependencies: [
                 "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -12,9 +13,13 @@ public final class Membership: Service {
     let interval: Duration
     let deadAfter: Double
     private let live: Mutex<[NodeRecord]>
+    /// `tollgate_cluster_live_nodes`; `tollgate_cluster_node_info{node}` is 1 (the node's name on
+    /// every scrape).
+    let liveGauge: Gauge?
 
     public init(
-        me: NodeRecord, store: any NodeStore, logger: Logger, interval: Duration = .seconds(1), deadAfter: Double = 5
+        me: NodeRecord, store: any NodeStore, logger: Logger, metrics: (any MetricsFactory)? = nil,
+        interval: Duration = .seconds(1), deadAfter: Double = 5
     ) {
         self.me = me
         self.store = store
@@ -22,6 +27,8 @@ public final class Membership: Service {
         self.interval = interval
         self.deadAfter = deadAfter
         self.live = Mutex([me])
+        self.liveGauge = metrics.map { Gauge(label: "tollgate_cluster_live_nodes", factory: $0) }
+        if let metrics { Gauge(label: "tollgate_cluster_node_info", dimensions: [("node", me.name)], factory: metrics).record(1) }
     }
 
     /// The live nodes by name (this one among them).
@@ -38,6 +45,7 @@ public final class Membership: Service {
             defer { current = nodes }
             return current
         }
+        liveGauge?.record(nodes.count)
         if before.map(\.name) != nodes.map(\.name) {
             logger.info("cluster nodes", metadata: ["live": "\(nodes.map(\.name).joined(separator: ","))"])
         }

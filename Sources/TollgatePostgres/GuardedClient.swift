@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -9,25 +10,60 @@ import Synchronization
 /// `pause` after a connection-level failure, without waiting on the pool. Without it a request
 /// made while the database is down would wait for the pool's retries (measured: over a minute)
 /// instead of failing in seconds and letting its caller fall back.
+///
+/// After such a failure a probe runs every second until the database answers: through the pool,
+/// else through a new pool, which then replaces the old one (whose retries back off to a minute
+/// between attempts after a long outage; the old one is closed 30 s later).
 final class GuardedClient: Sendable {
-    let pool: PostgresClient
+    let configuration: PostgresClient.Configuration
+    let backgroundLogger: Logger
     let deadline: TimeAmount
     let pause: Duration
+    private struct Pool {
+        var client: PostgresClient
+        var running: Task<Void, Never>
+    }
+    private let current: Mutex<Pool>
     private let downUntil = Mutex<ContinuousClock.Instant?>(nil)
+    private let probing = Atomic<Bool>(false)
+    /// `tollgate_database_seconds` (each call, until its answer starts) and
+    /// `tollgate_database_errors_total` (calls that failed to reach the database).
+    let latency: Timer?
+    let errors: Counter?
 
-    init(pool: PostgresClient, deadline: TimeAmount = .seconds(3), pause: Duration = .seconds(2)) {
-        self.pool = pool
+    init(
+        configuration: PostgresClient.Configuration, backgroundLogger: Logger, metrics: (any MetricsFactory)?,
+        deadline: TimeAmount = .seconds(3), pause: Duration = .seconds(2)
+    ) {
+        self.configuration = configuration
+        self.backgroundLogger = backgroundLogger
         self.deadline = deadline
         self.pause = pause
+        self.current = Mutex(Self.start(configuration, backgroundLogger))
+        self.latency = metrics.map { Timer(label: "tollgate_database_seconds", factory: $0) }
+        self.errors = metrics.map { Counter(label: "tollgate_database_errors_total", factory: $0) }
     }
 
+    private static func start(_ configuration: PostgresClient.Configuration, _ logger: Logger) -> Pool {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return Pool(client: client, running: Task { await client.run() })
+    }
+
+    /// The pool in use.
+    var pool: PostgresClient { current.withLock { $0.client } }
+
+    /// Closes the pool.
+    func shutdown() { current.withLock { $0.running.cancel() } }
+
     func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await guarded(untilStarted: false) { _ in try await self.pool.query(query, logger: logger) }
+        let pool = self.pool
+        return try await guarded(untilStarted: false) { _ in try await pool.query(query, logger: logger) }
     }
 
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await guarded(untilStarted: true) { started in
-            try await self.pool.withConnection { c in
+        let pool = self.pool
+        return try await guarded(untilStarted: true) { started in
+            try await pool.withConnection { c in
                 started()
                 return try await body(c)
             }
@@ -50,8 +86,16 @@ final class GuardedClient: Sendable {
     private func guarded<T: Sendable>(
         untilStarted: Bool, _ op: @escaping @Sendable (@escaping @Sendable () -> Void) async throws -> T
     ) async throws -> T {
-        if let until = downUntil.withLock({ $0 }), ContinuousClock.now < until { throw DatabaseUnreachable() }
+        if let until = downUntil.withLock({ $0 }), ContinuousClock.now < until {
+            errors?.increment()
+            throw DatabaseUnreachable()
+        }
         let race = Race<T>()
+        let start = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            latency?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 race.begin(continuation)
@@ -69,10 +113,78 @@ final class GuardedClient: Sendable {
             }
         } catch {
             // What the server refused (a constraint, bad SQL) says nothing about reaching it.
-            if (error as? PSQLError)?.code == .server || error is CancellationError { throw error }
+            guard Self.isUnreachable(error) else { throw error }
+            errors?.increment()
             downUntil.withLock { $0 = ContinuousClock.now + pause }
+            startProbing()
             throw error is DatabaseUnreachable ? error : DatabaseUnreachable(reason: "\(error)")
         }
+    }
+
+    /// Whether `error` says the database could not be reached (or the connection broke), as
+    /// opposed to the server refusing a statement or the caller's own error.
+    static func isUnreachable(_ error: any Error) -> Bool {
+        switch error {
+        case is DatabaseUnreachable: return true
+        case is CancellationError: return false
+        case let e as PostgresTransactionError:
+            return [e.beginError, e.closureError, e.commitError].contains { $0.map(isUnreachable) ?? false }
+        case let e as PSQLError:
+            return [.connectionError, .clientClosedConnection, .serverClosedConnection, .uncleanShutdown, .poolClosed]
+                .contains(e.code)
+        case is PostgresDecodingError: return false
+        default:
+            // The pool's own errors (circuit breaker, shut down) and the channel's (NIO, TLS).
+            let type = String(reflecting: Swift.type(of: error))
+            return type.contains("ConnectionPoolError") || type.hasPrefix("NIO") || type.contains("ChannelError")
+                || type.contains("IOError") || type.contains("NIOSSL")
+        }
+    }
+
+    /// Probes every second until the database answers (see the type's comment).
+    private func startProbing() {
+        guard !probing.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        Task {
+            defer { probing.store(false, ordering: .releasing) }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if await answers(pool) { break }
+                let fresh = Self.start(configuration, backgroundLogger)
+                if await answers(fresh.client) {
+                    let old = current.withLock { p in
+                        defer { p = fresh }
+                        return p.running
+                    }
+                    Task {
+                        try? await Task.sleep(for: .seconds(30))
+                        old.cancel()
+                    }
+                    break
+                }
+                fresh.running.cancel()
+            }
+            downUntil.withLock { $0 = nil }
+        }
+    }
+
+    /// Whether `client` runs `SELECT 1` within the deadline.
+    private func answers(_ client: PostgresClient) async -> Bool {
+        let race = Race<Bool>()
+        return (try? await withCheckedThrowingContinuation { continuation in
+            race.begin(continuation)
+            let work = Task {
+                do {
+                    for try await _ in try await client.query("SELECT 1", logger: backgroundLogger) {}
+                    race.finish(.success(true))
+                } catch {
+                    race.finish(.failure(error))
+                }
+            }
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: deadline) {
+                if race.timeOut(unlessStarted: false) { work.cancel() }
+            }
+            race.onFinish { timer.cancel() }
+        }) ?? false
     }
 }
 

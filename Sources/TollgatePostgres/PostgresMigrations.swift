@@ -86,7 +86,7 @@ enum PostgresMigrations {
         ),
     ]
 
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+    static func migrate(_ client: GuardedClient, logger: Logger) async throws {
         try await client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import PostgresNIO
 
@@ -9,32 +10,29 @@ public final class PostgresStore: Sendable {
     /// The pool, behind a deadline (`GuardedClient`).
     let client: GuardedClient
     let logger: Logger
-    private let pool: Task<Void, Never>
 
     /// Connects (the pool runs until `shutdown`) and migrates the schema under an advisory lock,
     /// so nodes starting together don't race.
-    public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
+    public init(configuration: PostgresClient.Configuration, logger: Logger, metrics: (any MetricsFactory)? = nil) async throws {
         // The pool's own chatter (connection attempts, a lease asked for just before `run` starts)
         // stays out of the log: what fails reaches the caller of the query.
         var background = logger
         background.logLevel = max(logger.logLevel, .error)
-        let pool = PostgresClient(configuration: configuration, backgroundLogger: background)
-        self.client = GuardedClient(pool: pool)
+        let client = GuardedClient(configuration: configuration, backgroundLogger: background, metrics: metrics)
+        self.client = client
         self.logger = logger
-        let running = Task { await pool.run() }
-        self.pool = running
         do {
-            try await PostgresMigrations.migrate(pool, logger: logger)
+            try await PostgresMigrations.migrate(client, logger: logger)
         } catch {
-            running.cancel()
+            client.shutdown()
             throw error
         }
     }
 
     /// Closes the pool's connections.
-    public func shutdown() { pool.cancel() }
+    public func shutdown() { client.shutdown() }
 
-    deinit { pool.cancel() }
+    deinit { client.shutdown() }
 
     /// Bumps the version a running server polls (`UserSettingsStore.settingsVersion`), inside the
     /// transaction of the change that calls for it.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import TollgateAdmin
@@ -30,11 +31,12 @@ public struct OpenedStorage: Sendable {
     public let database: PostgresStore?
 
     /// Opens the configured engine. `clearTemporary`: empty `tmp/` of a former run (`serve` only).
-    public static func open(_ config: TollgateConfiguration, clearTemporary: Bool, logger: Logger) async throws
-        -> OpenedStorage
-    {
+    public static func open(
+        _ config: TollgateConfiguration, clearTemporary: Bool, logger: Logger, metrics: (any MetricsFactory)? = nil
+    ) async throws -> OpenedStorage {
         if config.database != nil {
-            let (stores, database) = try await ClusterStorage.open(config, clearTemporary: clearTemporary, logger: logger)
+            let (stores, database) = try await ClusterStorage.open(
+                config, clearTemporary: clearTemporary, logger: logger, metrics: metrics)
             return OpenedStorage(stores: stores, database: database)
         }
         return OpenedStorage(stores: try EmbeddedStorage.open(config, clearTemporary: clearTemporary), database: nil)

@@ -52,10 +52,10 @@ public enum TollgateServer {
         if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let certificates = try config.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
-        let storage = try await OpenedStorage.open(config, clearTemporary: true, logger: logger)
-        let stores = storage.stores
         let metrics = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: metrics)
+        let storage = try await OpenedStorage.open(config, clearTemporary: true, logger: logger, metrics: factory)
+        let stores = storage.stores
         let cache = PullThroughCache(
             blobs: stores.blobs, metadata: stores.contentIndex, logger: logger, memoryBudget: Int(config.storage.memoryCache),
             maxBlobSize: config.storage.maxBlobSize, metrics: factory)
@@ -86,7 +86,8 @@ public enum TollgateServer {
             // A node that restarts ends the reservations its former run left, then joins.
             _ = try await database.releaseTransfers(node: cluster.node)
             let members = Membership(
-                me: NodeRecord(name: cluster.node, url: config.advertiseURL), store: database, logger: logger)
+                me: NodeRecord(name: cluster.node, url: config.advertiseURL), store: database, logger: logger,
+                metrics: factory)
             try await members.beat()
             let shared = SharedLimiter(
                 plans: plans, store: database, node: cluster.node, liveNodes: { members.liveCount }, logger: logger)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOSSL
@@ -15,14 +16,14 @@ import TollgateSQLite
 /// its own disk, as in the embedded engine.
 public enum ClusterStorage {
     /// Connects to the database (migrating it under an advisory lock) and opens the local cache.
-    public static func open(_ config: TollgateConfiguration, clearTemporary: Bool, logger: Logger) async throws
-        -> (Stores, PostgresStore)
-    {
+    public static func open(
+        _ config: TollgateConfiguration, clearTemporary: Bool, logger: Logger, metrics: (any MetricsFactory)? = nil
+    ) async throws -> (Stores, PostgresStore) {
         guard let database = config.database, let cluster = config.cluster else {
             throw ConfigurationError(problems: ["database: not configured"])
         }
         let secret = try TollgateServer.readSecret(cluster.secretFile, key: "cluster.secret_file")
-        let shared = try await connect(database, logger: logger)
+        let shared = try await connect(database, logger: logger, metrics: metrics)
         do {
             try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
             let blobs = try FileBlobStore(root: config.storage.path, clearTemporary: clearTemporary)
@@ -40,7 +41,9 @@ public enum ClusterStorage {
     }
 
     /// The database of `database:`, migrated.
-    public static func connect(_ d: TollgateConfiguration.Database, logger: Logger) async throws -> PostgresStore {
+    public static func connect(
+        _ d: TollgateConfiguration.Database, logger: Logger, metrics: (any MetricsFactory)? = nil
+    ) async throws -> PostgresStore {
         var password: String?
         if let file = d.passwordFile { password = try TollgateServer.readSecret(file, key: "database.password_file") }
         if let variable = d.passwordEnv {
@@ -62,7 +65,7 @@ public enum ClusterStorage {
             host: d.host, port: d.port, username: d.user, password: password, database: d.name, tls: tls)
         configuration.options.connectTimeout = .seconds(3)
         do {
-            return try await PostgresStore(configuration: configuration, logger: logger)
+            return try await PostgresStore(configuration: configuration, logger: logger, metrics: metrics)
         } catch {
             throw DatabaseUnavailable(target: "\(d.user)@\(d.host):\(d.port)/\(d.name)", error: error)
         }
