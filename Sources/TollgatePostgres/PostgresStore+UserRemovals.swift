@@ -19,6 +19,7 @@ extension PostgresStore: UserRemovalStore {
             for try await v in try await c.query(
                 "UPDATE settings_version SET version = version + 1 WHERE id = 1 RETURNING version", logger: logger
             ).decode(Int64.self) { version = v }
+            try await Self.notify(c, .settings, logger)
             try await c.query(
                 """
                 INSERT INTO user_removals (version, user_name, removed_at)

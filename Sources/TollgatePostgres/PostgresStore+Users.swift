@@ -57,6 +57,7 @@ extension PostgresStore: UserStore {
         try await client.withTransaction(logger: logger) { [logger] c in
             let changed = try await change(c)
             try await c.query("UPDATE users_version SET version = version + 1 WHERE id = 1", logger: logger)
+            try await Self.notify(c, .users, logger)
             return changed
         }
     }

@@ -38,6 +38,39 @@ public final class PostgresStore: Sendable {
     /// transaction of the change that calls for it.
     static func bumpSettingsVersion(_ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.query("UPDATE settings_version SET version = version + 1 WHERE id = 1", logger: logger)
+        try await notify(connection, .settings, logger)
+    }
+
+    /// What changed, as `NOTIFY` tells the nodes (`listenForChanges`).
+    public enum Change: String, Sendable {
+        case users
+        case settings
+    }
+    static let changesChannel = "tollgate_changes"
+
+    /// Tells every listening node, when the transaction commits.
+    static func notify(_ connection: PostgresConnection, _ change: Change, _ logger: Logger) async throws {
+        try await connection.query("SELECT pg_notify(\(changesChannel), \(change.rawValue))", logger: logger)
+    }
+
+    /// Calls `onChange` for every change another process commits (users added, removed, changed;
+    /// settings, upstream logins, removals), until cancelled; after a lost connection it listens
+    /// again a second later. The version polls stay the backstop for what is missed meanwhile.
+    public func listenForChanges(_ onChange: @escaping @Sendable (Change) async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.pool.withConnection { connection in
+                    try await connection.listen(on: Self.changesChannel) { notifications in
+                        for try await n in notifications {
+                            if let change = Change(rawValue: n.payload) { await onChange(change) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     /// How many rows a statement with `RETURNING 1` touched.

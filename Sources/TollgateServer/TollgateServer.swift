@@ -111,6 +111,9 @@ public enum TollgateServer {
         let watcher = UserSettingsWatcher(
             stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)
+        if let database = storage.database {
+            clusterServices.append(ClusterChangeListener(database: database, auth: authenticator, settings: watcher))
+        }
         // Bearer tokens outlive a restart: those of users removed within their lifetime stay void.
         let tokenLifetime = Double(config.auth.token.ttl.components.seconds) + 120
         for removal in try await stores.userRemovals.userRemovals(since: Date().addingTimeInterval(-tokenLifetime)) {

@@ -25,8 +25,9 @@ final class UpstreamCredentialBook: Sendable {
 /// Everything `tollgate user set` and `tollgate upstream login` change while the server runs:
 /// plans and overrides (→ `PlanBook`), access policies (→ `PolicyBook`) and own upstream
 /// credentials (→ `UpstreamCredentialBook`). Loaded before serving; then the settings version
-/// is polled every 250 ms and everything reloaded when it moved.
-struct UserSettingsWatcher: Service {
+/// is polled every 250 ms (and checked at once when the database notifies a change: `check()`)
+/// and everything reloaded when it moved.
+final class UserSettingsWatcher: Service, Sendable {
     let stores: Stores
     let plans: PlanBook
     let policies: PolicyBook
@@ -38,7 +39,26 @@ struct UserSettingsWatcher: Service {
     let ledger: UsageLedger
     let auth: Authenticator
     let logger: Logger
-    let loadedVersion: Int64
+    /// The version loaded last, and whether the last read failed (an outage is logged once).
+    let state: Mutex<(version: Int64, failing: Bool)>
+
+    init(
+        stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
+        vault: CredentialVault, cache: PullThroughCache, limiter: any Limiter, ledger: UsageLedger, auth: Authenticator,
+        logger: Logger, loadedVersion: Int64
+    ) {
+        self.stores = stores
+        self.plans = plans
+        self.policies = policies
+        self.credentials = credentials
+        self.vault = vault
+        self.cache = cache
+        self.limiter = limiter
+        self.ledger = ledger
+        self.auth = auth
+        self.logger = logger
+        self.state = Mutex((loadedVersion, false))
+    }
 
     /// Reads all settings; returns the version read.
     static func load(
@@ -93,27 +113,36 @@ struct UserSettingsWatcher: Service {
     }
 
     func run() async {
-        var version = loadedVersion
-        var failing = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
-            do {
-                let now = try await stores.userSettings.settingsVersion()
-                if failing { logger.notice("user settings readable again") }
-                failing = false
-                guard now != version else { continue }
-                for removal in try await stores.userRemovals.userRemovals(after: version) {
-                    try await forget(removal.user, removed: removal.removed)
-                }
-                version = try await Self.load(
-                    stores: stores, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
-                logger.info("user settings reloaded")
-            } catch {
-                if error is CancellationError { break }
-                // Once per outage: the last settings read stay in force meanwhile.
-                if !failing { logger.error("could not read user settings; keeping those loaded", metadata: ["error": "\(error)"]) }
-                failing = true
+            await check()
+        }
+    }
+
+    /// Reloads if the settings version moved. Two checks at once do the same work twice, no harm:
+    /// forgetting a removed user and loading settings are idempotent.
+    func check() async {
+        let (version, failing) = state.withLock { $0 }
+        do {
+            let now = try await stores.userSettings.settingsVersion()
+            if failing { logger.notice("user settings readable again") }
+            state.withLock { $0.failing = false }
+            guard now != version else { return }
+            for removal in try await stores.userRemovals.userRemovals(after: version) {
+                try await forget(removal.user, removed: removal.removed)
             }
+            let loaded = try await Self.load(
+                stores: stores, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
+            state.withLock { $0.version = max($0.version, loaded) }
+            logger.info("user settings reloaded")
+        } catch {
+            if error is CancellationError { return }
+            // Once per outage: the last settings read stay in force meanwhile.
+            let first = state.withLock { s in
+                defer { s.failing = true }
+                return !s.failing
+            }
+            if first { logger.error("could not read user settings; keeping those loaded", metadata: ["error": "\(error)"]) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import ServiceLifecycle
 import Logging
 import NIOSSL
 import PostgresNIO
@@ -112,4 +113,23 @@ struct ClusterUserRemovals: UserRemovalStore {
 extension RegistryError {
     /// What needs the database while it is unreachable: 503 with this message (`/readyz` says the same).
     static let degraded = RegistryError(.unavailable, "degraded: database unreachable", retryAfter: 5)
+}
+
+/// Cluster mode: what another process changes in the database (a `tollgate` command, another
+/// node) is applied here as soon as it commits (PostgreSQL `NOTIFY`), not only at the next poll.
+struct ClusterChangeListener: Service {
+    let database: PostgresStore
+    let auth: Authenticator
+    let settings: UserSettingsWatcher
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await database.listenForChanges { change in
+                switch change {
+                case .users: await auth.users.reloadIfChanged(force: true)
+                case .settings: await settings.check()
+                }
+            }
+        }
+    }
 }
