@@ -102,6 +102,37 @@ final class ClusterForwarding: Sendable {
             })
     }
 
+    /// The repositories the other live nodes hold for the caller (their `/v2/_catalog`, asked
+    /// signed and at once); a node that doesn't answer within 5 s is left out.
+    func catalogs(identity: Identity, client address: String?) async -> [String] {
+        let others = membership.liveNodes.filter { $0.name != membership.me.name }
+        let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
+        return await withTaskGroup(of: [String].self) { group in
+            for node in others {
+                group.addTask {
+                    var request = HTTPClientRequest(url: node.url + "/v2/_catalog")
+                    request.headers.add(
+                        name: ForwardSigner.headerName,
+                        value: self.signer.sign(
+                            method: "GET", target: "/v2/_catalog", for: who, at: Int64(Date().timeIntervalSince1970)))
+                    guard let answer = try? await self.client.execute(request, deadline: .now() + .seconds(5), logger: self.logger),
+                        answer.status == .ok, let body = try? await answer.body.collect(upTo: 16 << 20),
+                        let listing = try? JSONDecoder().decode(Catalog.self, from: body)
+                    else {
+                        self.skipped.increment()
+                        return []
+                    }
+                    return listing.repositories
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    struct Catalog: Decodable {
+        var repositories: [String]
+    }
+
     /// The owner's answer headers a client gets.
     static let passed: Set<HTTPField.Name> = [
         .contentType, .contentLength, .dockerContentDigest, .eTag, .xCache, .acceptRanges, .contentRange, .warning,

@@ -260,8 +260,13 @@ struct RegistryController: Sendable {
         let user = context.identity?.user
         let policy = policies.policy(for: user)
         let audiences = user.map { [Audience.shared, Audience.user($0)] } ?? [Audience.shared]
-        let names = try await cache.cachedRepositories(audiences: audiences).map { "\($0.upstream)/\($0.repository)" }
-            .filter { policy.allows($0) }.sorted()
+        var names = try await cache.cachedRepositories(audiences: audiences).map { "\($0.upstream)/\($0.repository)" }
+            .filter { policy.allows($0) }
+        if let cluster, context.notes.forwardedBy == nil {
+            // Each node lists what its own share of the cache holds for this caller.
+            names += await cluster.catalogs(identity: context.identity ?? .anonymous, client: context.clientAddress)
+        }
+        names = Array(Set(names)).sorted()
         let (entries, hasMore) = page.page(of: names)
         var headers: HTTPFields = [:]
         if hasMore, let last = entries.last {
