@@ -286,6 +286,15 @@ extension PullThroughCache {
             throw RegistryError(.badGateway, "upstream \(upstream.name) sent a manifest that does not match its digest")
         }
         let mediaType = try ManifestMediaType.detect(contentType: response.contentType, body: Data(bytes.readableBytesView))
+        try await keep(bytes, digest: digest, mediaType: mediaType, upstream, repository)
+        return FetchedManifest(digest: digest, mediaType: mediaType, bytes: bytes)
+    }
+
+    /// Stores verified manifest bytes, indexes them and links them to `repository` for the
+    /// upstream's audience.
+    private func keep(
+        _ bytes: ByteBuffer, digest: Digest, mediaType: String, _ upstream: Upstream, _ repository: RepositoryName
+    ) async throws {
         do {
             try await storeSmall(bytes, as: digest)
         } catch {
@@ -299,7 +308,21 @@ extension PullThroughCache {
             upstream: upstream.name, repository: repository.value, digest: digest, size: Int64(bytes.readableBytes),
             audience: upstream.audience)
         memory.put(digest, bytes, cost: bytes.readableBytes)
-        return FetchedManifest(digest: digest, mediaType: mediaType, bytes: bytes)
+    }
+
+    /// Keeps a manifest another node served to `upstream`'s caller (cluster mode: the owner checked
+    /// visibility with the same identity), if the bytes match `digest` and are a manifest; a
+    /// digest's bytes never change, so this node answers the next request for it itself.
+    public func keepForwarded(
+        _ bytes: ByteBuffer, digest: Digest, contentType: String?, from upstream: Upstream, _ repository: RepositoryName
+    ) async {
+        guard bytes.readableBytes <= Self.maxManifestSize else { return }
+        var hasher = DigestHasher(for: digest)
+        bytes.withUnsafeReadableBytes { hasher.update($0) }
+        guard hasher.finalize() == digest,
+            let mediaType = try? ManifestMediaType.detect(contentType: contentType, body: Data(bytes.readableBytesView))
+        else { return }
+        try? await keep(bytes, digest: digest, mediaType: mediaType, upstream, repository)
     }
 
     /// Stores a manifest, already verified, under its digest. No fsync: it would sit in the

@@ -38,7 +38,7 @@ public final class PullThroughCache: Service, CacheMemory {
     let jobQueue: AsyncStream<FillJob>.Continuation
 
     /// Largest manifest accepted from upstream (distribution's own limit).
-    static let maxManifestSize = 4 << 20
+    public static let maxManifestSize = 4 << 20
     /// Default of `storage.max_blob_size`.
     public static let defaultMaxBlobSize: Int64 = 10 << 30
     /// Bytes read from disk per write to a client.

@@ -55,8 +55,8 @@ final class ClusterForwarding: Sendable {
     /// can't answer (then this node serves the request).
     func forward(
         _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
-        head: Bool
-    ) async -> Response? {
+        head: Bool, collectUpTo limit: Int? = nil
+    ) async -> (response: Response, body: ByteBuffer?)? {
         var outgoing = HTTPClientRequest(url: owner.url + target)
         outgoing.method = head ? .HEAD : .GET
         for name in [HTTPField.Name.accept, .range, .ifNoneMatch] {
@@ -90,16 +90,26 @@ final class ClusterForwarding: Sendable {
         }
         let status = HTTPResponse.Status(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase)
         if head || answer.status == .notModified {
-            return Response(status: status, headers: headers)
+            return (Response(status: status, headers: headers), nil)
         }
         let body = answer.body
+        if let limit, answer.status == .ok {
+            // A small answer (a manifest) is read whole, so the caller can keep it.
+            guard let bytes = try? await body.collect(upTo: limit) else {
+                skipped.increment()
+                return nil
+            }
+            return (Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes)), bytes)
+        }
         let length = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
-        return Response(
-            status: status, headers: headers,
-            body: ResponseBody(contentLength: length) { writer in
-                for try await chunk in body { try await writer.write(chunk) }
-                try await writer.finish(nil)
-            })
+        return (
+            Response(
+                status: status, headers: headers,
+                body: ResponseBody(contentLength: length) { writer in
+                    for try await chunk in body { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                }), nil
+        )
     }
 
     /// The repositories the other live nodes hold for the caller (their `/v2/_catalog`, asked

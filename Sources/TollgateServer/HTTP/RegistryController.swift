@@ -72,8 +72,15 @@ struct RegistryController: Sendable {
                     local = try await cache.localManifest(from: upstream, route.repository, digest)
                 }
                 if local == nil, let owner = cluster.otherOwner(of: Self.ownerKey(route, reference)),
-                    var answer = await forward(request, route, "manifests/\(reference)", to: owner, cluster, context)
+                    let forwarded = await forward(
+                        request, route, "manifests/\(reference)", to: owner, cluster, context,
+                        collectUpTo: PullThroughCache.maxManifestSize)
                 {
+                    var answer = forwarded.response
+                    if case .digest(let digest) = reference, let bytes = forwarded.body {
+                        await cache.keepForwarded(
+                            bytes, digest: digest, contentType: answer.headers[.contentType], from: upstream, route.repository)
+                    }
                     if answer.headers[.tollgatePullCharge] != nil {
                         answer.headers[.tollgatePullCharge] = nil
                         if head { try await context.pullCharge?.charge() }
@@ -113,7 +120,7 @@ struct RegistryController: Sendable {
                 let owner = cluster.otherOwner(of: digest.description),
                 let answer = await forward(request, route, "blobs/\(digest)", to: owner, cluster, context)
             {
-                return answer
+                return answer.response
             }
             var result = try await cache.blob(from: upstream, route.repository, digest, head: head)
             if !head, request.headers[.range] != nil, case .fill(let fill) = result.body {
@@ -155,20 +162,20 @@ struct RegistryController: Sendable {
     /// explicitly: `?ns=`), noted for the access log and limits; nil when the owner can't answer.
     private func forward(
         _ request: Request, _ route: UpstreamRouter.Route, _ rest: String, to owner: NodeRecord,
-        _ cluster: ClusterForwarding, _ context: TollgateContext
-    ) async -> Response? {
+        _ cluster: ClusterForwarding, _ context: TollgateContext, collectUpTo limit: Int? = nil
+    ) async -> (response: Response, body: ByteBuffer?)? {
         let target = "/v2/\(route.repository)/\(rest)?ns=\(route.upstream)"
         guard
-            let response = await cluster.forward(
+            let answer = await cluster.forward(
                 request, target: target, to: owner, identity: context.identity ?? .anonymous,
-                client: context.clientAddress, head: request.method == .head)
+                client: context.clientAddress, head: request.method == .head, collectUpTo: limit)
         else { return nil }
-        context.notes.record(cache: response.headers[.xCache] ?? "-")
-        if request.method == .get {
+        context.notes.record(cache: answer.response.headers[.xCache] ?? "-")
+        if request.method == .get, answer.body == nil {
             context.notes.record(streaming: true)
-            if response.headers[.contentLength] == nil { context.notes.record(transferBound: cache.maxBlobSize) }
+            if answer.response.headers[.contentLength] == nil { context.notes.record(transferBound: cache.maxBlobSize) }
         }
-        return response
+        return answer
     }
 
     /// The upstream (acting with the caller's credentials) and repository for a name; NAME_UNKNOWN,
