@@ -1219,7 +1219,7 @@ check_shutdown() {
   verdict "shutdown: tollgate usage --json afterwards counts the cut transfers' bytes (flushed at shutdown; each round)" $bad \
     "expected: bytes_sent grows by the bytes of the cut transfers' access lines" "got: ${usage[*]}"
 
-  # --- short transfers: SIGTERM 0.3 s into them; they end well within the timeout and must arrive whole
+  # --- short transfers: SIGTERM 0.2 s into them; they end well within the timeout and must arrive whole
   ops_start shutdown 2>"$OPS/shutdown.start.err" || { fail "shutdown: restarts" "$(tail -c 600 "$OPS/shutdown.start.err")"; return; }
   M=$(tg_mark shutdown)
   ( timeout 30 python3 "$E2E_DIR/slow_get.py" 127.0.0.1 "$P" "/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB" 4000000 0-8388607 >"$OPS/sd.py" 2>&1 ) &
@@ -1227,7 +1227,14 @@ check_shutdown() {
   ( curl -sS --max-time 60 --limit-rate 20M -r 0-33554431 -o "$OPS/sd.short" -w '%{http_code} %{size_download}' \
       "$U/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB" >"$OPS/sd.short.res" 2>"$OPS/sd.short.err"; echo $? >"$OPS/sd.short.rc" ) &
   cpid=$!
-  sleep 0.3
+  # SIGTERM once both transfers are under way (python's start can take longer than 0.3 s on a
+  # loaded machine): both clients connected and past their first bytes, at most 3 s.
+  local i
+  for i in $(seq 30); do
+    sleep 0.1
+    [ "$(ss -Htn state established "( dport = :$P )" 2>/dev/null | wc -l)" -ge 2 ] && break
+  done
+  sleep 0.2
   pid=$(cat "$WORK/tg/shutdown/pid")
   OPS_T0=$(date +%s.%N)
   kill -TERM "$pid"
