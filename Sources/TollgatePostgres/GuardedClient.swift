@@ -6,8 +6,8 @@ import PostgresNIO
 import Synchronization
 
 /// The connection pool behind a deadline: a call that has no connection (or, for a bare query,
-/// no answer) within `deadline` fails with `DatabaseUnreachable`, and so does every call in the
-/// `pause` after a connection-level failure, without waiting on the pool. Without it a request
+/// no answer) within `deadline` fails with `DatabaseUnreachable`, and so does every call after a
+/// connection-level failure until a probe finds the database again, without waiting on the pool. Without it a request
 /// made while the database is down would wait for the pool's retries (measured: over a minute)
 /// instead of failing in seconds and letting its caller fall back.
 ///
@@ -86,7 +86,9 @@ final class GuardedClient: Sendable {
     private func guarded<T: Sendable>(
         untilStarted: Bool, _ op: @escaping @Sendable (@escaping @Sendable () -> Void) async throws -> T
     ) async throws -> T {
-        if let until = downUntil.withLock({ $0 }), ContinuousClock.now < until {
+        // While the probe looks for the database (or in the pause after a failure) every call
+        // fails at once: a request never waits out a connection attempt twice.
+        if probing.load(ordering: .acquiring) || downUntil.withLock({ $0.map { ContinuousClock.now < $0 } ?? false }) {
             errors?.increment()
             throw DatabaseUnreachable()
         }

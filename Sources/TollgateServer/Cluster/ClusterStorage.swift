@@ -88,7 +88,9 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
 }
 
 /// A removal in cluster mode: the shared rows in the database (and the log every node reads),
-/// then this node's cache index; each other node erases its own when it reads the log.
+/// then this node's cache index; each other node erases its own when it reads the log. A node's
+/// sweep (`eraseUserActivity`) is of its own rows only: by the time a node reads the log, other
+/// nodes may already be counting the new user of the name in the shared rows.
 struct ClusterUserRemovals: UserRemovalStore {
     let shared: PostgresStore
     let local: SQLiteStore
@@ -99,7 +101,6 @@ struct ClusterUserRemovals: UserRemovalStore {
     }
 
     func eraseUserActivity(_ user: UserName) async throws {
-        try await shared.eraseUserActivity(user)
         try await local.eraseUserActivity(user)
     }
 

@@ -171,6 +171,7 @@ struct RegistryController: Sendable {
                 client: context.clientAddress, head: request.method == .head, collectUpTo: limit)
         else { return nil }
         context.notes.record(cache: answer.response.headers[.xCache] ?? "-")
+        context.notes.record(forwardedTo: owner.name)
         if request.method == .get, answer.body == nil {
             context.notes.record(streaming: true)
             if answer.response.headers[.contentLength] == nil { context.notes.record(transferBound: cache.maxBlobSize) }

@@ -44,6 +44,7 @@ public final class RequestNotes: Sendable {
         var streaming = false
         var transferBound: Int64?
         var forwardedBy: String?
+        var forwardedTo: String?
         var pullCharge = false
     }
     private let values = Mutex(Values())
@@ -63,6 +64,9 @@ public final class RequestNotes: Sendable {
     /// their limits and counts their usage).
     func record(forwardedBy node: String) { values.withLock { $0.forwardedBy = node } }
     var forwardedBy: String? { values.withLock { $0.forwardedBy } }
+    /// The owner this node forwarded the request to (cluster mode).
+    func record(forwardedTo node: String) { values.withLock { $0.forwardedTo = node } }
+    var forwardedTo: String? { values.withLock { $0.forwardedTo } }
     /// A forwarded manifest HEAD whose answer took an upstream GET (`Tollgate-Pull-Charge`).
     func record(pullCharge: Bool) { values.withLock { $0.pullCharge = pullCharge } }
     var pullCharge: Bool { values.withLock { $0.pullCharge } }

@@ -24,6 +24,8 @@ final class AccessLog: Sendable {
         var id: String
         /// Cluster mode: the node that forwarded the request here (it counted the caller's usage).
         var forwardedBy: String? = nil
+        /// Cluster mode: the owner this node forwarded the request to (the bytes came from there).
+        var forwardedTo: String? = nil
     }
 
     let json: Bool
@@ -44,10 +46,10 @@ final class AccessLog: Sendable {
         let line: String
         if json {
             line =
-                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))\(node.map { ",\"node\":\(JSONString.quote($0))" } ?? "")\(e.forwardedBy.map { ",\"forwarded_by\":\(JSONString.quote($0))" } ?? "")}\n"
+                "{\"ts\":\"\(timestamp())\",\"level\":\"info\",\"label\":\"tollgate.access\",\"msg\":\"access\",\"method\":\(JSONString.quote(e.method)),\"path\":\(JSONString.quote(e.target)),\"status\":\(e.status),\"bytes\":\(e.bytes),\"duration_ms\":\(duration),\"upstream\":\(JSONString.quote(e.upstream)),\"cache\":\(JSONString.quote(e.cache)),\"user\":\(JSONString.quote(e.user)),\"request_id\":\(JSONString.quote(e.id))\(node.map { ",\"node\":\(JSONString.quote($0))" } ?? "")\(e.forwardedBy.map { ",\"forwarded_by\":\(JSONString.quote($0))" } ?? "")\(e.forwardedTo.map { ",\"forwarded_to\":\(JSONString.quote($0))" } ?? "")}\n"
         } else {
             line =
-                "\(timestamp()) info tollgate.access: access method=\(Self.printable(e.method)) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\(node.map { " node=\($0)" } ?? "")\(e.forwardedBy.map { " forwarded_by=\($0)" } ?? "")\n"
+                "\(timestamp()) info tollgate.access: access method=\(Self.printable(e.method)) path=\(Self.printable(e.target)) status=\(e.status) bytes=\(e.bytes) duration_ms=\(duration) upstream=\(e.upstream) cache=\(e.cache) user=\(Self.printable(e.user)) id=\(e.id)\(node.map { " node=\($0)" } ?? "")\(e.forwardedBy.map { " forwarded_by=\($0)" } ?? "")\(e.forwardedTo.map { " forwarded_to=\($0)" } ?? "")\n"
         }
         let full = buffer.withLock { b -> [UInt8]? in
             b.append(contentsOf: line.utf8)

@@ -37,7 +37,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             log?.record(
                 .init(
                     method: method, target: target, status: status, bytes: bytes, duration: duration,
-                    upstream: notes.upstream, cache: outcome, user: notes.user, id: id, forwardedBy: notes.forwardedBy))
+                    upstream: notes.upstream, cache: outcome, user: notes.user, id: id, forwardedBy: notes.forwardedBy, forwardedTo: notes.forwardedTo))
             metrics?.record(
                 endpoint: HTTPMetrics.endpoint(path), method: method, status: status, duration: duration, bytes: bytes,
                 cache: outcome)
