@@ -13,8 +13,11 @@ import Synchronization
 ///
 /// When the store fails, the node is *degraded*: until the store answers again (probed every
 /// second), a local `RateLimiter` decides with this node's slice of each limit — what was left
-/// of it when last seen, divided among the live nodes — and what it counts meanwhile is charged
-/// to the store when it returns.
+/// of it, divided among the live nodes — and what it counts meanwhile is charged to the store
+/// when it returns. "What was left" is exact: every charge returns the stored count, so the node
+/// that charged last knows it; a degraded node asks the others (`peers`) what they last saw and
+/// what their transfers in flight hold, and takes the largest count. A caller whose counts no
+/// node knows, or when a node doesn't answer, gets nothing of a windowed limit meanwhile.
 public final class SharedLimiter: Limiter, Service {
     public let plans: PlanBook
     public let clock: LimitClock
@@ -45,6 +48,14 @@ public final class SharedLimiter: Limiter, Service {
     private let degraded = Mutex<RateLimiter?>(nil)
     /// Transfers finished while the store was unreachable: counted when it returns.
     private let unsettled = Mutex<[(id: String, subject: Principal, windows: [SharedWindow], sent: Int64)]>([])
+    /// Bytes this node's transfers in flight have reserved, per subject.
+    private let inFlight = Mutex<[Principal: Int64]>([:])
+    /// What the other live nodes know of a subject (nil when one doesn't answer); set once the
+    /// forwarding client exists.
+    private let peers = Mutex<(@Sendable (Principal) async -> [KnownCounts]?)?>(nil)
+    /// While degraded: each subject's counts as the nodes together knew them (nil: unknown), and
+    /// when they were gathered.
+    private let bases = Mutex<[Principal: (base: DegradedBase?, at: UInt64)]>([:])
 
     public init(
         plans: PlanBook, store: any SharedLimitStore, node: String, liveNodes: @escaping @Sendable () -> Int,
@@ -61,6 +72,42 @@ public final class SharedLimiter: Limiter, Service {
     /// Whether the store is unreachable (`/readyz` says so).
     public var isDegraded: Bool { degraded.withLock { $0 != nil } }
 
+    /// How to ask the other nodes what they know of a subject (`knownCounts` on each).
+    public func setPeers(_ ask: @escaping @Sendable (Principal) async -> [KnownCounts]?) { peers.withLock { $0 = ask } }
+
+    /// What this node knows of `subject`: the last counts the store answered it, whether it read
+    /// all of them, and the bytes its transfers in flight (or not yet settled) hold.
+    public func knownCounts(_ subject: Principal) -> KnownCounts {
+        let entry = known.withLock { $0[subject] }
+        let pending = inFlight.withLock { $0[subject] ?? 0 }
+            + unsettled.withLock { $0.filter { $0.subject == subject }.reduce(0) { $0 + $1.sent } }
+        return KnownCounts(
+            windows: entry.map { Array($0.windows.values) } ?? [], read: entry?.read != nil, pendingBytes: pending)
+    }
+
+    /// Enters degraded mode after `error` and returns the local limiter, `subject`'s counts gathered.
+    private func fallback(_ error: any Error, _ subject: Principal) async -> RateLimiter {
+        let local = degrade(error)
+        return await degradedLimiter(for: subject) ?? local
+    }
+
+    /// The local limiter while degraded, with `subject`'s counts gathered (from this node and the
+    /// others) for its slices; nil when the store answers.
+    private func degradedLimiter(for subject: Principal) async -> RateLimiter? {
+        guard let local = degraded.withLock({ $0 }) else { return nil }
+        let mono = clock.monotonic()
+        let fresh = bases.withLock { b in b[subject].map { $0.base != nil || mono &- $0.at < 5_000_000_000 } ?? false }
+        if !fresh {
+            var all = [knownCounts(subject)]
+            let ask = peers.withLock { $0 }
+            let others: [KnownCounts]? = if let ask { await ask(subject) } else { [] }
+            all += others ?? []
+            let base = others == nil ? nil : DegradedBase(all, now: clock.wall())
+            bases.withLock { $0[subject] = (base, mono) }
+        }
+        return local
+    }
+
     /// How many request tokens one lease takes: a twentieth of the per-minute figure (at least 1),
     /// so a node holds little that others can't use.
     static func requestSlice(_ capacity: Int64) -> Int64 { max(1, capacity / 20) }
@@ -68,7 +115,7 @@ public final class SharedLimiter: Limiter, Service {
     // MARK: Limiter
 
     public func admit(_ subject: Principal, pull: Bool, request: Bool) async -> Result<Admission, LimitExceeded> {
-        if let local = degraded.withLock({ $0 }) { return local.admit(subject, pull: pull, request: request) }
+        if let local = await degradedLimiter(for: subject) { return local.admit(subject, pull: pull, request: request) }
         seen(subject)
         let limits = plans.limits(for: subject)
         var leased = false
@@ -79,7 +126,7 @@ public final class SharedLimiter: Limiter, Service {
                 }
                 leased = true
             } catch {
-                return degrade(error).admit(subject, pull: pull, request: request)
+                return await fallback(error, subject).admit(subject, pull: pull, request: request)
             }
         }
         guard pull else { return .success(admission(subject, limits)) }
@@ -94,7 +141,7 @@ public final class SharedLimiter: Limiter, Service {
                 return .failure(refusal(RateLimiter.pullWindows[index].kind, limits, windows[index], used: used, needed: 1))
             }
         } catch {
-            return degrade(error).admit(subject, pull: true, request: false)
+            return await fallback(error, subject).admit(subject, pull: true, request: false)
         }
     }
 
@@ -109,7 +156,7 @@ public final class SharedLimiter: Limiter, Service {
     }
 
     public func precheckTransfer(_ subject: Principal) async -> LimitExceeded? {
-        if let local = degraded.withLock({ $0 }) { return local.precheckTransfer(subject) }
+        if let local = await degradedLimiter(for: subject) { return local.precheckTransfer(subject) }
         let limits = plans.limits(for: subject)
         let slots = RateLimiter.transferSlots.flatMap { limits.limits[$0] }
         let windows = Self.windows(RateLimiter.byteWindows, limits, now: clock.wall())
@@ -127,12 +174,12 @@ public final class SharedLimiter: Limiter, Service {
             }
             return nil
         } catch {
-            return degrade(error).precheckTransfer(subject)
+            return await fallback(error, subject).precheckTransfer(subject)
         }
     }
 
     public func beginTransfer(_ subject: Principal, bytes: Int64) async -> Result<TransferTicket, LimitExceeded> {
-        if let local = degraded.withLock({ $0 }) { return local.beginTransfer(subject, bytes: bytes) }
+        if let local = await degradedLimiter(for: subject) { return local.beginTransfer(subject, bytes: bytes) }
         seen(subject)
         let limits = plans.limits(for: subject)
         let windows = Self.windows(RateLimiter.byteWindows, limits, now: clock.wall())
@@ -142,6 +189,7 @@ public final class SharedLimiter: Limiter, Service {
             switch try await store.reserveTransfer(transfer, maxActive: slots, windows: windows) {
             case .reserved(let used):
                 remember(subject, windows, used)
+                inFlight.withLock { $0[subject, default: 0] += transfer.bytes }
             case .tooMany:
                 return .failure(
                     LimitExceeded(kind: RateLimiter.transferSlots!, plan: limits.plan, limit: slots ?? 0, retryAfter: 1))
@@ -150,12 +198,18 @@ public final class SharedLimiter: Limiter, Service {
                     refusal(RateLimiter.byteWindows[index].kind, limits, windows[index], used: used, needed: transfer.bytes))
             }
         } catch {
-            return degrade(error).beginTransfer(subject, bytes: bytes)
+            return await fallback(error, subject).beginTransfer(subject, bytes: bytes)
         }
         let unlimited = windows.map { SharedWindow(kind: $0.kind, start: $0.start, limit: nil) }
         return .success(
             TransferTicket { [self] sent in
-                Task { await self.settle(id: transfer.id, subject: subject, windows: unlimited, sent: sent) }
+                Task {
+                    await self.settle(id: transfer.id, subject: subject, windows: unlimited, sent: sent)
+                    self.inFlight.withLock { f in
+                        f[subject] = (f[subject] ?? 0) - transfer.bytes
+                        if f[subject]! <= 0 { f[subject] = nil }
+                    }
+                }
             })
     }
 
@@ -230,7 +284,7 @@ public final class SharedLimiter: Limiter, Service {
             guard let stored = try? await store.windows(subject: subject.description) else { return }
             known.withLock { k in
                 guard k[subject] != nil else { return }
-                k[subject]!.windows = Dictionary(stored.map { ($0.kind, $0) }, uniquingKeysWith: { a, _ in a })
+                for r in stored { k[subject]!.windows[r.kind] = Self.later(k[subject]!.windows[r.kind], r) }
                 k[subject]!.read = mono
             }
         }
@@ -284,7 +338,8 @@ public final class SharedLimiter: Limiter, Service {
 
     private func settle(id: String, subject: Principal, windows: [SharedWindow], sent: Int64) async {
         do {
-            try await store.finishTransfer(id: id, subject: subject.description, windows: windows, sent: sent)
+            let counts = try await store.finishTransfer(id: id, subject: subject.description, windows: windows, sent: sent)
+            if counts.count == windows.count { remember(subject, windows, counts) }
         } catch {
             unsettled.withLock { $0.append((id, subject, windows, sent)) }
             _ = degrade(error)
@@ -303,36 +358,33 @@ public final class SharedLimiter: Limiter, Service {
     private func degrade(_ error: any Error) -> RateLimiter {
         degraded.withLock { current in
             if let current { return current }
-            let known = self.known.withLock { $0.compactMapValues { $0.read == nil ? nil : $0.windows } }
             let nodes = Int64(max(1, liveNodes()))
             logger.error(
                 "limits store unreachable: deciding with this node's slices until it answers",
                 metadata: ["error": "\(error)", "live_nodes": "\(nodes)"])
-            let local = RateLimiter(plans: plans, clock: clock) { subject, planned in
-                Self.slice(planned, known: known[subject], nodes: nodes, now: self.clock.wall())
+            bases.withLock { $0 = [:] }
+            let local = RateLimiter(plans: plans, clock: clock) { [unowned self] subject, planned in
+                Self.slice(planned, base: self.bases.withLock { $0[subject]?.base }, nodes: nodes)
             }
             current = local
             return local
         }
     }
 
-    /// What one of `nodes` nodes may still grant of each limit: what was left when the subject's
-    /// windows were last read (`known`; nothing when they never were) divided among the nodes;
+    /// What one of `nodes` nodes may still grant of each limit: what was left (`base`: the
+    /// cluster's counts when the store went away; nothing when unknown) divided among the nodes;
     /// transfers and request rates divided.
-    static func slice(_ planned: EffectiveLimits, known: [String: LimitWindowRecord]?, nodes: Int64, now: Int64)
-        -> EffectiveLimits
-    {
+    static func slice(_ planned: EffectiveLimits, base: DegradedBase?, nodes: Int64) -> EffectiveLimits {
         var limits = planned.limits
         for kind in LimitKind.allCases {
             guard let figure = planned.limits[kind] else { continue }
-            if let name = kind.storedWindow, let period = kind.period {
-                guard let known else {
+            if let name = kind.storedWindow {
+                guard let used = base?.used[name] else {
                     limits[kind] = 0
                     continue
                 }
-                let start = period.start(containing: now)
-                let used = known[name].map { $0.start >= start ? $0.used : 0 } ?? 0
-                limits[kind] = max(0, figure - used) / nodes
+                let pending = kind.about.counts == .blobBytes ? base?.pendingBytes ?? 0 : 0
+                limits[kind] = max(0, figure - used - pending) / nodes
             } else {
                 limits[kind] = figure / nodes
             }
@@ -374,12 +426,21 @@ public final class SharedLimiter: Limiter, Service {
         return Admission(pullLimitHeader: limits.pullLimitHeader, pullsRemaining: remaining)
     }
 
+    /// Of two answers for one window, the more recent: the later window, else the larger count
+    /// (counts only grow within a window, but answers can arrive out of order).
+    static func later(_ a: LimitWindowRecord?, _ b: LimitWindowRecord) -> LimitWindowRecord {
+        guard let a else { return b }
+        if a.start != b.start { return a.start > b.start ? a : b }
+        return a.used >= b.used ? a : b
+    }
+
     private func remember(_ subject: Principal, _ windows: [SharedWindow], _ used: [Int64]) {
         let mono = clock.monotonic()
         known.withLock { k in
             var entry = k[subject] ?? Known(lastSeen: mono)
             for (w, u) in zip(windows, used) {
-                entry.windows[w.kind] = LimitWindowRecord(subject: subject.description, kind: w.kind, start: w.start, used: u)
+                entry.windows[w.kind] = Self.later(
+                    entry.windows[w.kind], LimitWindowRecord(subject: subject.description, kind: w.kind, start: w.start, used: u))
             }
             k[subject] = entry
         }
@@ -400,5 +461,45 @@ public final class SharedLimiter: Limiter, Service {
         slotted.map { s in
             SharedWindow(kind: s.kind.storedWindow!, start: s.kind.period!.start(containing: now), limit: limits.limits[s.kind])
         }
+    }
+}
+
+/// What one node knows of a subject's counts (`SharedLimiter.knownCounts`), as the others ask it
+/// while the store is unreachable.
+public struct KnownCounts: Sendable, Codable, Equatable {
+    /// The last stored counts this node was answered, any window start.
+    public var windows: [LimitWindowRecord]
+    /// Whether it read all of the subject's windows (a window it doesn't list is then 0).
+    public var read: Bool
+    /// Bytes its transfers in flight reserved, and finished ones not yet stored.
+    public var pendingBytes: Int64
+
+    public init(windows: [LimitWindowRecord], read: Bool, pendingBytes: Int64) {
+        self.windows = windows
+        self.read = read
+        self.pendingBytes = pendingBytes
+    }
+}
+
+/// A subject's counts as the live nodes together knew them when the store went away: per stored
+/// window name, the largest count any node was answered for the current window (every charge
+/// answers the stored count, so the node that charged last knows the final one).
+struct DegradedBase: Sendable {
+    var used: [String: Int64] = [:]
+    var pendingBytes: Int64 = 0
+
+    init(_ reports: [KnownCounts], now: Int64) {
+        let anyRead = reports.contains(where: \.read)
+        for kind in LimitKind.windowed {
+            guard let name = kind.storedWindow, let period = kind.period else { continue }
+            let start = period.start(containing: now)
+            let seen = reports.flatMap(\.windows).filter { $0.kind == name }
+            if seen.isEmpty {
+                if anyRead { used[name] = 0 }
+                continue
+            }
+            used[name] = seen.map { $0.start >= start ? $0.used : 0 }.max() ?? 0
+        }
+        pendingBytes = reports.reduce(0) { $0 + $1.pendingBytes }
     }
 }

@@ -64,13 +64,16 @@ extension PostgresStore: SharedLimitStore {
         }
     }
 
-    public func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws {
+    @discardableResult
+    public func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws -> [Int64] {
         try await client.withTransaction(logger: logger) { [logger] c in
             try await c.query("DELETE FROM transfer_reservations WHERE id = \(id)", logger: logger)
             // Counted even when the reservation was released meanwhile (its node was taken for
             // dead): bytes sent are never forgotten.
-            guard sent > 0 else { return }
-            for w in windows { _ = try await Self.add(c, subject, w.unlimited, sent, logger) }
+            guard sent > 0 else { return [] }
+            var after: [Int64] = []
+            for w in windows { after.append(try await Self.add(c, subject, w.unlimited, sent, logger) ?? 0) }
+            return after
         }
     }
 

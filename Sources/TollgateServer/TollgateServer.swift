@@ -81,6 +81,7 @@ public enum TollgateServer {
         var clusterServices: [any Service] = []
         var membership: Membership?
         var forwarding: ClusterForwarding?
+        var sharedLimiter: SharedLimiter?
         if let cluster = config.cluster, let database = storage.database {
             let secret = try readSecret(cluster.secretFile, key: "cluster.secret_file")
             // A node that restarts ends the reservations its former run left, then joins.
@@ -94,6 +95,8 @@ public enum TollgateServer {
             limiter = shared
             membership = members
             let forwarder = ClusterForwarding(membership: members, secret: secret, logger: logger, metrics: factory)
+            shared.setPeers { subject in await forwarder.peerCounts(subject) }
+            sharedLimiter = shared
             forwarding = forwarder
             clusterServices = [members, shared, ForwardingClientService(forwarding: forwarder)]
         } else {
@@ -144,6 +147,7 @@ public enum TollgateServer {
                 anonymousWithoutToken: config.auth.anonymousWithoutToken, forwarding: forwarding?.signer))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
+        if let forwarding, let sharedLimiter { router.get("/_cluster/limits", use: forwarding.limitsRoute(sharedLimiter)) }
         router.get("/readyz") { _, _ in try await readiness(stores, cluster: config.cluster != nil) }
         if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: stores.usageLedger).addRoutes(to: router) }
         if config.metrics.enabled {

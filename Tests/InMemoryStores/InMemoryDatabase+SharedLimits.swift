@@ -46,11 +46,12 @@ extension InMemoryDatabase: SharedLimitStore {
         }
     }
 
-    public func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws {
+    @discardableResult
+    public func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws -> [Int64] {
         try locked { state in
             state.transfers[id] = nil
-            guard sent > 0 else { return }
-            for w in windows { _ = state.add(subject, w, sent) }
+            guard sent > 0 else { return [] }
+            return windows.map { state.add(subject, $0, sent) }
         }
     }
 

@@ -96,16 +96,43 @@ struct SharedLimiterTests {
         #expect(try await store.requestTokens(subject: bob.description, capacity: 60, perSecond: 1) >= held + 1)
     }
 
+    /// The nodes ask each other what they know while the store is away: the one that charged last
+    /// knows the final count, so a burst on one node just before the outage isn't granted again.
+    @Test func aBurstJustBeforeTheOutageIsNotGrantedAgain() async throws {
+        let store = FlakyStore(base: InMemoryDatabase())
+        let limiters = Self.nodes(3, store, Self.plans([.pullsPer6h: 20]))
+        Self.connect(limiters)
+        for l in limiters { _ = await l.admit(Self.alice, pull: true, request: true) }
+        for l in limiters { await l.tick() }
+        for _ in 0..<14 { _ = await limiters[0].admit(Self.alice, pull: true, request: true) }  // 17 used
+        store.down.store(true, ordering: .relaxed)
+        let granted = await Self.successes(30) { i in await limiters[i % 3].admit(Self.alice, pull: true, request: true) }
+        #expect(granted == 3, "17 used of 20: one more on each of the 3 nodes, got \(granted)")
+        // A node that can't reach the others grants nothing of a windowed limit.
+        let alone = Self.nodes(2, store, Self.plans([.pullsPer6h: 20]))
+        alone[0].setPeers { _ in nil }
+        #expect(await alone[0].admit(Self.alice, pull: true, request: true).isFailure)
+    }
+
+    /// Wires each limiter's peers to the others' `knownCounts` (as `/_cluster/limits` does).
+    static func connect(_ limiters: [SharedLimiter]) {
+        for (i, l) in limiters.enumerated() {
+            let others = limiters.enumerated().filter { $0.offset != i }.map(\.element)
+            l.setPeers { subject in others.map { $0.knownCounts(subject) } }
+        }
+    }
+
     @Test func withoutTheStoreEachNodeDecidesWithItsSliceAndChargesItLater() async throws {
         let base = InMemoryDatabase()
         let store = FlakyStore(base: base)
         let limiters = Self.nodes(2, store, Self.plans([.pullsPer6h: 30]))
+        Self.connect(limiters)
         for _ in 0..<10 { _ = await limiters[0].admit(Self.alice, pull: true, request: true) }
         _ = await limiters[1].admit(Self.alice, pull: true, request: true)
         for l in limiters { await l.tick() }  // each reads where alice stands: 11 used
         _ = await limiters[0].admit(Self.alice, pull: true, request: true)  // n1 saw 12
         store.down.store(true, ordering: .relaxed)
-        // 18 left, 2 nodes: n1 saw 12 used: (30-12)/2 = 9; n2 saw 11: (30-11)/2 = 9.
+        // The nodes agree on 12 used (n1 charged last): 18 left, 9 each.
         var granted = [0, 0]
         for node in 0..<2 {
             for _ in 0..<20 {
@@ -153,9 +180,9 @@ final class FlakyStore: SharedLimitStore {
         try check()
         return try await base.reserveTransfer(t, maxActive: maxActive, windows: windows)
     }
-    func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws {
+    func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws -> [Int64] {
         try check()
-        try await base.finishTransfer(id: id, subject: subject, windows: windows, sent: sent)
+        return try await base.finishTransfer(id: id, subject: subject, windows: windows, sent: sent)
     }
     func releaseTransfers(node: String) async throws -> Int {
         try check()

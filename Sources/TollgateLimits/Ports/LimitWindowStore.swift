@@ -1,7 +1,7 @@
 import Foundation
 
 /// How much of one limit window a subject (`u:<user>` or `ip:<address group>`) has used.
-public struct LimitWindowRecord: Sendable, Equatable {
+public struct LimitWindowRecord: Sendable, Equatable, Codable {
     public var subject: String
     /// The window's kind (`pulls`, `bytes_day`, `bytes_month`).
     public var kind: String

@@ -81,8 +81,10 @@ public protocol SharedLimitStore: Sendable {
     func reserveTransfer(_ transfer: SharedTransfer, maxActive: Int64?, windows: [SharedWindow]) async throws
         -> SharedTransferOutcome
     /// Ends a reservation and counts the bytes really sent in each window (never refused: a
-    /// transfer under way is not cut). Idempotent for the reservation.
-    func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws
+    /// transfer under way is not cut). Idempotent for the reservation. Returns each window's count
+    /// after (empty when nothing was sent).
+    @discardableResult
+    func finishTransfer(id: String, subject: String, windows: [SharedWindow], sent: Int64) async throws -> [Int64]
     /// Ends every reservation of `node` (it restarted, or its heartbeat expired); returns how many.
     func releaseTransfers(node: String) async throws -> Int
     /// Transfers in flight for `subject`, and the bytes they reserved.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CoreMetrics
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -10,6 +11,7 @@ import RegistryCore
 import ServiceLifecycle
 import TollgateAuth
 import TollgateCluster
+import TollgateLimits
 
 /// Cluster mode's request forwarding: which node owns a piece of content (rendezvous hashing over
 /// the live nodes), and passing a request this node can't answer from its own cache to that owner,
@@ -36,6 +38,8 @@ final class ClusterForwarding: Sendable {
             redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: .seconds(60)),
             decompression: .disabled)
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        // A refused connection is an answer: no retrying until the connect timeout runs out.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.logger = logger
         self.forwarded = Counter(label: "tollgate_cluster_forwarded_total", factory: metrics)
@@ -43,11 +47,21 @@ final class ClusterForwarding: Sendable {
         self.answerTimeout = answerTimeout
     }
 
-    /// The node that owns `key`, when it is another one.
+    /// Owners that failed to answer lately, until when they are passed over: a node that died is
+    /// skipped at once for the seconds until its heartbeat expires, not tried by every request.
+    private let suspects = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let suspicion: Duration = .seconds(5)
+
+    /// The node that owns `key`, when it is another one that isn't suspected dead.
     func otherOwner(of key: String) -> NodeRecord? {
         let nodes = membership.liveNodes
         guard nodes.count > 1, let owner = Rendezvous.owner(of: key, among: nodes), owner.name != membership.me.name
         else { return nil }
+        let now = ContinuousClock.now
+        if let until = suspects.withLock({ $0[owner.name] }), now < until {
+            skipped.increment()
+            return nil
+        }
         return owner
     }
 
@@ -72,9 +86,15 @@ final class ClusterForwarding: Sendable {
             answer = try await client.execute(outgoing, deadline: .now() + answerTimeout, logger: logger)
         } catch {
             skipped.increment()
-            logger.warning(
-                "owner did not answer; serving the request here",
-                metadata: ["owner": "\(owner.name)", "error": "\(error)"])
+            let first = suspects.withLock { s -> Bool in
+                defer { s[owner.name] = ContinuousClock.now + Self.suspicion }
+                return s[owner.name].map { ContinuousClock.now >= $0 } ?? true
+            }
+            if first {
+                logger.warning(
+                    "owner did not answer; serving its requests here for 5 s",
+                    metadata: ["owner": "\(owner.name)", "error": "\(error)"])
+            }
             return nil
         }
         if answer.status == .serviceUnavailable, answer.headers.first(name: "Retry-After") == nil {
@@ -136,6 +156,47 @@ final class ClusterForwarding: Sendable {
                 }
             }
             return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    /// What every other live node knows of `subject`'s counts (`/_cluster/limits`); nil when one
+    /// doesn't answer within a second.
+    func peerCounts(_ subject: Principal) async -> [KnownCounts]? {
+        let others = membership.liveNodes.filter { $0.name != membership.me.name }
+        let target = "/_cluster/limits?subject=" + FormURLEncoding.encode(subject.description)
+        let who = ForwardedCaller(node: membership.me.name, user: nil, client: nil)
+        let answers = await withTaskGroup(of: KnownCounts?.self) { group in
+            for node in others {
+                group.addTask {
+                    var request = HTTPClientRequest(url: node.url + target)
+                    request.headers.add(
+                        name: ForwardSigner.headerName,
+                        value: self.signer.sign(method: "GET", target: target, for: who, at: Int64(Date().timeIntervalSince1970)))
+                    guard let answer = try? await self.client.execute(request, deadline: .now() + .seconds(1), logger: self.logger),
+                        answer.status == .ok, let body = try? await answer.body.collect(upTo: 1 << 20)
+                    else { return nil }
+                    return try? JSONDecoder().decode(KnownCounts.self, from: body)
+                }
+            }
+            return await group.reduce(into: [KnownCounts?]()) { $0.append($1) }
+        }
+        guard answers.allSatisfy({ $0 != nil }) else { return nil }
+        return answers.compactMap { $0 }
+    }
+
+    /// `GET /_cluster/limits?subject=…` from another node (signed): what this node knows of the
+    /// subject's counts, for its slices while the database is unreachable.
+    func limitsRoute(_ limiter: SharedLimiter) -> @Sendable (Request, TollgateContext) async throws -> Response {
+        { request, _ in
+            guard let value = request.headers[.tollgateForwarded],
+                self.signer.verify(
+                    value, method: "GET", target: request.uri.description, now: Int64(Date().timeIntervalSince1970)) != nil
+            else { throw RegistryError(.unauthorized, "cluster request with an invalid signature") }
+            guard let key = request.uri.queryParameters["subject"].map(String.init), let subject = Principal(storageKey: key)
+            else { throw RegistryError(.parameterInvalid, "subject: expected u:<user> or ip:<group>") }
+            let body = try JSONEncoder().encode(limiter.knownCounts(subject))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 
