@@ -1,0 +1,340 @@
+# checks_cluster.sh — cluster mode (cluster-*): three nodes sharing one PostgreSQL, behind nginx;
+# sourced by run.sh after the other check files (it uses tgc, cli_got, until_status, run_fails,
+# sk_digest from checks_auth.sh, resp_is, run_cmd, ctr_digest from checks.sh, cr, detail, refused
+# from checks_limits.sh, refused_is, hub_stat from checks_tenants.sh, crash_push_blob from
+# checks_ops.sh). One function check_cluster_NAME per check `cluster-NAME`.
+#
+# The cluster (made on first use by cluster_up, shared by the checks, stopped by run.sh's cleanup):
+#   PostgreSQL 15   a private server (initdb into a postgres-owned `mktemp -d /tmp/tg-e2e-pg.XXXXXX`,
+#                   trust auth, user tollgate, 127.0.0.1 only), database `tollgate`. Its dir is in
+#                   $WORK/cluster/pgdir, its port in $WORK/cluster/pg.port.
+#   n1, n2, n3      `tollgate serve` instances $WORK/tg/nN (so tg_url/tg_mark/al work), each with its own
+#                   port and storage, the same `database:` and the same cluster secret file
+#                   ($WORK/cluster/secret), `cluster: {node: nN, advertise_url: <own URL>}`,
+#                   `trusted_proxies: ["127.0.0.1"]`, `public_url` = the balancer, auth on (anonymous
+#                   off, users in the database), no shared hub credentials.
+#   nginx           round-robin balancer over the three ($WORK/cluster/nginx, one worker, pid file
+#                   nginx.pid; access log lb.log with the node that answered: `upstream=127.0.0.1:P`).
+# Users are made with `tollgate user add --cost 4` against the database (password NAME-pw, see cr).
+# Every check uses its own users, so the checks can run alone; suite order matters only in that
+# cluster-singlefetch wants $BIG_BLOB cold (if a node already has it, a fresh blob is pushed).
+
+CL_NODES=(n1 n2 n3)
+PG_BIN=/usr/lib/postgresql/15/bin
+CL_PLANS_YAML=$(cat <<'EOF'
+plans: {default: {}, anonymous: {}}
+limits: {enabled: true}
+EOF
+)
+
+# ---------------------------------------------------------------------------------------------
+# setup and teardown
+
+cl_auth_yaml() {
+  printf 'auth:\n  anonymous: false\n'
+  printf '  token: {issuer: %s, service: %s, ttl: 5m, algorithm: ES256}\n' "$AUTH_ISSUER" "$AUTH_SERVICE"
+  printf '  lockout: {failures: 100000, window: 1m}\n'
+  [ -n "${1:-}" ] && printf '  %s\n' "$1"
+  return 0
+}
+
+# cl_node_config NAME [AUTH-EXTRA-LINE] — write node NAME's config (a tg instance).
+cl_node_config() {
+  local n="$1" d="$WORK/tg/$1"
+  tg_config "$n" "" "" "$(cl_auth_yaml "${2:-}")" "$CL_PLANS_YAML
+trusted_proxies: [\"127.0.0.1\"]
+database: {url: \"postgres://tollgate@127.0.0.1:$(cat "$CL/pg.port")/tollgate\"}
+cluster: {node: $n, advertise_url: \"http://127.0.0.1:$(cat "$d/port")\", secret_file: \"$CL/secret\"}"
+  sed -i "s|^public_url: .*|public_url: \"$(cl_lb_url)\"|" "$d/config.yaml"
+}
+
+cl_lb_url() { echo "http://127.0.0.1:$(cat "$CL/lb.port")"; }
+cl_lb_host() { echo "127.0.0.1:$(cat "$CL/lb.port")"; }
+
+# psql_q SQL — one query on the cluster database, unaligned tuples only ('' + status 2 when down).
+psql_q() { timeout 10 psql -X -qAt -h 127.0.0.1 -p "$(cat "$CL/pg.port")" -U tollgate -d tollgate -c "$1" 2>&1; }
+
+pg_start() {
+  local D; D=$(cat "$CL/pgdir")
+  timeout 60 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$D/data" -l "$D/log" -w \
+    -o "-p $(cat "$CL/pg.port") -k $D -c listen_addresses=127.0.0.1" start >>"$CL/pg_ctl.out" 2>&1
+}
+pg_stop() {
+  local D; D=$(cat "$CL/pgdir" 2>/dev/null) || return 0
+  [ -f "$D/data/postmaster.pid" ] || return 0
+  timeout 60 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$D/data" -m fast -w stop >>"$CL/pg_ctl.out" 2>&1
+}
+
+# cluster_down — from run.sh's cleanup: nginx, then (after the tg loop stopped the nodes) PostgreSQL.
+cluster_nginx_down() { CL="$WORK/cluster"; [ -f "$CL/nginx/nginx.pid" ] && stop_pidfile "$CL/nginx/nginx.pid" "$CL/nginx/nginx.conf"; return 0; }
+cluster_pg_down() {
+  local D
+  CL="$WORK/cluster"
+  [ -f "$CL/pgdir" ] || return 0
+  D=$(cat "$CL/pgdir")
+  pg_stop
+  case "$D" in /tmp/tg-e2e-pg.*) rm -rf "$D" ;; esac
+  rm -f "$CL/pgdir"
+}
+
+cl_nginx_conf() {
+  local n
+  mkdir -p "$CL/nginx/logs"
+  {
+    echo "daemon off;"
+    echo "user root;"
+    echo "worker_processes 1;"
+    echo "pid $CL/nginx/nginx.pid.nginx;"
+    echo "error_log $CL/nginx/logs/error.log warn;"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    echo "  log_format lb '\$remote_addr \"\$request\" \$status upstream=\$upstream_addr ustatus=\$upstream_status bytes=\$body_bytes_sent';"
+    echo "  access_log $CL/nginx/logs/lb.log lb;"
+    echo "  client_body_temp_path $CL/nginx/tmp-body; proxy_temp_path $CL/nginx/tmp-proxy;"
+    echo "  fastcgi_temp_path $CL/nginx/tmp-fcgi; uwsgi_temp_path $CL/nginx/tmp-uwsgi; scgi_temp_path $CL/nginx/tmp-scgi;"
+    echo "  upstream tollgate {"
+    for n in "${CL_NODES[@]}"; do echo "    server 127.0.0.1:$(cat "$WORK/tg/$n/port") max_fails=0;"; done
+    echo "    keepalive 16;"
+    echo "  }"
+    echo "  server {"
+    echo "    listen 127.0.0.1:$(cat "$CL/lb.port");"
+    echo "    client_max_body_size 0;"
+    echo "    location / {"
+    echo "      proxy_pass http://tollgate;"
+    echo "      proxy_http_version 1.1;"
+    echo "      proxy_set_header Connection \"\";"
+    echo "      proxy_set_header Host \$http_host;"
+    echo "      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
+    echo "      proxy_set_header X-Forwarded-Proto \$scheme;"
+    echo "      proxy_buffering off;"
+    echo "      proxy_request_buffering off;"
+    echo "      proxy_connect_timeout 1s;"
+    echo "      proxy_read_timeout 120s;"
+    echo "      proxy_next_upstream error timeout http_502 http_503;"
+    echo "      proxy_next_upstream_tries 3;"
+    echo "    }"
+    echo "  }"
+    echo "}"
+  } >"$CL/nginx/nginx.conf"
+}
+
+# cluster_up CHECK — make the cluster unless it runs (PostgreSQL, migrate, 3 nodes, nginx). A failed
+# step is one FAIL "CHECK: (setup) …" and returns 1.
+cluster_up() {
+  local check="$1" D n rc out i
+  CL="$WORK/cluster"
+  mkdir -p "$CL"
+  if [ -f "$CL/up.done" ]; then
+    for n in "${CL_NODES[@]}"; do tg_alive "$n" || { cl_node_start "$n" "$check" || return 1; }; done
+    pid_matches "$CL/nginx/nginx.pid" "$CL/nginx/nginx.conf" || { cl_nginx_start "$check" || return 1; }
+    return 0
+  fi
+  if [ ! -x "$PG_BIN/initdb" ] || ! command -v nginx >/dev/null; then
+    fail "$check: (setup) PostgreSQL 15 and nginx are installed" "expected: $PG_BIN/initdb and nginx (scripts/test installs postgresql, nginx)"
+    return 1
+  fi
+  if [ ! -f "$CL/pgdir" ]; then
+    D=$(mktemp -d /tmp/tg-e2e-pg.XXXXXX); chown postgres "$D"; echo "$D" >"$CL/pgdir"
+    free_port >"$CL/pg.port"
+    if ! out=$(timeout 60 runuser -u postgres -- "$PG_BIN/initdb" -D "$D/data" -A trust -U tollgate -E UTF8 --locale=C 2>&1); then
+      fail "$check: (setup) initdb" "got: $(tail -c 400 <<<"$out")"; return 1
+    fi
+    if ! pg_start; then fail "$check: (setup) PostgreSQL starts" "got: $(tail -c 400 "$D/log")"; return 1; fi
+    if ! out=$(timeout 20 psql -X -q -h 127.0.0.1 -p "$(cat "$CL/pg.port")" -U tollgate -d postgres -c 'create database tollgate' 2>&1); then
+      fail "$check: (setup) create database tollgate" "got: $out"; return 1
+    fi
+  fi
+  head -c 32 /dev/urandom | base64 >"$CL/secret"; chmod 600 "$CL/secret"
+  [ -f "$CL/lb.port" ] || free_port >"$CL/lb.port"
+  for n in "${CL_NODES[@]}"; do mkdir -p "$WORK/tg/$n"; [ -f "$WORK/tg/$n/port" ] || free_port >"$WORK/tg/$n/port"; done
+  for n in "${CL_NODES[@]}"; do cl_node_config "$n"; done
+  tgc n1 db migrate; rc=$?
+  if [ $rc != 0 ]; then fail "$check: (setup) tollgate db migrate" "command: $CLI" "got: $(cli_got $rc)"; return 1; fi
+  cp "$WORK/cli.out" "$CL/migrate.out"
+  tgc n1 user add warm --password-stdin --cost 4 <<<"warm-pw"; rc=$?
+  if [ $rc != 0 ]; then fail "$check: (setup) user add warm (database)" "command: $CLI" "got: $(cli_got $rc)"; return 1; fi
+  # the nodes start together (each migrates under the lock, then heartbeats)
+  for n in "${CL_NODES[@]}"; do
+    "$TOLLGATE_BIN" serve --config "$WORK/tg/$n/config.yaml" >>"$WORK/tg/$n/tollgate.log" 2>&1 &
+    echo $! >"$WORK/tg/$n/pid"
+  done
+  for n in "${CL_NODES[@]}"; do
+    if ! wait_http "$(tg_url "$n")/v2/" 30; then
+      fail "$check: (setup) node $n answers /v2/" "command: $TOLLGATE_BIN serve --config $WORK/tg/$n/config.yaml" \
+        "got: $(tail -c 600 "$WORK/tg/$n/tollgate.log" | tr '\n' ' ')"
+      return 1
+    fi
+  done
+  cl_nginx_start "$check" || return 1
+  # every node sees the three (heartbeats every 1 s)
+  for i in $(seq 30); do
+    [ "$(psql_q "select count(*) from nodes where heartbeat_at > clock_timestamp() - interval '3 seconds'")" = 3 ] && break
+    sleep 0.2
+  done
+  touch "$CL/up.done"
+  info "cluster: PostgreSQL 127.0.0.1:$(cat "$CL/pg.port"), nodes $(for n in "${CL_NODES[@]}"; do printf '%s=%s ' "$n" "$(tg_url "$n")"; done)balancer $(cl_lb_url)"
+}
+
+cl_node_start() {
+  local d="$WORK/tg/$1"
+  "$TOLLGATE_BIN" serve --config "$d/config.yaml" >>"$d/tollgate.log" 2>&1 &
+  echo $! >"$d/pid"
+  wait_http "$(tg_url "$1")/v2/" 30 && return 0
+  fail "$2: (setup) node $1 answers /v2/" "command: $TOLLGATE_BIN serve --config $d/config.yaml" \
+    "got: $(tail -c 600 "$d/tollgate.log" | tr '\n' ' ')"
+  return 1
+}
+
+cl_nginx_start() {
+  cl_nginx_conf
+  if ! out=$(timeout 10 nginx -t -c "$CL/nginx/nginx.conf" -p "$CL/nginx" 2>&1); then
+    fail "$1: (setup) nginx -t accepts the balancer config" "got: $out"; return 1
+  fi
+  nginx -c "$CL/nginx/nginx.conf" -p "$CL/nginx" >>"$CL/nginx/logs/stdout.log" 2>&1 &
+  echo $! >"$CL/nginx/nginx.pid"
+  wait_http "$(cl_lb_url)/v2/" 10 && return 0
+  fail "$1: (setup) nginx answers on $(cl_lb_url)" "got: $(tail -c 400 "$CL/nginx/logs/error.log" 2>/dev/null)"
+  return 1
+}
+
+# cl_users CHECK USER... — add the users (password USER-pw) to the database via n1's config.
+cl_users() {
+  local check="$1" u rc; shift
+  for u in "$@"; do
+    tgc n1 user add "$u" --password-stdin --cost 4 <<<"$u-pw"; rc=$?
+    [ $rc = 0 ] || { fail "$check: (setup) user add $u" "command: $CLI" "got: $(cli_got $rc)"; return 1; }
+  done
+}
+
+# cl_set CHECK USER ARGS... — `user set` (setup step; a failure is one FAIL).
+cl_set() {
+  local check="$1" rc; shift
+  tgc n1 user set "$@"; rc=$?
+  [ $rc = 0 ] || { fail "$check: (setup) user set $*" "command: $CLI" "got: $(cli_got $rc)"; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# requests over nodes
+
+# cl_url I — base URL of node number I (0-based, modulo 3).
+cl_url() { tg_url "${CL_NODES[$(($1 % 3))]}"; }
+
+# cl_marks — current log marks of the nodes, as "n1=M n2=M n3=M" (for cl_al).
+cl_marks() { local n; for n in "${CL_NODES[@]}"; do printf '%s=%s ' "$n" "$(tg_mark "$n")"; done; }
+cl_mark_of() { local m; for m in $1; do [ "${m%%=*}" = "$2" ] && echo "${m#*=}"; done; }
+
+# cl_al MARKS [KEY VALUE]... — access lines of all nodes since the marks.
+cl_al() { local marks="$1" n; shift; for n in "${CL_NODES[@]}"; do al "$n" "$(cl_mark_of "$marks" "$n")" "$@"; done; }
+
+# cl_nodes_within NAME SECONDS WANT-REGEX CURL-ARGS... PATH — poll every node (PATH appended to its URL)
+# until each answered WANT (from a common start); pass if all did within SECONDS.
+cl_nodes_within() {
+  local name="$1" lim="$2" want="$3" n t0 ms done_n="" worst=0 last=() i; shift 3
+  local args=("${@:1:$#-1}") path="${@: -1}"
+  t0=$(date +%s%N)
+  for i in $(seq 60); do
+    for n in "${CL_NODES[@]}"; do
+      [[ " $done_n " == *" $n "* ]] && continue
+      req "${args[@]}" "$(tg_url "$n")$path"
+      ms=$((($(date +%s%N) - t0) / 1000000))
+      if [[ "$RS" =~ ^($want)$ ]]; then done_n+=" $n"; [ $ms -gt $worst ] && worst=$ms
+      else last=("$n: $(got)"); fi
+    done
+    [ "$(wc -w <<<"$done_n")" = 3 ] && break
+    [ "$ms" -ge $((lim * 1000 + 1000)) ] && break
+    sleep 0.05
+  done
+  if [ "$(wc -w <<<"$done_n")" = 3 ] && [ "$worst" -le $((lim * 1000)) ]; then pass "$name"; info "all nodes after $worst ms"
+  else fail "$name" "request: $REQ (and the same path on each node)" "expected: $want from n1, n2 and n3 within $lim s" \
+    "got: in time:${done_n:- none} (last after $worst ms); ${last[*]:-all eventually, too late}"; fi
+}
+
+# cl_token NODE CREDS SCOPE — a token from NODE's /token (Basic CREDS); '' on failure.
+cl_token() {
+  curl -sS --max-time 30 -G -u "$2" --data-urlencode "service=$AUTH_SERVICE" --data-urlencode "scope=$3" \
+    "$(tg_url "$1")/token" 2>/dev/null | jq -r '.token // empty' 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-users: users, passwords, tokens live in the database; every node sees a change within 1 s.
+check_cluster_users() {
+  cluster_up cluster-users || return
+  local rc T pat id f="$WORK/cluster/import.htpasswd" n got_nodes
+  tgc n2 db migrate; rc=$?
+  expect_match "cluster-users: tollgate db migrate (again, n2's config) → 'database tollgate@127.0.0.1:PORT/tollgate: schema version N', exit 0" \
+    "^0 database tollgate@127\\.0\\.0\\.1:$(cat "$CL/pg.port")/tollgate: schema version [0-9]+$" "$rc $(head -1 "$WORK/cli.out")" \
+    "command: $CLI" "$(cli_got $rc)" "first run said: $(head -1 "$CL/migrate.out")"
+  got_nodes=$(psql_q "select string_agg(name, ' ' order by name) from nodes where heartbeat_at > clock_timestamp() - interval '3 seconds'")
+  expect "cluster-users: table nodes lists n1 n2 n3 with fresh heartbeats" "n1 n2 n3" "$got_nodes" \
+    "query: select name from nodes where heartbeat_at > now() - 3 s"
+  req -u warm:warm-pw "$(tg_url n1)/readyz"
+  resp_is "cluster-users: GET /readyz on n1 → 200" 200
+  expect_match "cluster-users: … body 'ready'" '^ready' "$(body_snip 100)" "request: $REQ"
+  expect_match "cluster-users: log lines carry node=n2 (the 'tollgate serving' line)" 'node=n2' \
+    "$(grep -m1 'tollgate serving' "$WORK/tg/n2/tollgate.log")" "log: $WORK/tg/n2/tollgate.log"
+  expect_match "cluster-users: access log lines carry node=n2 too (which node answered)" 'node=n2' \
+    "$(al n2 0 | tail -1)" "log: $WORK/tg/n2/tollgate.log"
+
+  # a new user, added with n3's config, logs in on every node within 1 s
+  tgc n3 user add cu1 --password-stdin --cost 4 <<<"cu1-pw"; rc=$?
+  expect "cluster-users: user add cu1 --password-stdin (n3's config, into the database) → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: cu1 logs in on n1, n2 and n3 (GET /v2/ Basic → 200) within 1 s" 1 200 -u cu1:cu1-pw /v2/
+  req -u cu1:wrong "$(tg_url n2)/v2/"
+  resp_is "cluster-users: … a wrong password → 401 (n2)" 401
+
+  # a token issued by n1 works on n2 and n3
+  T=$(cl_token n1 cu1:cu1-pw repository:library/alpine:pull)
+  expect_match "cluster-users: GET n1/token (Basic cu1, scope alpine pull) → a token" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$T"
+  for n in n2 n3; do
+    req -H "Authorization: Bearer $T" "${ACCEPT_ALL[@]}" "$(tg_url "$n")/v2/library/alpine/manifests/3.19"
+    resp_is "cluster-users: n1's token accepted by $n (GET alpine:3.19 manifest → 200)" 200 digest="$ALPINE_DIGEST"
+  done
+
+  # passwd: the old password stops working everywhere, the new one works everywhere
+  tgc n1 user passwd cu1 --password-stdin --cost 4 <<<"cu1-new"; rc=$?
+  expect "cluster-users: user passwd cu1 → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: after passwd the old password → 401 on every node within 1 s" 1 401 -u cu1:cu1-pw /v2/
+  cl_nodes_within "cluster-users: … the new one → 200 on every node" 1 200 -u cu1:cu1-new /v2/
+
+  # disable / enable
+  tgc n2 user disable cu1; rc=$?
+  expect "cluster-users: user disable cu1 → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: disabled cu1 → 401 on every node within 1 s" 1 401 -u cu1:cu1-new /v2/
+  T=$(cl_token n3 cu1:cu1-new repository:library/alpine:pull)
+  expect "cluster-users: … and gets no token from n3" "" "$T"
+  tgc n3 user enable cu1; rc=$?
+  expect "cluster-users: user enable cu1 → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: enabled again → 200 on every node within 1 s" 1 200 -u cu1:cu1-new /v2/
+
+  # personal access token: works everywhere, revoked everywhere
+  tgc n1 token create cu1 --label cl; rc=$?
+  pat=$(head -1 "$WORK/cli.out")
+  expect "cluster-users: token create cu1 --label cl → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: the personal access token works as cu1's password on every node within 1 s" 1 200 -u "cu1:$pat" /v2/
+  tgc n2 token list cu1 --json
+  id=$(jq -r '[.[] | select(.label == "cl")][0].id // empty' "$WORK/cli.out" 2>/dev/null)
+  tgc n3 token revoke "$id"; rc=$?
+  expect "cluster-users: token revoke <id> (n3's config) → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: the revoked token → 401 on every node within 1 s" 1 401 -u "cu1:$pat" /v2/
+
+  # user del: password and bearer token refused everywhere
+  T=$(cl_token n1 cu1:cu1-new repository:library/alpine:pull)
+  tgc n1 user del cu1; rc=$?
+  expect "cluster-users: user del cu1 → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: deleted cu1's password → 401 on every node within 1 s" 1 401 -u cu1:cu1-new /v2/
+  cl_nodes_within "cluster-users: deleted cu1's bearer token (from n1) → 401 on every node within 1 s" 1 401 \
+    -H "Authorization: Bearer $T" "${ACCEPT_ALL[@]}" /v2/library/alpine/manifests/3.19
+
+  # user import of an Apache htpasswd -B file
+  rm -f "$f"
+  htpasswd -c -B -C 5 -b "$f" cimp-a cimp-a-pw 2>/dev/null
+  htpasswd -B -C 5 -b "$f" cimp-b cimp-b-pw 2>/dev/null
+  tgc n2 user import "$f"; rc=$?
+  expect_match "cluster-users: user import of an htpasswd -B file (2 users) → exit 0, 'imported 2 new user(s)'" \
+    '^0 imported 2 new user\(s\)' "$rc $(head -1 "$WORK/cli.out")" "command: $CLI" "$(cli_got $rc)"
+  cl_nodes_within "cluster-users: imported cimp-a logs in on every node within 1 s" 1 200 -u cimp-a:cimp-a-pw /v2/
+  cl_nodes_within "cluster-users: imported cimp-b logs in on every node within 1 s" 1 200 -u cimp-b:cimp-b-pw /v2/
+  tgc n3 user export; rc=$?
+  expect "cluster-users: user export (n3's config) has cimp-a's hash from the file" "0 $(grep '^cimp-a:' "$f")" \
+    "$rc $(grep '^cimp-a:' "$WORK/cli.out")" "command: $CLI"
+}
