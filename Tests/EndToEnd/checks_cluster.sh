@@ -338,3 +338,121 @@ check_cluster_users() {
   expect "cluster-users: user export (n3's config) has cimp-a's hash from the file" "0 $(grep '^cimp-a:' "$f")" \
     "$rc $(grep '^cimp-a:' "$WORK/cli.out")" "command: $CLI"
 }
+
+# cl_lb_mark — lines in the balancer's access log so far; cl_lb_since MARK — the lines after it.
+cl_lb_mark() { wc -l <"$WORK/cluster/nginx/logs/lb.log"; }
+cl_lb_since() { tail -n +$(($1 + 1)) "$WORK/cluster/nginx/logs/lb.log"; }
+
+# cl_served_by MARKS USER — "n1=N n2=N n3=N": access lines of USER on each node since MARKS.
+cl_served_by() {
+  local n
+  for n in "${CL_NODES[@]}"; do printf '%s=%s ' "$n" "$(alc "$n" "$(cl_mark_of "$1" "$n")" user "$2")"; done
+}
+
+# cl_each_served NAME COUNTS — pass if every node's count in COUNTS ("n1=N …") is > 0.
+cl_each_served() {
+  if [[ " $2" =~ \ n1=[1-9][0-9]*\ n2=[1-9][0-9]*\ n3=[1-9][0-9]* ]]; then pass "$1"; info "$2"
+  else fail "$1" "expected: each node's access log has some of these requests" "got: $2"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-clients: real clients through the balancer; the requests spread over the nodes.
+check_cluster_clients() {
+  cluster_up cluster-clients || return
+  cl_users cluster-clients cli || return
+  local LB H M lbm ups prev u alt=1 i env cfg dg S="$HARNESS/clients/docker.sh" P="$HARNESS/clients/podman.sh" \
+    C="$HARNESS/clients/containerd.sh" D d="$WORK/cluster/clients" realm
+  LB=$(cl_lb_url) H=$(cl_lb_host)
+  rm -rf "$d"; mkdir -p "$d"
+
+  # the token realm is the balancer's, whichever node answers
+  req "$(tg_url n2)/v2/"
+  realm=$(chal_param "$(chal)" realm)
+  expect "cluster-clients: a node's challenge names the balancer: realm=\"$LB/token\" (public_url)" "$LB/token" "$realm" "request: $REQ" "$(got)"
+
+  # consecutive requests land on different nodes
+  M=$(cl_marks) lbm=$(cl_lb_mark)
+  for i in $(seq 6); do curl -s -o /dev/null --max-time 10 -u "$(cr cli)" "$LB/v2/"; done
+  ups=$(cl_lb_since "$lbm" | sed -nE 's/.*upstream=([0-9.:]+).*/\1/p')
+  prev=""; for u in $ups; do [ "$u" = "$prev" ] && alt=0; prev=$u; done
+  [ "$alt" = 1 ] && [ "$(sort -u <<<"$ups" | grep -c .)" = 3 ]
+  verdict "cluster-clients: 6 consecutive GET /v2/ through nginx → each answered by another node than the one before, all three used" $? \
+    "nginx upstreams in order: $(echo $ups)"
+  cl_each_served "cluster-clients: … and each node's access log has some of them" "$(cl_served_by "$M" cli)"
+
+  M=$(cl_marks)
+  # Docker: login to the balancer, a direct pull and a registry-mirrors pull (Hub credentials)
+  if env=$(DOCKERD_MIRROR="$LB" DOCKERD_INSECURE="$H" timeout 90 "$S" start 2>"$d/dockerd.err"); then
+    eval "$env"
+    echo "docker $DOCKERD_DIR" >>"$WORK/daemons"
+    cfg="$DOCKER_CONFIG/config.json"
+    if run_cmd "cluster-clients: docker login $H (the balancer) -u cli" 60 docker login "$H" -u cli -p cli-pw; then
+      if run_cmd "cluster-clients: docker pull $H/library/alpine:3.19" 180 docker pull -q "$H/library/alpine:3.19"; then
+        expect_match "cluster-clients: … digest = hub's" "(^| )$(re_escape "$H")/library/alpine@$ALPINE_DIGEST( |$)" \
+          "$(timeout 30 docker inspect --format '{{join .RepoDigests " "}}' "$H/library/alpine:3.19" 2>&1)"
+      fi
+      jq --arg a "$(printf 'cli:cli-pw' | base64)" '.auths["https://index.docker.io/v1/"] = {auth: $a}' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
+      if run_cmd "cluster-clients: docker pull busybox:latest via registry-mirrors = the balancer" 180 docker pull -q busybox:latest; then
+        expect_match "cluster-clients: … digest = hub's" "(^| )(docker.io/library/)?busybox@$BUSYBOX_DIGEST( |$)" \
+          "$(timeout 30 docker inspect --format '{{join .RepoDigests " "}}' busybox:latest 2>&1)"
+      fi
+    fi
+    timeout 60 "$S" stop "$DOCKERD_DIR"
+  else
+    fail "cluster-clients: private dockerd starts" "$(tail -c 300 "$d/dockerd.err")"
+  fi
+
+  # podman: login to the balancer, pull via the docker.io mirror and directly
+  if D=$(PODMAN_INSECURE="$H" PODMAN_MIRROR="docker.io=$H" "$P" new); then
+    sed -i 's|^location = "docker.io"|location = "127.0.0.1:9"|' "$D/registries.conf"
+    echo "podman $D" >>"$WORK/daemons"
+    if run_cmd "cluster-clients: podman login $H -u cli" 60 "$P" do "$D" login "$H" -u cli -p cli-pw; then
+      if run_cmd "cluster-clients: podman pull docker.io/library/alpine:3.19 via the mirror (the balancer)" 180 \
+        "$P" do "$D" pull -q docker.io/library/alpine:3.19; then
+        dg=$(timeout 30 "$P" do "$D" image inspect --format '{{.Digest}}' docker.io/library/alpine:3.19 2>&1)
+        expect "cluster-clients: … digest = hub's" "$ALPINE_DIGEST" "$dg"
+      fi
+      if run_cmd "cluster-clients: podman pull $H/ghcr.io/org/tool:v1" 180 "$P" do "$D" pull -q "$H/ghcr.io/org/tool:v1"; then
+        dg=$(timeout 30 "$P" do "$D" image inspect --format '{{.Digest}}' "$H/ghcr.io/org/tool:v1" 2>&1)
+        expect "cluster-clients: … digest = ghcr's" "$TOOL_DIGEST" "$dg"
+      fi
+    fi
+    "$P" rm "$D"
+  else
+    fail "cluster-clients: private podman" "podman.sh new failed"
+  fi
+
+  # containerd: hosts.toml mirror for docker.io = the balancer, with the credentials as a header
+  if env=$(timeout 60 "$C" start 2>"$d/ctr.err"); then
+    eval "$env"
+    echo "containerd $CTR_DIR" >>"$WORK/daemons"
+    "$C" mirror "$CTR_DIR" docker.io "$LB"
+    sed -i 's|^server = .*|server = "http://127.0.0.1:9"|' "$CTR_DIR/certs.d/docker.io/hosts.toml"
+    printf '  [host."%s".header]\n    Authorization = "Basic %s"\n' "$LB" "$(printf 'cli:cli-pw' | base64)" \
+      >>"$CTR_DIR/certs.d/docker.io/hosts.toml"
+    run_cmd "cluster-clients: ctr pull docker.io/library/multi:latest via hosts.toml (balancer, credentials in the file)" 180 \
+      "$C" pull "$CTR_DIR" docker.io/library/multi:latest &&
+      expect "cluster-clients: … digest = hub's" "$MULTI_DIGEST" "$(ctr_digest docker.io/library/multi:latest)"
+    run_cmd "cluster-clients: ctr pull --plain-http --user cli:… $H/quay.io/coreos/etcd:v3" 180 \
+      "$C" pull "$CTR_DIR" --plain-http --user "$(cr cli)" "$H/quay.io/coreos/etcd:v3" &&
+      expect "cluster-clients: … digest = quay's" "$ETCD_DIGEST" "$(ctr_digest "$H/quay.io/coreos/etcd:v3")"
+    timeout 30 "$C" stop "$CTR_DIR"
+  else
+    fail "cluster-clients: private containerd starts" "$(tail -c 300 "$d/ctr.err")"
+  fi
+
+  # skopeo
+  if run_cmd "cluster-clients: skopeo copy --all --src-creds cli:… $H/library/multi:latest" 180 \
+    skopeo copy -q --all --src-tls-verify=false --src-creds "$(cr cli)" "docker://$H/library/multi:latest" "dir:$d/multi"; then
+    expect "cluster-clients: … digest = hub's" "$MULTI_DIGEST" "$(sk_digest "$d/multi")"
+  fi
+  if run_cmd "cluster-clients: skopeo copy $H/docker.io/library/busybox:latest" 180 \
+    skopeo copy -q --src-tls-verify=false --src-creds "$(cr cli)" "docker://$H/docker.io/library/busybox:latest" "dir:$d/bb"; then
+    expect "cluster-clients: … digest = hub's" "$BUSYBOX_DIGEST" "$(sk_digest "$d/bb")"
+  fi
+  sleep 0.3
+  cl_each_served "cluster-clients: the client pulls were served by every node (access lines of user cli)" "$(cl_served_by "$M" cli)"
+  local bad
+  bad=$(cl_al "$M" user cli | grep -E 'status=5[0-9][0-9]' | head -3)
+  expect "cluster-clients: no 5xx answer to cli's requests on any node" "" "$bad"
+}
