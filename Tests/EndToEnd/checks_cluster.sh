@@ -166,13 +166,30 @@ cluster_up() {
     fi
   done
   cl_nginx_start "$check" || return 1
-  # every node sees the three (heartbeats every 1 s)
-  for i in $(seq 30); do
-    [ "$(psql_q "select count(*) from nodes where heartbeat_at > clock_timestamp() - interval '3 seconds'")" = 3 ] && break
-    sleep 0.2
-  done
+  # every node sees the three (heartbeats every 1 s): else ownership differs between nodes meanwhile
+  if ! cl_converged 10; then
+    fail "$check: (setup) each node's last 'cluster nodes' log line says live=n1,n2,n3 within 10 s" \
+      "got: $(for n in "${CL_NODES[@]}"; do grep 'cluster nodes' "$WORK/tg/$n/tollgate.log" | tail -1; done | tr '\n' ' ')"
+    return 1
+  fi
   touch "$CL/up.done"
   info "cluster: PostgreSQL 127.0.0.1:$(cat "$CL/pg.port"), nodes $(for n in "${CL_NODES[@]}"; do printf '%s=%s ' "$n" "$(tg_url "$n")"; done)balancer $(cl_lb_url)"
+}
+
+# cl_converged SECONDS [LIVE] — until every running node's last membership line is live=LIVE
+# (default n1,n2,n3).
+cl_converged() {
+  local i n ok want="${2:-n1,n2,n3}"
+  for i in $(seq $(($1 * 10))); do
+    ok=1
+    for n in "${CL_NODES[@]}"; do
+      tg_alive "$n" || continue
+      [[ "$(grep 'cluster nodes' "$WORK/tg/$n/tollgate.log" | tail -1)" == *"live=$want "* ]] || ok=0
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 cl_node_start() {
@@ -203,6 +220,22 @@ cl_users() {
   for u in "$@"; do
     tgc n1 user add "$u" --password-stdin --cost 4 <<<"$u-pw"; rc=$?
     [ $rc = 0 ] || { fail "$check: (setup) user add $u" "command: $CLI" "got: $(cli_got $rc)"; return 1; }
+  done
+  cl_known "$check" "$@"
+}
+
+# cl_known CHECK USER... — wait (≤ 3 s) until every node lets the users in (GET /v2/ → 200).
+cl_known() {
+  local check="$1" u n i code; shift
+  for u in "$@"; do
+    for n in "${CL_NODES[@]}"; do
+      for i in $(seq 30); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$(cr "$u")" "$(tg_url "$n")/v2/")
+        [ "$code" = 200 ] && break
+        sleep 0.1
+      done
+      [ "$code" = 200 ] || { fail "$check: (setup) node $n knows the new user $u within 3 s" "got: GET /v2/ → $code"; return 1; }
+    done
   done
 }
 
@@ -455,4 +488,78 @@ check_cluster_clients() {
   local bad
   bad=$(cl_al "$M" user cli | grep -E 'status=5[0-9][0-9]' | head -3)
   expect "cluster-clients: no 5xx answer to cli's requests on any node" "" "$bad"
+}
+
+# cl_on_disk DIGEST — the nodes whose storage holds the blob file ("n1 n3").
+cl_on_disk() {
+  local n out=""
+  for n in "${CL_NODES[@]}"; do [ -e "$WORK/tg/$n/data/blobs/sha256/${1:7:2}/${1:7}" ] && out+="$n "; done
+  printf '%s' "${out% }"
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-singlefetch: one upstream fetch per blob for the whole cluster (cache ownership + forwarding).
+check_cluster_singlefetch() {
+  cluster_up cluster-singlefetch || return
+  cl_users cluster-singlefetch sf || return
+  local d="$WORK/cluster/sf" blob="$BIG_BLOB" repo="$BIG_BLOB_REPO" up=hub size="$BIG_BLOB_SIZE" u0 u1 i pids=() bad="" n200=0 f held
+  rm -rf "$d"; mkdir -p "$d"
+  if [ -n "$(cl_on_disk "$BIG_BLOB")" ]; then
+    # not cold any more (an earlier check fetched it): a fresh 64 MiB blob on ghcr instead
+    head -c $((64 * 1024 * 1024)) /dev/urandom >"$d/fresh"
+    if ! blob=$(crash_push_blob cluster/sf "$d/fresh" 2>"$d/push.err"); then
+      fail "cluster-singlefetch: (setup) push a fresh 64 MiB blob to ghcr" "got: $(cat "$d/push.err")"; return
+    fi
+    repo=ghcr.io/cluster/sf up=ghcr size=$((64 * 1024 * 1024))
+    info "\$BIG_BLOB is already cached on $(cl_on_disk "$BIG_BLOB"): using a fresh blob $blob in ghcr cluster/sf"
+    rm -f "$d/fresh"
+  fi
+  local upath="/v2/${repo#ghcr.io/}/blobs/$blob"
+  u0=$(up_count $up GET "$(re_escape "$upath")")
+  for i in $(seq 0 15); do
+    curl -s --max-time 120 -u "$(cr sf)" -o "$d/body$i" -w '%{http_code}' "$(cl_url $i)/v2/$repo/blobs/$blob" >"$d/st$i" 2>"$d/err$i" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for i in $(seq 0 15); do
+    if [ "$(cat "$d/st$i")" = 200 ] && [ "sha256:$(sha256sum <"$d/body$i" | cut -d' ' -f1)" = "$blob" ]; then n200=$((n200 + 1))
+    else bad+=" #$i($(cl_url $i)): status $(cat "$d/st$i") $(stat -c %s "$d/body$i" 2>/dev/null) B;"; fi
+  done
+  rm -f "$d"/body*
+  expect "cluster-singlefetch: 16 concurrent cold GETs of one 64 MiB blob over n1, n2, n3 → 16 × 200 with the right bytes" 16 "$n200" \
+    "request: curl -u sf:… GET <node>/v2/$repo/blobs/$blob (i-th to node i mod 3)" "wrong:$bad"
+  sleep 0.3
+  u1=$(up_count $up GET "$(re_escape "$upath")")
+  expect "cluster-singlefetch: … exactly 1 upstream GET for the cluster (the owner fetched it; the others forwarded)" 1 "$((u1 - u0))" \
+    "$HARNESS_DIR/$up/registry.log: GET $upath lines before $u0, after $u1"
+  held=$(cl_on_disk "$blob")
+  expect_match "cluster-singlefetch: … the blob is stored by one node (its owner), not by all three" '^n[123]$' "$held" \
+    "nodes holding $blob: '${held}'"
+
+  # a cold image through the balancer, three clients at once: each blob fetched once
+  local img dg raw kid M0 c cnt skfail=0
+  img=ghcr.io/cluster/app-$RANDOM
+  if ! dg=$(timeout 120 "$HARNESS/mkimage.sh" "docker://$GHCR_HOST/${img#ghcr.io/}:1" --layers 3 --layer-size 400000 \
+    --seed "$img" 2>"$d/mk.err"); then
+    fail "cluster-singlefetch: (setup) push a fresh image to ghcr" "got: $(tail -c 300 "$d/mk.err")"; return
+  fi
+  raw=$(timeout 30 skopeo inspect --raw --tls-verify=false "docker://$GHCR_HOST/${img#ghcr.io/}:1")
+  pids=()
+  for i in 1 2 3; do
+    timeout 180 skopeo copy -q --src-tls-verify=false --src-creds "$(cr sf)" "docker://$(cl_lb_host)/$img:1" "dir:$d/img$i" \
+      >"$d/sk$i.out" 2>&1 &
+    pids+=($!)
+  done
+  for i in 1 2 3; do wait "${pids[$((i - 1))]}" || skfail=1; done
+  [ $skfail = 0 ] && [ "$(sk_digest "$d/img1")" = "$dg" ] && [ "$(sk_digest "$d/img2")" = "$dg" ] && [ "$(sk_digest "$d/img3")" = "$dg" ]
+  verdict "cluster-singlefetch: 3 concurrent skopeo copies of a cold image ($img:1) through the balancer → all succeed, digest $dg" $? \
+    "outputs: $(cat "$d"/sk*.out | tail -c 400 | tr '\n' ' ')"
+  sleep 0.3
+  cnt=""
+  for c in $(jq -r '.config.digest, .layers[].digest' <<<"$raw"); do
+    cnt+="$(up_count ghcr GET "$(re_escape "/v2/${img#ghcr.io/}/blobs/$c")") "
+  done
+  expect "cluster-singlefetch: … each of its 4 blobs (config + 3 layers) fetched from ghcr exactly once" "1 1 1 1 " "$cnt" \
+    "GET counts in $HARNESS_DIR/ghcr/registry.log, config then layers"
+  rm -rf "$d"
 }
