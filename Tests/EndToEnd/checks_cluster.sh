@@ -563,3 +563,147 @@ check_cluster_singlefetch() {
     "GET counts in $HARNESS_DIR/ghcr/registry.log, config then layers"
   rm -rf "$d"
 }
+
+# cl_par DIR N USER PATH [CURL-ARGS...] — N concurrent GETs of PATH as USER, the i-th to node i mod 3
+# (Accept: manifest types). Per request: DIR/st$i = "status size", DIR/h$i = headers, DIR/b$i = body.
+cl_par() {
+  local d="$1" n="$2" u="$3" p="$4" i pids=(); shift 4
+  rm -rf "$d"; mkdir -p "$d"
+  for i in $(seq 0 $((n - 1))); do
+    curl -s --max-time 90 -u "$(cr "$u")" "${ACCEPT_ALL[@]}" -D "$d/h$i" -o "$d/b$i" -w '%{http_code} %{size_download}\n' "$@" \
+      "$(cl_url $i)$p" >"$d/st$i" 2>/dev/null &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
+
+# cl_par_count DIR STATUS — how many answers had STATUS; cl_par_hdr DIR I NAME — a header of answer I.
+cl_par_count() { cat "$1"/st* | grep -c "^$2 "; }
+cl_par_hdr() { tr -d '\r' <"$1/h$2" | awk -v n="$3" 'tolower($0) ~ "^" n ":" {sub(/^[^:]*: */, ""); v = $0} END {print v}'; }
+cl_par_summary() { cat "$1"/st* | awk '{print $1}' | sort | uniq -c | tr '\n' ' ' | tr -s ' '; }
+
+# cl_par_refusals NAME DIR DETAIL — every 429 answer in DIR is TOOMANYREQUESTS with errors[0].detail
+# DETAIL and a Retry-After of whole seconds.
+cl_par_refusals() {
+  local name="$1" d="$2" want="$3" i st bad="" n=0
+  for i in $(seq 0 200); do
+    [ -f "$d/st$i" ] || break
+    st=$(cut -d' ' -f1 "$d/st$i")
+    [ "$st" = 429 ] || continue
+    n=$((n + 1))
+    [ "$(jq -r '.errors[0].code + " " + .errors[0].detail' "$d/b$i" 2>/dev/null)" = "TOOMANYREQUESTS $want" ] &&
+      [[ "$(cl_par_hdr "$d" $i retry-after)" =~ ^[0-9]+$ ]] ||
+      bad+=" #$i: body $(head -c 160 "$d/b$i" | tr '\n' ' ') Retry-After '$(cl_par_hdr "$d" $i retry-after)';"
+  done
+  if [ $n -gt 0 ] && [ -z "$bad" ]; then pass "$name"; else fail "$name" "expected: each 429 with code TOOMANYREQUESTS, detail $want, Retry-After N" "got: $n refusals;$bad"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-limits: limits hold for the cluster as a whole, whatever node the requests reach.
+check_cluster_limits() {
+  cluster_up cluster-limits || return
+  cl_users cluster-limits lp lb lc lr lr2 || return
+  lim_alpine_blobs
+  cl_set cluster-limits lp --pulls-per-6h 30 || return
+  local lim=$((3 * BUSYBOX_LAYER_SIZE + BUSYBOX_LAYER_SIZE / 2))
+  cl_set cluster-limits lb --bytes-per-day "$lim" || return
+  cl_set cluster-limits lc --concurrent-transfers 2 || return
+  cl_set cluster-limits lr --requests-per-minute 60 || return
+  cl_set cluster-limits lr2 --requests-per-minute 60 || return
+  local d="$WORK/cluster/lim" i n200 n429 sent rl bad t0 ms sts n
+  # warm the content on its owners (as warm, unlimited)
+  for i in 0 1 2; do
+    curl -s -o /dev/null --max-time 120 -u warm:warm-pw "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+    curl -s -o /dev/null --max-time 120 -u warm:warm-pw "$(cl_url $i)/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+  done
+  curl -s -o /dev/null --max-time 120 -u warm:warm-pw "$(cl_url 0)/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB"
+  sleep 0.6  # the overrides reach every node within 250 ms
+
+  # pulls_per_6h: 30, 64 parallel manifest GETs over the three nodes
+  cl_par "$d" 64 lp "/v2/library/alpine/manifests/$ALPINE_DIGEST"
+  n200=$(cl_par_count "$d" 200) n429=$(cl_par_count "$d" 429)
+  expect "cluster-limits: lp (pulls_per_6h: 30) 64 parallel manifest GETs over n1, n2, n3 → exactly 30 × 200 and 34 × 429" \
+    "30 34" "$n200 $n429" "request: 64 × curl -u lp:… GET <node i mod 3>/v2/library/alpine/manifests/$ALPINE_DIGEST" \
+    "statuses: $(cl_par_summary "$d")"
+  bad=""
+  for i in $(seq 0 63); do
+    [ "$(cut -d' ' -f1 "$d/st$i")" = 429 ] || continue
+    rl=$(cl_par_hdr "$d" $i ratelimit-limit)
+    [ "$rl" = "30;w=21600" ] && [[ "$(cl_par_hdr "$d" $i retry-after)" =~ ^[0-9]+$ ]] ||
+      bad+=" #$i: RateLimit-Limit '$rl' Retry-After '$(cl_par_hdr "$d" $i retry-after)';"
+  done
+  expect "cluster-limits: … every 429 has RateLimit-Limit: 30;w=21600 and Retry-After" "" "$bad"
+  cl_par_refusals "cluster-limits: … every 429 says TOOMANYREQUESTS, detail pulls_per_6h" "$d" pulls_per_6h
+  req -u "$(cr lp)" "${ACCEPT_ALL[@]}" "$(tg_url n3)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+  resp_is "cluster-limits: … one more on n3 → 429" 429
+
+  # bytes_per_day: 3.5 busybox layers' worth; 9 parallel GETs of the layer
+  cl_par "$d" 9 lb "/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+  n200=0 sent=0 bad=""
+  for i in $(seq 0 8); do
+    read -r st sz <"$d/st$i"
+    sent=$((sent + sz))
+    if [ "$st" = 200 ]; then
+      n200=$((n200 + 1))
+      [ "sha256:$(sha256sum <"$d/b$i" | cut -d' ' -f1)" = "$BUSYBOX_LAYER" ] || bad+=" #$i: 200 with wrong bytes ($sz B);"
+    fi
+  done
+  expect "cluster-limits: lb (bytes_per_day: $lim = 3.5 × the $BUSYBOX_LAYER_SIZE B busybox layer) 9 parallel GETs of it over the nodes → 3 × 200 (whole, right digest), 6 × 429" \
+    "3 6 " "$n200 $(cl_par_count "$d" 429) $bad" "statuses: $(cl_par_summary "$d")"
+  [ "$(cat "$d"/st* | awk '$1 == 200 {s += $2} END {print s + 0}')" -le "$lim" ]
+  verdict "cluster-limits: … the blob bytes delivered ($(cat "$d"/st* | awk '$1 == 200 {s += $2} END {print s + 0}') B) ≤ the limit ($lim B)" $? \
+    "answers: $(cat "$d"/st* | tr '\n' ',')"
+  cl_par_refusals "cluster-limits: … every 429 says TOOMANYREQUESTS, detail bytes_per_day" "$d" bytes_per_day
+
+  # concurrent_transfers: 2; 6 parallel 64 MiB GETs (at 24 MB/s each, so that they overlap)
+  cl_par "$d" 6 lc "/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB" --limit-rate 24M
+  n200=0 bad=""
+  for i in $(seq 0 5); do
+    read -r st sz <"$d/st$i"
+    if [ "$st" = 200 ]; then
+      n200=$((n200 + 1))
+      [ "$sz" = "$BIG_BLOB_SIZE" ] && [ "sha256:$(sha256sum <"$d/b$i" | cut -d' ' -f1)" = "$BIG_BLOB" ] || bad+=" #$i: 200 but $sz B / wrong digest;"
+    fi
+  done
+  expect "cluster-limits: lc (concurrent_transfers: 2) 6 parallel 64 MiB GETs over the nodes → 2 × 200 (whole, right digest), 4 × 429" \
+    "2 4 " "$n200 $(cl_par_count "$d" 429) $bad" "statuses: $(cl_par_summary "$d")"
+  cl_par_refusals "cluster-limits: … every 429 says TOOMANYREQUESTS, detail concurrent_transfers" "$d" concurrent_transfers
+  rm -f "$d"/b*
+  n=$(psql_q "select count(*) from transfer_reservations where subject like '%lc%'")
+  expect "cluster-limits: … afterwards no transfer reservation of lc is left (transfer_reservations)" 0 "$n"
+  req -u "$(cr lc)" "$(tg_url n2)/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+  resp_is "cluster-limits: … and lc's next blob GET → 200" 200 sha="$BUSYBOX_LAYER"
+
+  # requests_per_minute: 60; 3 × 40 requests at once, one keep-alive curl per node
+  t0=$(date +%s%N)
+  local pids=()
+  for i in 0 1 2; do
+    ( a=(); for n in $(seq 40); do a+=(-o /dev/null "$(cl_url $i)/v2/"); done
+      curl -s --max-time 60 -u "$(cr lr)" -w '%{http_code}\n' "${a[@]}" >"$d/rpm$i" ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"  # (never a bare wait: the nodes may be this shell's children)
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  n200=$(cat "$d"/rpm* | grep -c '^200$')
+  [ "$n200" -le $((60 + ms / 1000 + 1)) ]
+  verdict "cluster-limits: lr (requests_per_minute: 60) 3 × 40 requests at once, one curl per node → at most 60 (+1 a second of refill) × 200 cluster-wide" $? \
+    "got: $n200 × 200 in $ms ms; per node: $(for i in 0 1 2; do printf '%s ' "$(grep -c '^200$' "$d/rpm$i")"; done)" \
+    "statuses: $(cat "$d"/rpm* | sort | uniq -c | tr '\n' ' ' | tr -s ' ')"
+  info "lr: $n200 × 200 of 120 in $ms ms (per node: $(for i in 0 1 2; do printf '%s ' "$(grep -c '^200$' "$d/rpm$i")"; done))"
+  req -u "$(cr lr)" "$(tg_url n1)/v2/"
+  refused "cluster-limits: … the next request → 429, detail requests_per_minute" requests_per_minute 1 60
+
+  # … and a user whose traffic all goes to one node gets (nearly) all of it
+  t0=$(date +%s%N)
+  curl -s -o /dev/null --max-time 10 -u "$(cr lr2)" "$(tg_url n2)/v2/"
+  curl -s -o /dev/null --max-time 10 -u "$(cr lr2)" "$(tg_url n3)/v2/"
+  sleep 1.5
+  a=(); for n in $(seq 70); do a+=(-o /dev/null "$(tg_url n1)/v2/"); done
+  sts=$(curl -s --max-time 60 -u "$(cr lr2)" -w '%{http_code}\n' "${a[@]}")
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  n200=$(grep -c '^200$' <<<"$sts")
+  [ "$n200" -ge 54 ] && [ "$n200" -le $((58 + ms / 1000 + 1)) ]
+  verdict "cluster-limits: lr2 (60/min; one request on n2 and n3 1.5 s before) 70 requests at once on n1 → ≥ 54 (90 %) and ≤ 58 (+ 1 a second of refill) × 200" $? \
+    "got: $n200 × 200, $ms ms after lr2's first request; statuses: $(sort <<<"$sts" | uniq -c | tr '\n' ' ' | tr -s ' ')"
+  rm -rf "$d"
+}
