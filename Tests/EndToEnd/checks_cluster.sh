@@ -707,3 +707,149 @@ check_cluster_limits() {
     "got: $n200 × 200, $ms ms after lr2's first request; statuses: $(sort <<<"$sts" | uniq -c | tr '\n' ' ' | tr -s ' ')"
   rm -rf "$d"
 }
+
+# cl_get NODE USER PATH [CURL-ARGS...] — `req` GET (manifest Accept) of PATH on NODE as USER.
+cl_get() { local n="$1" u="$2" p="$3"; shift 3; req -u "$(cr "$u")" "${ACCEPT_ALL[@]}" "$@" "$(tg_url "$n")$p"; }
+
+# ---------------------------------------------------------------------------------------------
+# cluster-isolation: the tenant rules hold when the entitled and the refused request for the same
+# private content land on different nodes (no shared hub credentials on the cluster).
+check_cluster_isolation() {
+  cluster_up cluster-isolation || return
+  cl_users cluster-isolation carol dave erin xavier den || return
+  local rc raw cfg l1 l2 who n p refs=() ref
+  tgc n1 upstream login carol docker.io --username alice --password-stdin <<<alice-secret; rc=$?
+  expect "cluster-isolation: upstream login carol docker.io --username alice (n1's config) → exit 0" 0 "$rc" "command: $CLI" "$(cli_got $rc)"
+  tgc n2 upstream login erin docker.io --username bob --password-stdin <<<bob-secret || fail "cluster-isolation: (setup) upstream login erin" "$(cli_got $?)"
+  tgc n3 upstream login xavier docker.io --username alice --password-stdin <<<"$TEN_WRONG_PW" || fail "cluster-isolation: (setup) upstream login xavier" "$(cli_got $?)"
+  tgc n1 upstream login den docker.io --username alice --password-stdin <<<alice-secret || fail "cluster-isolation: (setup) upstream login den" "$(cli_got $?)"
+  cl_set cluster-isolation den --deny 'docker.io/private/**' || return
+
+  # carol, entitled, on n1: the tag, then its config and layers
+  if until_status 2 200 -u "$(cr carol)" "${ACCEPT_ALL[@]}" "$(tg_url n1)/v2/private/app/manifests/1.0"; then
+    resp_is "cluster-isolation: carol (own hub credentials alice) GET private/app:1.0 on n1 → 200 within 2 s of the login" 200 sha="$PRIVATE_DIGEST"
+  else
+    resp_is "cluster-isolation: carol (own hub credentials alice) GET private/app:1.0 on n1 → 200 within 2 s of the login" 200; return
+  fi
+  raw=$(cat "$RB")
+  cfg=$(jq -r '.config.digest' <<<"$raw") l1=$(jq -r '.layers[0].digest' <<<"$raw") l2=$(jq -r '.layers[1].digest // .layers[0].digest' <<<"$raw")
+  for p in "$cfg" "$l1" "$l2"; do
+    cl_get n1 carol "/v2/private/app/blobs/$p"
+    resp_is "cluster-isolation: carol GET private/app blob ${p:0:19}… on n1 → 200, right bytes" 200 sha="$p"
+  done
+  refs=("manifests/1.0" "manifests/$PRIVATE_DIGEST" "blobs/$cfg" "blobs/$l1")
+
+  # the others, on the other nodes: never the content
+  for who in dave erin; do
+    for n in n2 n3; do
+      for ref in "${refs[@]}"; do
+        cl_get $n $who "/v2/private/app/$ref"
+        p=${ref#*/}
+        refused_is "cluster-isolation: $who ($([ $who = dave ] && echo 'no credentials' || echo 'own: bob, denied by hub')) GET private/app/${ref:0:22}… on $n → 403 DENIED, not the content" \
+          403 DENIED 'upstream docker\.io denied access' "$([[ $p == sha256:* ]] && echo "$p")"
+      done
+    done
+  done
+  cl_get n2 xavier /v2/private/app/manifests/1.0
+  refused_is "cluster-isolation: xavier (own credentials, wrong password) GET private/app:1.0 on n2 → 403 'upstream docker.io refused the credentials'" \
+    403 DENIED '^upstream docker\.io refused the credentials' "$PRIVATE_DIGEST"
+  cl_get n3 xavier "/v2/private/app/blobs/$l1"
+  refused_is "cluster-isolation: xavier GET a private/app layer on n3 → 403, not the bytes" 403 DENIED 'refused the credentials' "$l1"
+  for n in n2 n3; do
+    for ref in "manifests/1.0" "manifests/$PRIVATE_DIGEST" "blobs/$l1"; do
+      cl_get $n den "/v2/private/app/$ref"
+      p=${ref#*/}
+      refused_is "cluster-isolation: den (own credentials alice, --deny docker.io/private/**) GET private/app/${ref:0:22}… on $n → 403 'requested access to the resource is denied'" \
+        403 DENIED '^requested access to the resource is denied$' "$([[ $p == sha256:* ]] && echo "$p")"
+    done
+  done
+  cl_get n3 den /v2/library/alpine/manifests/3.19
+  resp_is "cluster-isolation: (control) den GET library/alpine:3.19 on n3 → 200" 200 digest="$ALPINE_DIGEST"
+  for n in n2 n3; do
+    cl_get $n carol "/v2/private/app/blobs/$l1"
+    resp_is "cluster-isolation: (control) carol GET the same layer on $n → 200, right bytes" 200 sha="$l1"
+  done
+  cl_get n3 carol "/v2/private/app/manifests/$PRIVATE_DIGEST"
+  resp_is "cluster-isolation: (control) carol GET private/app by digest on n3 → 200" 200 sha="$PRIVATE_DIGEST"
+
+  # hide_denied: a fourth node n4 with auth.hide_denied: true joins for a moment
+  mkdir -p "$WORK/tg/n4"; [ -f "$WORK/tg/n4/port" ] || free_port >"$WORK/tg/n4/port"
+  cl_node_config n4 "hide_denied: true"
+  if cl_node_start n4 cluster-isolation; then
+    cl_get n4 den /v2/private/app/manifests/1.0
+    refused_is "cluster-isolation: (n4, hide_denied: true) den GET private/app:1.0 → 404 NAME_UNKNOWN" 404 NAME_UNKNOWN . "$PRIVATE_DIGEST"
+    cl_get n4 den "/v2/private/app/blobs/$l1"
+    refused_is "cluster-isolation: (n4, hide_denied) den GET a private/app layer → 404 NAME_UNKNOWN, not the bytes" 404 NAME_UNKNOWN . "$l1"
+    cl_get n4 carol "/v2/private/app/blobs/$l1"
+    resp_is "cluster-isolation: (n4, hide_denied) carol GET the layer → 200" 200 sha="$l1"
+    tg_stop n4
+  fi
+  cl_converged 10 || info "membership did not settle back to n1,n2,n3 within 10 s after n4 stopped"
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-usage: `tollgate usage` (the database) = what the three nodes' access logs show.
+check_cluster_usage() {
+  cluster_up cluster-usage || return
+  local M d="$WORK/cluster/usage" i lines pulls bytes nreq rc LBH n0
+  # acct0: requests on every node right after `user add` (before the nodes have seen the add's
+  # "former user of this name" erasure) are counted like any other
+  tgc n1 user add acct0 --password-stdin --cost 4 <<<"acct0-pw" || { fail "cluster-usage: (setup) user add acct0" "$(cli_got $?)"; return; }
+  tgc n1 user add acct --password-stdin --cost 4 <<<"acct-pw" || { fail "cluster-usage: (setup) user add acct" "$(cli_got $?)"; return; }
+  cl_known cluster-usage acct0 || return
+  for i in 0 1 2; do curl -s -o /dev/null --max-time 10 -u "$(cr acct0)" "$(cl_url $i)/v2/"; done
+  sleep 1  # acct: from here on
+  LBH=$(cl_lb_host)
+  rm -rf "$d"; mkdir -p "$d"
+  M=$(cl_marks)
+  run_cmd "cluster-usage: skopeo copy alpine:3.19 through the balancer as acct" 120 \
+    skopeo copy -q --src-tls-verify=false --src-creds "$(cr acct)" "docker://$LBH/library/alpine:3.19" "dir:$d/a"
+  run_cmd "cluster-usage: skopeo copy busybox:latest through the balancer as acct" 120 \
+    skopeo copy -q --src-tls-verify=false --src-creds "$(cr acct)" "docker://$LBH/library/busybox:latest" "dir:$d/b"
+  run_cmd "cluster-usage: skopeo copy ghcr.io/org/tool:v1 through the balancer as acct" 120 \
+    skopeo copy -q --src-tls-verify=false --src-creds "$(cr acct)" "docker://$LBH/ghcr.io/org/tool:v1" "dir:$d/t"
+  for i in 0 1 2; do
+    curl -s -o /dev/null --max-time 30 -u "$(cr acct)" "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/multi/manifests/latest"
+    curl -s -o /dev/null --max-time 30 -u "$(cr acct)" "$(cl_url $i)/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+  done
+  # the access lines of all of acct's own requests (a forwarded copy on the owner carries forwarded_by=)
+  lines=$(cl_al "n1=0 n2=0 n3=0" user acct | grep -v 'forwarded_by=')
+  pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
+  bytes=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=(200|206) ' | grep -F '/blobs/' |
+    sed -nE 's/.* bytes=([0-9]+).*/\1/p' | awk '{s += $1} END {print s + 0}')
+  nreq=$(grep -cE ' path=/v2' <<<"$lines")
+  info "access logs (n1+n2+n3, acct, not forwarded copies): $pulls manifest GETs, $bytes blob bytes, $nreq /v2 requests"
+  # usage is written per node every second: wait (≤ 5 s) until the database has every pull
+  for i in $(seq 25); do
+    tgc n2 usage acct --json; rc=$?
+    [ "$(jq -r '.[0] | "\(.pulls) \(.bytes_sent) \(.requests)"' "$WORK/cli.out" 2>/dev/null)" = "$pulls $bytes $nreq" ] && break
+    sleep 0.2
+  done
+  info "the database had them after $((i * 200 - 200)) ms"
+  cp "$WORK/cli.out" "$WORK/lim.usage.json"; USAGE_REQ=$CLI USAGE_RS="exit $rc"
+  uexpect "cluster-usage: tollgate usage acct --json (database) → one entry for acct" '[length, .[0].user]' '[1,"acct"]'
+  uexpect "cluster-usage: … pulls = the manifest GETs in the three access logs ($pulls)" '.[0].pulls' "$pulls"
+  uexpect "cluster-usage: … bytes_sent = the blob bytes in the three access logs ($bytes)" '.[0].bytes_sent' "$bytes"
+  uexpect "cluster-usage: … requests = acct's /v2 requests in the three access logs ($nreq)" '.[0].requests' "$nreq"
+  info "usage_daily (upstream requests pulls): $(psql_q "select upstream, requests, pulls from usage_daily where user_name = 'acct' order by 1" | tr '\n' ' ')"
+  info "access lines per upstream=: $(grep -E ' path=/v2' <<<"$lines" | sed -nE 's/.* upstream=([^ ]+) .*/\1/p' | sort | uniq -c | tr '\n' ' ' | tr -s ' ')"
+  uexpect "cluster-usage: … cache_bytes + upstream_bytes = bytes_sent" '.[0] | .cache_bytes + .upstream_bytes == .bytes_sent' true
+  n0=$(cl_al "n1=0 n2=0 n3=0" user acct0 | grep -cE ' path=/v2')
+  for i in $(seq 10); do
+    tgc n2 usage acct0 --json
+    [ "$(jq -r '.[0].requests' "$WORK/cli.out" 2>/dev/null)" = "$n0" ] && break
+    sleep 0.2
+  done
+  expect "cluster-usage: acct0's $n0 GET /v2/ right after user add (on every node) are all in the database (usage requests)" "$n0" \
+    "$(jq -r '.[0].requests' "$WORK/cli.out" 2>&1)" "command: $CLI" "$(cli_got 0)" \
+    "usage_daily rows: $(psql_q "select upstream, requests from usage_daily where user_name = 'acct0'" | tr '\n' ' ')" \
+    "node logs: $(grep -h "user=acct0 .*forgot\|forgot.*user=acct0" "$WORK"/tg/n[123]/tollgate.log | cut -c1-140 | tr '\n' ' ')"
+  tgc n3 usage --json; rc=$?
+  expect "cluster-usage: tollgate usage --json (all users, n3's config) has the same numbers for acct" "$pulls $bytes" \
+    "$(jq -r '.[] | select(.user == "acct") | "\(.pulls) \(.bytes_sent)"' "$WORK/cli.out" 2>&1)" "command: $CLI" "$(cli_got $rc)"
+  req -u "$(cr acct)" "$(cl_lb_url)/usage"
+  cp "$RB" "$WORK/lim.usage.json"; USAGE_REQ=$REQ USAGE_RS=$RS
+  uexpect "cluster-usage: GET /usage through the balancer → 200, the same totals" "[$RS, .usage.total.pulls, .usage.total.bytes_sent]" \
+    "[200,$pulls,$bytes]"
+  rm -rf "$d"
+}
