@@ -853,3 +853,238 @@ check_cluster_usage() {
     "[200,$pulls,$bytes]"
   rm -rf "$d"
 }
+
+# ---------------------------------------------------------------------------------------------
+# cluster-kill: kill -9 of a node under load: the clients' retries succeed, the other two serve,
+# its transfer reservations are released, and restarted it rejoins.
+check_cluster_kill() {
+  cluster_up cluster-kill || return
+  cl_users cluster-kill kl kc || return
+  local d="$WORK/cluster/kill" LBH i pids=() spids=() refs t_kill t0 n ms bad="" late="" early=0 rounds=0 st res ok dg
+  LBH=$(cl_lb_host)
+  rm -rf "$d"; mkdir -p "$d"
+  curl -s -o /dev/null --max-time 120 -u warm:warm-pw "$(cl_url 0)/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB"
+  # transfers in flight on n2 (kc, slowly): reservations tagged n2
+  for i in 1 2; do
+    curl -s -o /dev/null --max-time 30 --limit-rate 2M -u "$(cr kc)" "$(tg_url n2)/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB" &
+    spids+=($!)
+  done
+  for i in $(seq 30); do
+    n=$(psql_q "select count(*) from transfer_reservations where node = 'n2'")
+    [ "${n:-0}" -ge 1 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  [ "${n:-0}" -ge 1 ] 2>/dev/null
+  verdict "cluster-kill: (setup) 2 slow blob GETs on n2 hold transfer reservations of node n2" $? "got: count = '$n'"
+
+  # 8 parallel pulls through the balancer, then kill -9 n2
+  refs=("bigdata/blob:64m $BIG_DIGEST" "bigdata/blob:64m $BIG_DIGEST" "bigdata/blob:64m $BIG_DIGEST" "library/multi:latest $MULTI_DIGEST --all"
+    "library/multi:latest $MULTI_DIGEST --all" "library/alpine:3.19 $ALPINE_DIGEST" "library/busybox:latest $BUSYBOX_DIGEST" "ghcr.io/org/tool:v1 $TOOL_DIGEST")
+  # a client that fails pulls again (at most 3 attempts, 1 s apart), as CI jobs and kubelets do
+  for i in $(seq 0 7); do
+    set -- ${refs[$i]}
+    ( for a in 1 2 3; do
+        echo "attempt $a" >>"$d/p$i.out"
+        rm -rf "$d/p$i"
+        timeout 120 skopeo copy -q --retry-times 3 --src-tls-verify=false --src-creds "$(cr kl)" ${3:-} "docker://$LBH/$1" "dir:$d/p$i" \
+          >>"$d/p$i.out" 2>&1 && exit 0
+        sleep 1
+      done; exit 1 ) &
+    pids+=($!)
+  done
+  sleep 0.8
+  kill -9 "$(cat "$WORK/tg/n2/pid")"
+  t_kill=$(date +%s%N)
+  # from the kill on, watch n2's reservations (≤ 15 s): the ms when none is left
+  local hb hbms rpid
+  hb=$(psql_q "select (extract(epoch from heartbeat_at) * 1000)::bigint from nodes where name = 'n2'")
+  ( for i in $(seq 75); do
+      [ "$(psql_q "select count(*) from transfer_reservations where node = 'n2'")" = 0 ] &&
+        { echo "$(date +%s%3N) $((($(date +%s%N) - t_kill) / 1000000))" >"$d/released"; exit 0; }
+      sleep 0.2
+    done ) &
+  rpid=$!
+  info "n2 killed; pulls under way: $(for p in "${pids[@]}"; do kill -0 $p 2>/dev/null && printf x; done | wc -c) of 8"
+  ok=0
+  for i in $(seq 0 7); do
+    set -- ${refs[$i]}
+    if wait "${pids[$i]}" && [ "$(sk_digest "$d/p$i" 2>/dev/null)" = "$2" ]; then ok=$((ok + 1))
+    else bad+=" $1: digest $(sk_digest "$d/p$i" 2>/dev/null) $(tail -c 300 "$d/p$i.out" | tr '\n' ' ');"; fi
+  done
+  expect "cluster-kill: 8 parallel skopeo copies through the balancer, n2 killed 0.8 s in → all 8 succeed (a failed one pulled again, ≤ 3 attempts), right digests" \
+    8 "$ok" "failed:$bad"
+  info "attempts per pull: $(for i in $(seq 0 7); do printf '%s ' "$(grep -c '^attempt' "$d/p$i.out")"; done); failures seen: $(grep -h 'level=fatal' "$d"/p*.out | sed -E 's/.*msg="([^"]{0,80}).*/\1/' | sort | uniq -c | tr '\n' ' ')"
+  kill "${spids[@]}" 2>/dev/null; wait "${spids[@]}" 2>/dev/null
+
+  # new pulls from the kill on: every one succeeds from 5 s after the kill (rounds for 8 s)
+  for i in $(seq 40); do
+    ms=$((($(date +%s%N) - t_kill) / 1000000))
+    [ $ms -ge 8000 ] && break
+    rounds=$((rounds + 1)) res=""
+    for st in \
+      "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$(cr kl)" "${ACCEPT_ALL[@]}" "http://$LBH/v2/library/alpine/manifests/3.19")" \
+      "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$(cr kl)" "http://$LBH/v2/library/busybox/blobs/$BUSYBOX_LAYER")" \
+      "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$(cr kl)" "${ACCEPT_ALL[@]}" "$(tg_url n1)/v2/library/multi/manifests/latest")" \
+      "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$(cr kl)" "${ACCEPT_ALL[@]}" "$(tg_url n3)/v2/ghcr.io/org/tool/manifests/v1")" \
+      "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$(cr kl)" "${ACCEPT_ALL[@]}" "$(tg_url n3)/v2/library/busybox/manifests/latest")"; do
+      res+="$st "
+    done
+    if [ "$res" != "200 200 200 200 200 " ]; then
+      if [ $ms -ge 5000 ]; then late+=" @${ms}ms: $res;"; else early=$((early + 1)); fi
+    fi
+    sleep 0.3
+  done
+  expect "cluster-kill: from 5 s after the kill every new pull succeeds (LB alpine tag + busybox layer, n1 multi tag, n3 ghcr tag + busybox tag)" \
+    "" "$late" "rounds: $rounds; rounds with a failure in the first 5 s: $early"
+  info "$rounds rounds after the kill; $early with a failure in the first 5 s"
+
+  # n2's reservations released once its heartbeat is 5 s old
+  wait "$rpid"
+  if [ -s "$d/released" ]; then
+    read -r hbms ms <"$d/released"
+    hbms=$((hbms - ${hb:-0}))
+    [ "$hbms" -le 7000 ]
+    verdict "cluster-kill: n2's transfer reservations released ≤ 7 s after its last heartbeat (5 s to be dead + 1 s heartbeat period + 1 s slack; select count(*) from transfer_reservations where node='n2' → 0)" $? \
+      "got: none left $ms ms after the kill, $hbms ms after n2's last heartbeat"
+    info "reservations of n2: none left $ms ms after the kill, $hbms ms after its last heartbeat"
+  else
+    fail "cluster-kill: n2's transfer reservations released ≤ 7 s after its last heartbeat" \
+      "got: still $(psql_q "select count(*) from transfer_reservations where node = 'n2'") 15 s after the kill"
+  fi
+
+  # restarted, it rejoins and serves again
+  if cl_node_start n2 cluster-kill; then
+    t0=$(date +%s%N)
+    for i in $(seq 30); do
+      [ "$(psql_q "select count(*) from nodes where name = 'n2' and heartbeat_at > clock_timestamp() - interval '2 seconds'")" = 1 ] && break
+      sleep 0.1
+    done
+    expect "cluster-kill: restarted n2 heartbeats again (table nodes)" 1 \
+      "$(psql_q "select count(*) from nodes where name = 'n2' and heartbeat_at > clock_timestamp() - interval '2 seconds'")"
+    cl_converged 10
+    verdict "cluster-kill: … every node lists it again (live=n1,n2,n3) within 10 s" $? \
+      "got: $(for n in "${CL_NODES[@]}"; do grep 'cluster nodes' "$WORK/tg/$n/tollgate.log" | tail -1 | cut -c1-90; done | tr '\n' ' ')"
+    local M; M=$(tg_mark n2)
+    for i in $(seq 6); do curl -s -o /dev/null --max-time 10 -u "$(cr kl)" "${ACCEPT_ALL[@]}" "http://$LBH/v2/library/alpine/manifests/3.19"; done
+    sleep 0.2
+    n=$(alc n2 "$M" user kl status 200)
+    [ "${n:-0}" -ge 1 ]
+    verdict "cluster-kill: … and serves again: of 6 GETs through the balancer n2 answered some (200)" $? "got: $n access lines on n2"
+    cl_get n2 kl "/v2/$BIG_BLOB_REPO/blobs/$BIG_BLOB"
+    resp_is "cluster-kill: … a 64 MiB blob GET on n2 → 200, right bytes" 200 sha="$BIG_BLOB"
+  fi
+  rm -rf "$d"
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster-db-outage: PostgreSQL stopped for E2E_CLUSTER_OUTAGE (default 60) s under pull load.
+check_cluster_db_outage() {
+  cluster_up cluster-db-outage || return
+  cl_users cluster-db-outage dg dh || return
+  cl_set cluster-db-outage dg --pulls-per-6h 20 || return
+  local d="$WORK/cluster/outage" T pat i n t0 ms st LBU secs="${E2E_CLUSTER_OUTAGE:-60}" bad bad5 dgok lines pulls bytes rc
+  LBU=$(cl_lb_url)
+  rm -rf "$d"; mkdir -p "$d"
+  lim_alpine_blobs
+  for i in 0 1 2; do
+    curl -s -o /dev/null --max-time 60 -u warm:warm-pw "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+    curl -s -o /dev/null --max-time 60 -u warm:warm-pw "$(cl_url $i)/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+    curl -s -o /dev/null --max-time 60 -u warm:warm-pw "$(cl_url $i)/v2/library/alpine/blobs/$SMALL_BLOB"
+  done
+  T=$(cl_token n1 "$(cr dh)" repository:library/alpine:pull)
+  tgc n1 token create dh --label outage; pat=$(head -1 "$WORK/cli.out")
+  sleep 0.6
+  for i in 0 1; do  # dg's pulls before the outage
+    curl -s -o /dev/null --max-time 30 -u "$(cr dg)" "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+  done
+
+  pg_stop || { fail "cluster-db-outage: (setup) pg_ctl stop" "got: $(tail -c 300 "$WORK/cluster/pg_ctl.out")"; return; }
+  t0=$(date +%s%N)
+  info "PostgreSQL stopped for $secs s"
+  # /readyz says degraded on every node
+  for n in "${CL_NODES[@]}"; do
+    until_status 6 503 "$(tg_url "$n")/readyz"
+    expect "cluster-db-outage: $n GET /readyz → 503 '… degraded: database unreachable' within 6 s" "503 yes" \
+      "$RS $(grep -qF 'degraded: database unreachable' "$RB" && echo yes || echo "no: $(body_snip 120)")" "request: $REQ"
+  done
+  # what needs the database: a personal access token never checked before → 503 with the message
+  req -u "dh:$pat" "${ACCEPT_ALL[@]}" "$(tg_url n2)/v2/library/alpine/manifests/3.19"
+  expect "cluster-db-outage: dh's new personal access token as the password (needs the database) → 503 'degraded: database unreachable'" \
+    "503 degraded: database unreachable" "$RS $(jq -r '.errors[0].message' "$RB" 2>/dev/null)" "request: $REQ" "$(got)"
+
+  # load: recently verified users pull cached content (bounded: ≤ 400 rounds, until the outage ends);
+  # 8 s in, dg (pulls_per_6h: 20, 2 used) sends 30 parallel manifest GETs over the nodes
+  : >"$d/log"
+  local burst=0 w
+  w() {  # w LABEL CURL-ARGS... — one request, logged as "ms label status seconds [body]"
+    local label="$1" out; shift
+    out=$(curl -s --max-time 20 -o "$d/b" -w '%{http_code} %{time_total}' "$@")
+    echo "$ms $label $out $(case "$out" in 200*) ;; *) head -c 150 "$d/b" | tr '\n' ' ' ;; esac)" >>"$d/log"
+  }
+  for i in $(seq 400); do
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ $ms -ge $((secs * 1000)) ] && break
+    n=$((i % 3))
+    w dh-basic-lb-blob -u "$(cr dh)" "$LBU/v2/library/busybox/blobs/$BUSYBOX_LAYER"
+    w "dh-bearer-n$((n + 1))-manifest" -H "Authorization: Bearer $T" "${ACCEPT_ALL[@]}" "$(cl_url $n)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+    w "dh-basic-n$(((n + 1) % 3 + 1))-blob" -u "$(cr dh)" "$(cl_url $((n + 1)))/v2/library/alpine/blobs/$SMALL_BLOB"
+    w "dg-n$((n + 1))-manifest" -u "$(cr dg)" "${ACCEPT_ALL[@]}" "$(cl_url $n)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+    if [ $burst = 0 ] && [ $ms -ge 8000 ]; then
+      burst=1
+      cl_par "$d/burst" 30 dg "/v2/library/alpine/manifests/$ALPINE_DIGEST"
+      for n in $(seq 0 29); do echo "$ms dg-burst $(cat "$d/burst/st$n") $(grep -q '^200 ' "$d/burst/st$n" || head -c 150 "$d/burst/b$n")" >>"$d/log"; done
+    fi
+    sleep 0.25
+  done
+  pg_start || { fail "cluster-db-outage: PostgreSQL starts again" "got: $(tail -c 300 "$WORK/cluster/pg_ctl.out")"; return; }
+  info "PostgreSQL back after $((($(date +%s%N) - t0) / 1000000)) ms; $(grep -c . "$d/log") requests made meanwhile"
+
+  bad=$(awk '$2 ~ /^dh/ && $3 != 200' "$d/log" | head -5)
+  local slow; slow=$(awk '$2 ~ /^dh/ && $1 >= 10000 && $4 > 2.0' "$d/log")
+  expect "cluster-db-outage: … and from 10 s into the outage each of them is answered within 2 s (the node decides without the database)" "" \
+    "$(head -4 <<<"$slow")" "$(grep -c . <<<"$slow") slow of $(awk '$2 ~ /^dh/ && $1 >= 10000' "$d/log" | grep -c .); seconds: $(awk '$2 ~ /^dh/ {printf "%s ", $4}' "$d/log")"
+  expect "cluster-db-outage: during the outage every cached pull of dh (verified before it; Basic via nginx and on the nodes, Bearer) → 200" "" "$bad" \
+    "statuses: $(awk '$2 ~ /^dh/ {print $3}' "$d/log" | sort | uniq -c | tr '\n' ' ')"
+  bad5=$(awk '$3 ~ /^5/ && !/degraded: database unreachable/' "$d/log" | head -5)
+  expect "cluster-db-outage: … no 5xx other than 503 'degraded: database unreachable'" "" "$bad5"
+  dgok=$(awk '$2 ~ /^dg/ && $3 == 200' "$d/log" | grep -c .)
+  [ $burst = 1 ] || fail "cluster-db-outage: (setup) dg's burst ran (8 s into the outage)" "got: the load loop ended before"
+  info "dg during the outage: $(awk '$2 ~ /^dg/ {print $3}' "$d/log" | sort | uniq -c | tr '\n' ' ')"
+  for n in "${CL_NODES[@]}"; do
+    tg_alive "$n"
+    verdict "cluster-db-outage: $n still running" $? "log tail: $(tail -c 400 "$WORK/tg/$n/tollgate.log" | tr '\n' ' ')"
+  done
+  for n in "${CL_NODES[@]}"; do
+    within "cluster-db-outage: database back: $n GET /readyz → 200 within 10 s" 10 200 "$(tg_url "$n")/readyz"
+  done
+
+  # no limit passed: dg (20 pulls / 6 h) got at most 20 manifest GETs in all, outage included
+  lines=$(cl_al "n1=0 n2=0 n3=0" user dg | grep -v 'forwarded_by=')
+  pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
+  [ "$pulls" -le 20 ]
+  verdict "cluster-db-outage: dg (pulls_per_6h: 20) got ≤ 20 manifest GETs in all (2 before, $dgok during the outage)" $? "got: $pulls (access logs)"
+  for i in $(seq 25); do
+    tgc n1 usage dg --json
+    [ "$(jq -r '.[0].pulls' "$WORK/cli.out" 2>/dev/null)" = "$pulls" ] && break
+    sleep 0.2
+  done
+  expect "cluster-db-outage: after the outage the database has dg's pulls (usage) = the access logs' $pulls" "$pulls" \
+    "$(jq -r '.[0].pulls' "$WORK/cli.out" 2>&1)" "command: $CLI" "$(cli_got 0)"
+  lines=$(cl_al "n1=0 n2=0 n3=0" user dh | grep -v 'forwarded_by=')
+  bytes=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -F '/blobs/' |
+    sed -nE 's/.* bytes=([0-9]+).*/\1/p' | awk '{s += $1} END {print s + 0}')
+  pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
+  for i in $(seq 25); do
+    tgc n3 usage dh --json
+    [ "$(jq -r '.[0] | "\(.pulls) \(.bytes_sent)"' "$WORK/cli.out" 2>/dev/null)" = "$pulls $bytes" ] && break
+    sleep 0.2
+  done
+  expect "cluster-db-outage: … and dh's usage {pulls, bytes_sent} = the access logs' {$pulls, $bytes}" "$pulls $bytes" \
+    "$(jq -r '.[0] | "\(.pulls) \(.bytes_sent)"' "$WORK/cli.out" 2>&1)" "command: $CLI" "$(cli_got 0)"
+  req -u "$(cr dh)" "$LBU/v2/"
+  resp_is "cluster-db-outage: after it, dh GET /v2/ through the balancer → 200" 200
+  req -u "dh:$pat" "$(tg_url n2)/v2/"
+  resp_is "cluster-db-outage: … and the personal access token works → 200" 200
+  cp "$d/log" "$WORK/cluster/outage.log"
+  rm -rf "$d"
+}
