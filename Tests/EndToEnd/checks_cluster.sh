@@ -794,10 +794,16 @@ check_cluster_usage() {
   local M d="$WORK/cluster/usage" i lines pulls bytes nreq rc LBH n0
   # acct0: requests on every node right after `user add` (before the nodes have seen the add's
   # "former user of this name" erasure) are counted like any other
-  tgc n1 user add acct0 --password-stdin --cost 4 <<<"acct0-pw" || { fail "cluster-usage: (setup) user add acct0" "$(cli_got $?)"; return; }
   tgc n1 user add acct --password-stdin --cost 4 <<<"acct-pw" || { fail "cluster-usage: (setup) user add acct" "$(cli_got $?)"; return; }
+  tgc n1 user add acct0 --password-stdin --cost 4 <<<"acct0-pw" || { fail "cluster-usage: (setup) user add acct0" "$(cli_got $?)"; return; }
+  # acct0 on every node at once, every 20 ms for 1 s from the add (401 until a node knows the user)
+  local hp=()
+  for i in 0 1 2; do
+    ( for n in $(seq 50); do curl -s -o /dev/null --max-time 5 -u "$(cr acct0)" "$(cl_url $i)/v2/"; sleep 0.02; done ) &
+    hp+=($!)
+  done
+  wait "${hp[@]}"
   cl_known cluster-usage acct0 || return
-  for i in 0 1 2; do curl -s -o /dev/null --max-time 10 -u "$(cr acct0)" "$(cl_url $i)/v2/"; done
   sleep 1  # acct: from here on
   LBH=$(cl_lb_host)
   rm -rf "$d"; mkdir -p "$d"
@@ -840,7 +846,7 @@ check_cluster_usage() {
     [ "$(jq -r '.[0].requests' "$WORK/cli.out" 2>/dev/null)" = "$n0" ] && break
     sleep 0.2
   done
-  expect "cluster-usage: acct0's $n0 GET /v2/ right after user add (on every node) are all in the database (usage requests)" "$n0" \
+  expect "cluster-usage: acct0's $n0 successful GET /v2/ in the first second after user add (on every node) are all in the database (usage requests)" "$n0" \
     "$(jq -r '.[0].requests' "$WORK/cli.out" 2>&1)" "command: $CLI" "$(cli_got 0)" \
     "usage_daily rows: $(psql_q "select upstream, requests from usage_daily where user_name = 'acct0'" | tr '\n' ' ')" \
     "node logs: $(grep -h "user=acct0 .*forgot\|forgot.*user=acct0" "$WORK"/tg/n[123]/tollgate.log | cut -c1-140 | tr '\n' ' ')"
@@ -980,8 +986,9 @@ check_cluster_kill() {
 # cluster-db-outage: PostgreSQL stopped for E2E_CLUSTER_OUTAGE (default 60) s under pull load.
 check_cluster_db_outage() {
   cluster_up cluster-db-outage || return
-  cl_users cluster-db-outage dg dh || return
+  cl_users cluster-db-outage dg dh dx || return
   cl_set cluster-db-outage dg --pulls-per-6h 20 || return
+  cl_set cluster-db-outage dx --pulls-per-6h 20 || return
   local d="$WORK/cluster/outage" T pat i n t0 ms st LBU secs="${E2E_CLUSTER_OUTAGE:-60}" bad bad5 dgok lines pulls bytes rc
   LBU=$(cl_lb_url)
   rm -rf "$d"; mkdir -p "$d"
@@ -994,8 +1001,14 @@ check_cluster_db_outage() {
   T=$(cl_token n1 "$(cr dh)" repository:library/alpine:pull)
   tgc n1 token create dh --label outage; pat=$(head -1 "$WORK/cli.out")
   sleep 0.6
-  for i in 0 1; do  # dg's pulls before the outage
+  for i in 0 1 2; do  # dg's and dx's pulls before the outage, one per node; each node reads their windows within a second
     curl -s -o /dev/null --max-time 30 -u "$(cr dg)" "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+    curl -s -o /dev/null --max-time 30 -u "$(cr dx)" "${ACCEPT_ALL[@]}" "$(cl_url $i)/v2/library/alpine/manifests/$ALPINE_DIGEST"
+  done
+  sleep 1.5
+  # then dx takes 14 more pulls on n1 only (17 of 20 used): n2 and n3 last read 3 (they re-read every few seconds)
+  for i in $(seq 14); do
+    curl -s -o /dev/null --max-time 30 -u "$(cr dx)" "${ACCEPT_ALL[@]}" "$(tg_url n1)/v2/library/alpine/manifests/$ALPINE_DIGEST"
   done
 
   pg_stop || { fail "cluster-db-outage: (setup) pg_ctl stop" "got: $(tail -c 300 "$WORK/cluster/pg_ctl.out")"; return; }
@@ -1032,7 +1045,9 @@ check_cluster_db_outage() {
     if [ $burst = 0 ] && [ $ms -ge 8000 ]; then
       burst=1
       cl_par "$d/burst" 30 dg "/v2/library/alpine/manifests/$ALPINE_DIGEST"
-      for n in $(seq 0 29); do echo "$ms dg-burst $(cat "$d/burst/st$n") $(grep -q '^200 ' "$d/burst/st$n" || head -c 150 "$d/burst/b$n")" >>"$d/log"; done
+      for n in $(seq 0 29); do echo "$ms dg-burst-n$((n % 3 + 1)) $(cat "$d/burst/st$n") $(grep -q '^200 ' "$d/burst/st$n" || head -c 150 "$d/burst/b$n")" >>"$d/log"; done
+      cl_par "$d/burst" 30 dx "/v2/library/alpine/manifests/$ALPINE_DIGEST"
+      for n in $(seq 0 29); do echo "$ms dx-burst-n$((n % 3 + 1)) $(cat "$d/burst/st$n") $(grep -q '^200 ' "$d/burst/st$n" || head -c 150 "$d/burst/b$n")" >>"$d/log"; done
     fi
     sleep 0.25
   done
@@ -1049,6 +1064,12 @@ check_cluster_db_outage() {
   expect "cluster-db-outage: … no 5xx other than 503 'degraded: database unreachable'" "" "$bad5"
   dgok=$(awk '$2 ~ /^dg/ && $3 == 200' "$d/log" | grep -c .)
   [ $burst = 1 ] || fail "cluster-db-outage: (setup) dg's burst ran (8 s into the outage)" "got: the load loop ended before"
+  local per=""
+  for n in 1 2 3; do per+="$(awk -v n="n$n" '$2 ~ "^dg" && $2 ~ n && $3 == 200' "$d/log" | grep -c .) "; done
+  [[ "$per" =~ ^[1-9][0-9]*\ [1-9][0-9]*\ [1-9][0-9]*\ $ ]]
+  verdict "cluster-db-outage: dg (pulls_per_6h: 20, 3 used, seen by every node before the outage) still pulls on each node during it (its slice: (20 - 3) ÷ 3 nodes = 5)" $? \
+    "got: pulls granted during the outage on n1 n2 n3: $per; answers: $(awk '$2 ~ /^dg/ {print $3}' "$d/log" | sort | uniq -c | tr '\n' ' ')" \
+    "a refusal: $(awk '$2 ~ /^dg/ && $3 == 429' "$d/log" | head -1 | cut -c1-260)"
   info "dg during the outage: $(awk '$2 ~ /^dg/ {print $3}' "$d/log" | sort | uniq -c | tr '\n' ' ')"
   for n in "${CL_NODES[@]}"; do
     tg_alive "$n"
@@ -1062,7 +1083,14 @@ check_cluster_db_outage() {
   lines=$(cl_al "n1=0 n2=0 n3=0" user dg | grep -v 'forwarded_by=')
   pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
   [ "$pulls" -le 20 ]
-  verdict "cluster-db-outage: dg (pulls_per_6h: 20) got ≤ 20 manifest GETs in all (2 before, $dgok during the outage)" $? "got: $pulls (access logs)"
+  verdict "cluster-db-outage: dg (pulls_per_6h: 20) got ≤ 20 manifest GETs in all (3 before, $dgok during the outage)" $? "got: $pulls (access logs)"
+  lines=$(cl_al "n1=0 n2=0 n3=0" user dx | grep -v 'forwarded_by=')
+  pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
+  [ "$pulls" -le 20 ]
+  verdict "cluster-db-outage: dx (pulls_per_6h: 20; 17 used, 14 of them on n1 just before the outage) got ≤ 20 manifest GETs in all" $? \
+    "got: $pulls (access logs): 17 before, $(awk '$2 ~ /^dx/ && $3 == 200' "$d/log" | grep -c .) of 30 during the outage (per node: $(for n in 1 2 3; do printf 'n%s=%s ' $n "$(awk -v n="dx-burst-n$n" '$2 == n && $3 == 200' "$d/log" | grep -c .)"; done))"
+  lines=$(cl_al "n1=0 n2=0 n3=0" user dg | grep -v 'forwarded_by=')
+  pulls=$(grep -E 'method=GET ' <<<"$lines" | grep -E 'status=200 ' | grep -cF '/manifests/')
   for i in $(seq 25); do
     tgc n1 usage dg --json
     [ "$(jq -r '.[0].pulls' "$WORK/cli.out" 2>/dev/null)" = "$pulls" ] && break
