@@ -15,6 +15,8 @@
 #                   off, users in the database), no shared hub credentials.
 #   nginx           round-robin balancer over the three ($WORK/cluster/nginx, one worker, pid file
 #                   nginx.pid; access log lb.log with the node that answered: `upstream=127.0.0.1:P`).
+#   The nodes and the CLI run a private copy of $TOLLGATE_BIN ($WORK/cluster/tollgate, made once per
+#   run), so a rebuild during the run can't mix versions.
 # Users are made with `tollgate user add --cost 4` against the database (password NAME-pw, see cr).
 # Every check uses its own users, so the checks can run alone; suite order matters only in that
 # cluster-singlefetch wants $BIG_BLOB cold (if a node already has it, a fresh blob is pushed).
@@ -121,9 +123,24 @@ cl_nginx_conf() {
 # cluster_up CHECK — make the cluster unless it runs (PostgreSQL, migrate, 3 nodes, nginx). A failed
 # step is one FAIL "CHECK: (setup) …" and returns 1.
 cluster_up() {
-  local check="$1" D n rc out i
+  local check="$1" D n rc out i before
   CL="$WORK/cluster"
   mkdir -p "$CL"
+  # a private copy of the binary (once per run, retried while it is being rebuilt): nodes restarted
+  # later in the run must be the same version as the others
+  if [ ! -x "$CL/tollgate" ]; then
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      before=$(stat -c '%s %Y' "$TOLLGATE_BIN" 2>/dev/null)
+      if cp "$TOLLGATE_BIN" "$CL/tollgate.$$" 2>/dev/null && [ -n "$before" ] &&
+         [ "$(stat -c '%s %Y' "$TOLLGATE_BIN" 2>/dev/null)" = "$before" ]; then
+        mv "$CL/tollgate.$$" "$CL/tollgate"
+        break
+      fi
+      rm -f "$CL/tollgate.$$"
+      sleep 3
+    done
+  fi
+  [ -x "$CL/tollgate" ] && TOLLGATE_BIN="$CL/tollgate"   # checks run in subshells: only this one's
   if [ -f "$CL/up.done" ]; then
     for n in "${CL_NODES[@]}"; do tg_alive "$n" || { cl_node_start "$n" "$check" || return 1; }; done
     pid_matches "$CL/nginx/nginx.pid" "$CL/nginx/nginx.conf" || { cl_nginx_start "$check" || return 1; }
