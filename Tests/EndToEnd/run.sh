@@ -4,7 +4,8 @@
 #
 # Usage:
 #   Tests/EndToEnd/run.sh [CHECK...]      run all checks, or only the named ones (in suite order);
-#                                         the name `security` stands for every security-* check
+#                                         the name `security` stands for every security-* check,
+#                                         `cluster` for every cluster-* check
 #   Tests/EndToEnd/run.sh --list          print the check names
 #
 # Env:
@@ -29,7 +30,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-fill-bounds security-range-unverified security-quota-unknown-length
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
   security-token-form security-forwarded-for
-  realm-host first-contact referrers-api referrers-cosign upgrade-storage)
+  realm-host first-contact referrers-api referrers-cosign upgrade-storage
+  cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"
@@ -46,6 +48,7 @@ source "$E2E_DIR/checks_first_contact.sh"
 source "$E2E_DIR/checks_referrers.sh"
 source "$E2E_DIR/checks_upgrade.sh"
 source "$E2E_DIR/checks_user_import.sh"
+source "$E2E_DIR/checks_cluster.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 
@@ -55,6 +58,7 @@ for a in "$@"; do
     -h|--help) usage; exit 0 ;;
     --list) printf '%s\n' "${ALL_CHECKS[@]}"; exit 0 ;;
     security) for c in "${ALL_CHECKS[@]}"; do [[ "$c" == security-* ]] && SELECTED+=("$c"); done ;;
+    cluster) for c in "${ALL_CHECKS[@]}"; do [[ "$c" == cluster-* ]] && SELECTED+=("$c"); done ;;
     *) [[ " ${ALL_CHECKS[*]} " == *" $a "* ]] || { echo "unknown check '$a' (see --list)" >&2; exit 2; }
        SELECTED+=("$a") ;;
   esac
@@ -75,7 +79,9 @@ cleanup() {
   [ $CLEANED = 1 ] && return
   CLEANED=1
   local f kind dir
+  cluster_nginx_down
   for f in "$WORK"/tg/*/pid; do [ -f "$f" ] && tg_stop "$(basename "$(dirname "$f")")"; done
+  cluster_pg_down
   for f in "$WORK"/fake*/pid; do [ -f "$f" ] && stop_pidfile "$f" fake_upstream.py; done
   while read -r kind dir; do
     [ -d "$dir" ] || continue
