@@ -5,7 +5,9 @@ import Synchronization
 
 /// A cluster node's limiter: every count lives in the shared store and changes in one atomic
 /// step there (`SharedLimitStore`), so the nodes together never pass a limit:
-/// - a pull charges the pull window with one statement;
+/// - a pull charges the pull window with one statement; concurrent pulls of one caller on this
+///   node share it (`chargeUpTo`: as many as fit), so a busy caller costs one round trip per
+///   batch, not per pull;
 /// - a blob download reserves a transfer slot and its bytes (tagged with this node, so they are
 ///   released if the node dies) and settles to the bytes sent;
 /// - request rates are leased from the shared bucket in slices (`requestSlice`), used here,
@@ -48,6 +50,15 @@ public final class SharedLimiter: Limiter, Service {
     private let degraded = Mutex<RateLimiter?>(nil)
     /// Transfers finished while the store was unreachable: counted when it returns.
     private let unsettled = Mutex<[(id: String, subject: Principal, windows: [SharedWindow], sent: Int64)]>([])
+    /// Pulls waiting for their caller's batch, per subject and window, and whether one is running.
+    private struct PullBatchKey: Hashable {
+        var subject: Principal
+        var window: SharedWindow
+    }
+    private struct PullBatch {
+        var waiting: [CheckedContinuation<Result<SharedChargeOutcome, any Error>, Never>] = []
+    }
+    private let pullBatches = Mutex<[PullBatchKey: PullBatch]>([:])
     /// Bytes this node's transfers in flight have reserved, per subject.
     private let inFlight = Mutex<[Principal: Int64]>([:])
     /// What the other live nodes know of a subject (nil when one doesn't answer); set once the
@@ -83,6 +94,51 @@ public final class SharedLimiter: Limiter, Service {
             + unsettled.withLock { $0.filter { $0.subject == subject }.reduce(0) { $0 + $1.sent } }
         return KnownCounts(
             windows: entry.map { Array($0.windows.values) } ?? [], read: entry?.read != nil, pendingBytes: pending)
+    }
+
+    /// Charges one pull, in a batch with the caller's other pulls waiting on this node: the first
+    /// to arrive runs batches until none is waiting; each batch is one `chargeUpTo`, whose grants
+    /// go to the longest waiting.
+    private func chargePull(_ subject: Principal, _ window: SharedWindow) async throws -> SharedChargeOutcome {
+        let key = PullBatchKey(subject: subject, window: window)
+        let result = await withCheckedContinuation { continuation in
+            let lead = pullBatches.withLock { b -> Bool in
+                let lead = b[key] == nil
+                b[key, default: PullBatch()].waiting.append(continuation)
+                return lead
+            }
+            if lead { Task { await self.runPullBatches(key) } }
+        }
+        return try result.get()
+    }
+
+    private func runPullBatches(_ key: PullBatchKey) async {
+        var first = true
+        while true {
+            let waiting = pullBatches.withLock { b -> [CheckedContinuation<Result<SharedChargeOutcome, any Error>, Never>] in
+                guard let batch = b[key], !batch.waiting.isEmpty || first else {
+                    b[key] = nil
+                    return []
+                }
+                b[key]!.waiting = []
+                return batch.waiting
+            }
+            first = false
+            if waiting.isEmpty { return }
+            do {
+                let (granted, used) = try await store.chargeUpTo(
+                    subject: key.subject.description, window: key.window, want: Int64(waiting.count))
+                for (i, c) in waiting.enumerated() {
+                    if Int64(i) < granted {
+                        c.resume(returning: .success(.counted([used - granted + 1 + Int64(i)])))
+                    } else {
+                        c.resume(returning: .success(.refused(index: 0, used: used)))
+                    }
+                }
+            } catch {
+                for c in waiting { c.resume(returning: .failure(error)) }
+            }
+        }
     }
 
     /// Enters degraded mode after `error` and returns the local limiter, `subject`'s counts gathered.
@@ -132,7 +188,13 @@ public final class SharedLimiter: Limiter, Service {
         guard pull else { return .success(admission(subject, limits)) }
         let windows = Self.windows(RateLimiter.pullWindows, limits, now: clock.wall())
         do {
-            switch try await store.charge(subject: subject.description, windows: windows, amount: 1) {
+            let outcome =
+                if windows.count == 1 {
+                    try await chargePull(subject, windows[0])
+                } else {
+                    try await store.charge(subject: subject.description, windows: windows, amount: 1)
+                }
+            switch outcome {
             case .counted(let used):
                 remember(subject, windows, used)
                 return .success(admission(subject, limits))

@@ -84,6 +84,13 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            4,
+            [
+                // How many of its pulls a batched charge added (`chargeUpTo`'s RETURNING).
+                "ALTER TABLE limit_windows ADD COLUMN last_grant BIGINT NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 
     static func migrate(_ client: GuardedClient, logger: Logger) async throws {

@@ -30,6 +30,25 @@ extension PostgresStore: SharedLimitStore {
         }
     }
 
+    /// One statement: the row's `last_grant` says how many of `want` this statement added.
+    public func chargeUpTo(subject: String, window w: SharedWindow, want: Int64) async throws -> (granted: Int64, used: Int64) {
+        let limit = w.limit ?? Int64.max
+        var result: (Int64, Int64) = (0, 0)
+        for try await (used, granted) in try await client.query(
+            """
+            INSERT INTO limit_windows AS w (subject, kind, start, used, last_grant)
+            VALUES (\(subject), \(w.kind), \(w.start), LEAST(\(want), GREATEST(0, \(limit))), LEAST(\(want), GREATEST(0, \(limit))))
+            ON CONFLICT (subject, kind) DO UPDATE SET
+                last_grant = LEAST(\(want), GREATEST(0, \(limit) - (CASE WHEN excluded.start > w.start THEN 0 ELSE w.used END))),
+                used = (CASE WHEN excluded.start > w.start THEN 0 ELSE w.used END)
+                    + LEAST(\(want), GREATEST(0, \(limit) - (CASE WHEN excluded.start > w.start THEN 0 ELSE w.used END))),
+                start = GREATEST(w.start, excluded.start)
+            RETURNING used, last_grant
+            """, logger: logger
+        ).decode((Int64, Int64).self) { result = (granted, used) }
+        return result
+    }
+
     public func refund(subject: String, windows: [SharedWindow], amount: Int64) async throws {
         for w in windows {
             try await client.query(

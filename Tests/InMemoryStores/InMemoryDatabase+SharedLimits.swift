@@ -17,6 +17,14 @@ extension InMemoryDatabase: SharedLimitStore {
         }
     }
 
+    public func chargeUpTo(subject: String, window: SharedWindow, want: Int64) async throws -> (granted: Int64, used: Int64) {
+        try locked { state in
+            let used = window.count(in: state.windows(subject))
+            let granted = max(0, min(want, (window.limit ?? Int64.max) - used))
+            return (granted, state.add(subject, window, granted))
+        }
+    }
+
     public func refund(subject: String, windows: [SharedWindow], amount: Int64) async throws {
         try locked { state in
             for w in windows {

@@ -16,6 +16,7 @@ public struct SharedLimitStoreConformance<Store: SharedLimitStore & NodeStore>: 
             ("aLaterWindowStartsOverAnEarlierChargeCountsInTheStoredOne", aLaterWindowStartsOverAnEarlierChargeCountsInTheStoredOne),
             ("refundsOnlyTheSameWindow", refundsOnlyTheSameWindow),
             ("parallelChargesNeverPassTheLimit", parallelChargesNeverPassTheLimit),
+            ("batchesGrantWhatFits", batchesGrantWhatFits),
             ("transfersReserveSlotsAndBytes", transfersReserveSlotsAndBytes),
             ("parallelReservationsNeverPassTheSlots", parallelReservationsNeverPassTheSlots),
             ("aNodesReservationsEndWithIt", aNodesReservationsEndWithIt),
@@ -84,6 +85,28 @@ public struct SharedLimitStoreConformance<Store: SharedLimitStore & NodeStore>: 
         }
         #expect(counted.load(ordering: .relaxed) == 30)
         #expect(try await m.windows(subject: "u:a").first?.used == 30)
+    }
+
+    func batchesGrantWhatFits() async throws {
+        let m = try await engine.open().store
+        let window = SharedWindow(kind: "pulls", start: 21600, limit: 10)
+        #expect(try await m.chargeUpTo(subject: "u:a", window: window, want: 4) == (4, 4))
+        #expect(try await m.chargeUpTo(subject: "u:a", window: window, want: 8) == (6, 10))
+        #expect(try await m.chargeUpTo(subject: "u:a", window: window, want: 3) == (0, 10))
+        var next = window
+        next.start += 21600
+        #expect(try await m.chargeUpTo(subject: "u:a", window: next, want: 3) == (3, 3))
+        #expect(try await m.chargeUpTo(subject: "u:b", window: SharedWindow(kind: "pulls", start: 1, limit: 0), want: 2) == (0, 0))
+        #expect(try await m.chargeUpTo(subject: "u:c", window: SharedWindow(kind: "pulls", start: 1, limit: nil), want: 5) == (5, 5))
+        // Batches from several nodes at once never pass the limit together.
+        let granted = Atomic<Int64>(0)
+        let busy = SharedWindow(kind: "pulls", start: 21600, limit: 30)
+        try await concurrently(tasks: 4, each: 8) { _, i in
+            let (g, _) = try await m.chargeUpTo(subject: "u:d", window: busy, want: Int64(1 + i % 3))
+            granted.add(g, ordering: .relaxed)
+        }
+        #expect(granted.load(ordering: .relaxed) == 30)
+        #expect(try await m.windows(subject: "u:d").first?.used == 30)
     }
 
     func transfersReserveSlotsAndBytes() async throws {

@@ -172,6 +172,10 @@ final class FlakyStore: SharedLimitStore {
         try check()
         return try await base.charge(subject: subject, windows: windows, amount: amount)
     }
+    func chargeUpTo(subject: String, window: SharedWindow, want: Int64) async throws -> (granted: Int64, used: Int64) {
+        try check()
+        return try await base.chargeUpTo(subject: subject, window: window, want: want)
+    }
     func refund(subject: String, windows: [SharedWindow], amount: Int64) async throws {
         try check()
         try await base.refund(subject: subject, windows: windows, amount: amount)

@@ -74,6 +74,9 @@ public protocol SharedLimitStore: Sendable {
     /// Adds `amount` to every window if none would pass its limit: all or nothing. (The same
     /// rule as one node's: refused when the count has reached the limit, or `amount` would pass it.)
     func charge(subject: String, windows: [SharedWindow], amount: Int64) async throws -> SharedChargeOutcome
+    /// Charges as many of `want` single counts (pulls) as fit under the window's limit, in one
+    /// step: `granted` of them (0…want), and the count after.
+    func chargeUpTo(subject: String, window: SharedWindow, want: Int64) async throws -> (granted: Int64, used: Int64)
     /// Takes `amount` back from windows still at the given start, never below 0.
     func refund(subject: String, windows: [SharedWindow], amount: Int64) async throws
     /// Reserves a transfer slot (at most `maxActive` in flight; nil: no cap) and `transfer.bytes`
