@@ -158,6 +158,8 @@ let package = Package(
                 "RegistryCore", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
                 "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres", "TollgateCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
