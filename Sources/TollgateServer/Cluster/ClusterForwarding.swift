@@ -65,11 +65,17 @@ final class ClusterForwarding: Sendable {
         return owner
     }
 
+    /// Writes the rest of a blob from `offset` (this node's cache or its upstream) when the owner's
+    /// transfer breaks off.
+    typealias Resume = @Sendable (_ offset: Int64, _ write: (ByteBuffer) async throws -> Void) async throws -> Void
+
     /// Asks `owner` for `target` (path and query) on the caller's behalf; nil when the owner
-    /// can't answer (then this node serves the request).
+    /// can't answer (then this node serves the request). A whole body (200 with a length) that
+    /// breaks off because the owner went away is finished by `resume`: a dying owner doesn't fail
+    /// a pull that was under way.
     func forward(
         _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
-        head: Bool, collectUpTo limit: Int? = nil
+        head: Bool, collectUpTo limit: Int? = nil, resume: Resume? = nil
     ) async -> (response: Response, body: ByteBuffer?)? {
         var outgoing = HTTPClientRequest(url: owner.url + target)
         outgoing.method = head ? .HEAD : .GET
@@ -86,15 +92,7 @@ final class ClusterForwarding: Sendable {
             answer = try await client.execute(outgoing, deadline: .now() + answerTimeout, logger: logger)
         } catch {
             skipped.increment()
-            let first = suspects.withLock { s -> Bool in
-                defer { s[owner.name] = ContinuousClock.now + Self.suspicion }
-                return s[owner.name].map { ContinuousClock.now >= $0 } ?? true
-            }
-            if first {
-                logger.warning(
-                    "owner did not answer; serving its requests here for 5 s",
-                    metadata: ["owner": "\(owner.name)", "error": "\(error)"])
-            }
+            suspect(owner, error)
             return nil
         }
         if answer.status == .serviceUnavailable, answer.headers.first(name: "Retry-After") == nil {
@@ -122,14 +120,47 @@ final class ClusterForwarding: Sendable {
             return (Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes)), bytes)
         }
         let length = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
+        let whole = answer.status == .ok && length != nil
         return (
             Response(
                 status: status, headers: headers,
                 body: ResponseBody(contentLength: length) { writer in
-                    for try await chunk in body { try await writer.write(chunk) }
+                    var sent: Int64 = 0
+                    var chunks = body.makeAsyncIterator()
+                    while true {
+                        let chunk: ByteBuffer?
+                        do {
+                            chunk = try await chunks.next()
+                        } catch {
+                            // The owner's side broke (its writes to this node failed, not this
+                            // node's to the client): finish from here if we can.
+                            guard let resume, whole, let length, sent < Int64(length) else { throw error }
+                            self.suspect(owner, error)
+                            self.logger.warning(
+                                "owner's transfer broke off; finishing it here",
+                                metadata: ["owner": "\(owner.name)", "sent": "\(sent)", "error": "\(error)"])
+                            try await resume(sent) { try await writer.write($0) }
+                            break
+                        }
+                        guard let chunk else { break }
+                        sent += Int64(chunk.readableBytes)
+                        try await writer.write(chunk)
+                    }
                     try await writer.finish(nil)
                 }), nil
         )
+    }
+
+    /// Passes `owner` over for `suspicion` (logged once per spell).
+    private func suspect(_ owner: NodeRecord, _ error: any Error) {
+        let first = suspects.withLock { s -> Bool in
+            defer { s[owner.name] = ContinuousClock.now + Self.suspicion }
+            return s[owner.name].map { ContinuousClock.now >= $0 } ?? true
+        }
+        if first {
+            logger.warning(
+                "owner did not answer; serving its requests here for 5 s", metadata: ["owner": "\(owner.name)", "error": "\(error)"])
+        }
     }
 
     /// The repositories the other live nodes hold for the caller (their `/v2/_catalog`, asked

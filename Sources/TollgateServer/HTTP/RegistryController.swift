@@ -118,7 +118,18 @@ struct RegistryController: Sendable {
             if let cluster, context.notes.forwardedBy == nil,
                 try await cache.localBlob(from: upstream, route.repository, digest, head: head) == nil,
                 let owner = cluster.otherOwner(of: digest.description),
-                let answer = await forward(request, route, "blobs/\(digest)", to: owner, cluster, context)
+                let answer = await forward(
+                    request, route, "blobs/\(digest)", to: owner, cluster, context,
+                    resume: { [cache] offset, write in
+                        // The rest from this node: its cache, else a download of its own.
+                        let rest = try await cache.blob(from: upstream, route.repository, digest, head: false)
+                        var size = rest.size
+                        if size == nil, case .fill(let fill) = rest.body { size = try await fill.waitUntilVerified() }
+                        guard let size, offset < size else {
+                            throw RegistryError(.blobUnknown, "blob changed size while being relayed", detail: digest.description)
+                        }
+                        try await cache.stream(rest.body, range: ByteRange(start: offset, end: size - 1), write: write)
+                    })
             {
                 return answer.response
             }
@@ -162,13 +173,15 @@ struct RegistryController: Sendable {
     /// explicitly: `?ns=`), noted for the access log and limits; nil when the owner can't answer.
     private func forward(
         _ request: Request, _ route: UpstreamRouter.Route, _ rest: String, to owner: NodeRecord,
-        _ cluster: ClusterForwarding, _ context: TollgateContext, collectUpTo limit: Int? = nil
+        _ cluster: ClusterForwarding, _ context: TollgateContext, collectUpTo limit: Int? = nil,
+        resume: ClusterForwarding.Resume? = nil
     ) async -> (response: Response, body: ByteBuffer?)? {
         let target = "/v2/\(route.repository)/\(rest)?ns=\(route.upstream)"
         guard
             let answer = await cluster.forward(
                 request, target: target, to: owner, identity: context.identity ?? .anonymous,
-                client: context.clientAddress, head: request.method == .head, collectUpTo: limit)
+                client: context.clientAddress, head: request.method == .head, collectUpTo: limit,
+                resume: request.headers[.range] == nil ? resume : nil)
         else { return nil }
         context.notes.record(cache: answer.response.headers[.xCache] ?? "-")
         context.notes.record(forwardedTo: owner.name)
