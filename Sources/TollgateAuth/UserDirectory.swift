@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import RegistryCore
 import NIOPosix
 import Synchronization
 
@@ -31,10 +32,10 @@ public final class UserDirectory: Sendable {
         var checked: ContinuousClock.Instant?
         /// Checked for unknown users: no password matches it.
         var dummyHash = ""
-        /// The last version check failed (logged once per outage).
-        var failing = false
     }
     private let snapshot = Mutex(Snapshot())
+    /// Version checks failing in a row (logged once per outage).
+    private let unreadable = FailureSpell()
     private let verified = Mutex<[SHA256Digest: ContinuousClock.Instant]>([:])
     private let cacheKey = SymmetricKey(size: .bits256)
     /// The dummy hash's cost when there are no users.
@@ -133,12 +134,12 @@ public final class UserDirectory: Sendable {
         do {
             version = try await store.version()
         } catch {
-            if !snapshot.withLock({ s in defer { s.failing = true }; return s.failing }) {
+            if unreadable.failed() {
                 logger.error("user store not readable; keeping the users loaded", metadata: ["store": "\(store.location)", "error": "\(error)"])
             }
             return
         }
-        if snapshot.withLock({ s in defer { s.failing = false }; return s.failing }) {
+        if unreadable.succeeded() {
             logger.notice("user store readable again", metadata: ["store": "\(store.location)"])
         }
         guard let version else {

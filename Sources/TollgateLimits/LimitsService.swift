@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import RegistryCore
 import ServiceLifecycle
 
 /// Keeps limits and usage durable:
@@ -15,7 +15,7 @@ public struct LimitsService: Service {
     let logger: Logger
     let flushInterval: Duration
     /// Whether the last flush failed (an outage is logged once, and its end).
-    private let failing = Flag()
+    private let failing = FailureSpell()
 
     public init(
         limiter: RateLimiter, ledger: UsageLedger, usageStore: any UsageLedgerStore, windowStore: any LimitWindowStore,
@@ -79,16 +79,12 @@ public struct LimitsService: Service {
 
     /// Logs the first failure of a run of them, and the first success after.
     private func report(_ error: (any Error)?) {
-        let was = failing.value.exchange(error != nil, ordering: .relaxed)
-        if let error, !was, !(error is CancellationError) {
-            logger.error("could not store usage; keeping it in memory and retrying every second", metadata: ["error": "\(error)"])
-        } else if error == nil, was {
+        if let error {
+            if failing.failed(), !(error is CancellationError) {
+                logger.error("could not store usage; keeping it in memory and retrying every second", metadata: ["error": "\(error)"])
+            }
+        } else if failing.succeeded() {
             logger.notice("usage stored again")
         }
     }
-}
-
-/// A flag a value type can share.
-private final class Flag: Sendable {
-    let value = Atomic<Bool>(false)
 }

@@ -113,17 +113,16 @@ public final class SharedLimiter: Limiter, Service {
     }
 
     private func runPullBatches(_ key: PullBatchKey) async {
-        var first = true
         while true {
+            // The leader's own pull is in the first batch; the key goes once none waits.
             let waiting = pullBatches.withLock { b -> [CheckedContinuation<Result<SharedChargeOutcome, any Error>, Never>] in
-                guard let batch = b[key], !batch.waiting.isEmpty || first else {
+                guard let batch = b[key], !batch.waiting.isEmpty else {
                     b[key] = nil
                     return []
                 }
                 b[key]!.waiting = []
                 return batch.waiting
             }
-            first = false
             if waiting.isEmpty { return }
             do {
                 let (granted, used) = try await store.chargeUpTo(
@@ -289,7 +288,9 @@ public final class SharedLimiter: Limiter, Service {
         var requests: Int64?
         if let rate = RateLimiter.requestRate, let capacity = limits.limits[rate.kind] {
             let held = leases.withLock { $0[subject]?.tokens ?? 0 }
-            requests = min(capacity, held + Int64(((try? await store.requestTokens(subject: subject.description, capacity: capacity, perSecond: Double(capacity) / rate.seconds)) ?? 0).rounded(.down)))
+            let shared = try? await store.requestTokens(
+                subject: subject.description, capacity: capacity, perSecond: Double(capacity) / rate.seconds)
+            requests = min(capacity, held + Int64((shared ?? 0).rounded(.down)))
         }
         return LimitStatus(
             limits: limits, windows: windows, requestsRemaining: requests, activeTransfers: transfers.active,

@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import RegistryCore
 import Synchronization
 
 /// The connection pool behind a deadline: a call that has no connection (or, for a bare query,
 /// no answer) within `deadline` fails with `DatabaseUnreachable`, and so does every call after a
-/// connection-level failure until a probe finds the database again, without waiting on the pool. Without it a request
-/// made while the database is down would wait for the pool's retries (measured: over a minute)
-/// instead of failing in seconds and letting its caller fall back.
+/// connection-level failure until a probe finds the database again, without waiting on the pool.
+/// Without it a request made while the database is down would wait for the pool's retries
+/// (measured: over a minute) instead of failing in seconds and letting its caller fall back.
 ///
 /// After such a failure a probe runs every second until the database answers: through the pool,
 /// else through a new pool, which then replaces the old one (whose retries back off to a minute
@@ -18,13 +19,12 @@ final class GuardedClient: Sendable {
     let configuration: PostgresClient.Configuration
     let backgroundLogger: Logger
     let deadline: TimeAmount
-    let pause: Duration
     private struct Pool {
         var client: PostgresClient
         var running: Task<Void, Never>
     }
     private let current: Mutex<Pool>
-    private let downUntil = Mutex<ContinuousClock.Instant?>(nil)
+    /// Set from a connection-level failure until the probe finds the database again.
     private let probing = Atomic<Bool>(false)
     /// `tollgate_database_seconds` (each call, until its answer starts) and
     /// `tollgate_database_errors_total` (calls that failed to reach the database).
@@ -33,12 +33,11 @@ final class GuardedClient: Sendable {
 
     init(
         configuration: PostgresClient.Configuration, backgroundLogger: Logger, metrics: (any MetricsFactory)?,
-        deadline: TimeAmount = .seconds(3), pause: Duration = .seconds(2)
+        deadline: TimeAmount = .seconds(3)
     ) {
         self.configuration = configuration
         self.backgroundLogger = backgroundLogger
         self.deadline = deadline
-        self.pause = pause
         self.current = Mutex(Self.start(configuration, backgroundLogger))
         self.latency = metrics.map { Timer(label: "tollgate_database_seconds", factory: $0) }
         self.errors = metrics.map { Counter(label: "tollgate_database_errors_total", factory: $0) }
@@ -86,40 +85,47 @@ final class GuardedClient: Sendable {
     private func guarded<T: Sendable>(
         untilStarted: Bool, _ op: @escaping @Sendable (@escaping @Sendable () -> Void) async throws -> T
     ) async throws -> T {
-        // While the probe looks for the database (or in the pause after a failure) every call
-        // fails at once: a request never waits out a connection attempt twice.
-        if probing.load(ordering: .acquiring) || downUntil.withLock({ $0.map { ContinuousClock.now < $0 } ?? false }) {
+        // While the probe looks for the database every call fails at once: a request never waits
+        // out a connection attempt twice.
+        if probing.load(ordering: .acquiring) {
             errors?.increment()
             throw DatabaseUnreachable()
         }
-        let race = Race<T>()
         let start = ContinuousClock.now
         defer {
             let (seconds, attoseconds) = (ContinuousClock.now - start).components
             latency?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         }
         do {
-            return try await withCheckedThrowingContinuation { continuation in
-                race.begin(continuation)
-                let work = Task {
-                    do {
-                        race.finish(.success(try await op { race.markStarted() }))
-                    } catch {
-                        race.finish(.failure(error))
-                    }
-                }
-                let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: deadline) {
-                    if race.timeOut(unlessStarted: untilStarted) { work.cancel() }
-                }
-                race.onFinish { timer.cancel() }
-            }
+            return try await withDeadline(untilStarted: untilStarted, op)
         } catch {
             // What the server refused (a constraint, bad SQL) says nothing about reaching it.
             guard Self.isUnreachable(error) else { throw error }
             errors?.increment()
-            downUntil.withLock { $0 = ContinuousClock.now + pause }
             startProbing()
             throw error is DatabaseUnreachable ? error : DatabaseUnreachable(reason: "\(error)")
+        }
+    }
+
+    /// Runs `op` in its own task; the answer is `DatabaseUnreachable` once `deadline` passes,
+    /// unless `op` has said it started (when `untilStarted`).
+    private func withDeadline<T: Sendable>(
+        untilStarted: Bool, _ op: @escaping @Sendable (@escaping @Sendable () -> Void) async throws -> T
+    ) async throws -> T {
+        let race = Race<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            race.begin(continuation)
+            let work = Task {
+                do {
+                    race.finish(.success(try await op { race.markStarted() }))
+                } catch {
+                    race.finish(.failure(error))
+                }
+            }
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: deadline) {
+                if race.timeOut(unlessStarted: untilStarted) { work.cancel() }
+            }
+            race.onFinish { timer.cancel() }
         }
     }
 
@@ -165,33 +171,21 @@ final class GuardedClient: Sendable {
                 }
                 fresh.running.cancel()
             }
-            downUntil.withLock { $0 = nil }
         }
     }
 
     /// Whether `client` runs `SELECT 1` within the deadline.
     private func answers(_ client: PostgresClient) async -> Bool {
-        let race = Race<Bool>()
-        return (try? await withCheckedThrowingContinuation { continuation in
-            race.begin(continuation)
-            let work = Task {
-                do {
-                    for try await _ in try await client.query("SELECT 1", logger: backgroundLogger) {}
-                    race.finish(.success(true))
-                } catch {
-                    race.finish(.failure(error))
-                }
-            }
-            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: deadline) {
-                if race.timeOut(unlessStarted: false) { work.cancel() }
-            }
-            race.onFinish { timer.cancel() }
+        let logger = backgroundLogger
+        return (try? await withDeadline(untilStarted: false) { _ in
+            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+            return true
         }) ?? false
     }
 }
 
 /// The database could not be reached in time (or failed within the last moments).
-public struct DatabaseUnreachable: Error, CustomStringConvertible {
+public struct DatabaseUnreachable: StoreUnreachable, CustomStringConvertible {
     /// What failed, when known.
     public var reason: String?
 

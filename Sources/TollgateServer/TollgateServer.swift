@@ -13,7 +13,6 @@ import TollgateAuth
 import TollgateLimits
 import TollgateAdmin
 import TollgateFileStorage
-import TollgateCluster
 import Prometheus
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
@@ -39,17 +38,15 @@ public enum TollgateServer {
         let certificates: TLSCertificates?
         /// Held while the parts live.
         let storageLock: StorageLock
-        /// Cluster mode: the heartbeat and the shared limiter's upkeep.
+        /// Cluster mode: the heartbeat, the shared limiter's upkeep, the forwarding pool, the
+        /// change listener.
         let clusterServices: [any Service]
-        /// Cluster mode: the live nodes.
-        public let membership: Membership?
         /// The stores' engine (closed after the server stops).
         public let storage: OpenedStorage
     }
 
     public static func makeParts(_ config: TollgateConfiguration, logger: Logger) async throws -> Parts {
-        var logger = logger
-        if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
+        let logger = nodeLogger(logger, config)
         let lock = try StorageLock(root: config.storage.path)  // before anything touches the storage
         let certificates = try config.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         let metrics = PrometheusCollectorRegistry()
@@ -77,32 +74,16 @@ public enum TollgateServer {
         let plans = PlanBook(plans: config.plans, defaultPlan: config.defaultPlan)
         let localLimiter = RateLimiter(plans: plans)
         let ledger = UsageLedger(metrics: factory)
-        let limiter: any Limiter
-        var clusterServices: [any Service] = []
-        var membership: Membership?
-        var forwarding: ClusterForwarding?
-        var sharedLimiter: SharedLimiter?
+        var node: ClusterNode?
         if let cluster = config.cluster, let database = storage.database {
-            let secret = try readSecret(cluster.secretFile, key: "cluster.secret_file")
-            // A node that restarts ends the reservations its former run left, then joins.
-            _ = try await database.releaseTransfers(node: cluster.node)
-            let members = Membership(
-                me: NodeRecord(name: cluster.node, url: config.advertiseURL), store: database, logger: logger,
-                metrics: factory)
-            try await members.beat()
-            let shared = SharedLimiter(
-                plans: plans, store: database, node: cluster.node, liveNodes: { members.liveCount }, logger: logger)
-            limiter = shared
-            membership = members
-            let forwarder = ClusterForwarding(membership: members, secret: secret, logger: logger, metrics: factory)
-            shared.setPeers { subject in await forwarder.peerCounts(subject) }
-            sharedLimiter = shared
-            forwarding = forwarder
-            clusterServices = [members, shared, ForwardingClientService(forwarding: forwarder)]
+            node = try await ClusterNode.join(
+                config, cluster, database: database, plans: plans, logger: logger, metrics: factory)
         } else {
             try await LimitsService.load(limiter: localLimiter, store: stores.limitWindows, logger: logger)
-            limiter = localLimiter
         }
+        let limiter: any Limiter = node?.limiter ?? localLimiter
+        var clusterServices = node?.services ?? []
+        let forwarding = node?.forwarding
         let limitsService = LimitsService(
             limiter: localLimiter, ledger: ledger, usageStore: stores.usageLedger, windowStore: stores.limitWindows,
             logger: logger)
@@ -147,7 +128,7 @@ public enum TollgateServer {
                 anonymousWithoutToken: config.auth.anonymousWithoutToken, forwarding: forwarding?.signer))
         if config.limitsEnabled { router.add(middleware: LimitMiddleware(limiter: limiter, ledger: ledger)) }
         router.get("/healthz") { _, _ in "ok\n" }
-        if let forwarding, let sharedLimiter { router.get("/_cluster/limits", use: forwarding.limitsRoute(sharedLimiter)) }
+        if let node { router.get("/_cluster/limits", use: node.forwarding.limitsRoute(node.limiter)) }
         router.get("/readyz") { _, _ in try await readiness(stores, cluster: config.cluster != nil) }
         if config.limitsEnabled { UsageController(limiter: limiter, ledger: ledger, store: stores.usageLedger).addRoutes(to: router) }
         if config.metrics.enabled {
@@ -169,13 +150,19 @@ public enum TollgateServer {
                 blobs: stores.blobs, index: stores.cacheIndex, maxSize: config.storage.maxSize, logger: logger,
                 memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock),
             accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock,
-            clusterServices: clusterServices, membership: membership, storage: storage)
+            clusterServices: clusterServices, storage: storage)
+    }
+
+    /// In cluster mode every log line names the node.
+    static func nodeLogger(_ logger: Logger, _ config: TollgateConfiguration) -> Logger {
+        var logger = logger
+        if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
+        return logger
     }
 
     /// Serves until SIGTERM/SIGINT, then finishes running downloads and closes upstream connections.
     public static func run(_ config: TollgateConfiguration, logger: Logger) async throws {
-        var logger = logger
-        if let cluster = config.cluster { logger[metadataKey: "node"] = "\(cluster.node)" }
+        let logger = nodeLogger(logger, config)
         let parts = try await makeParts(config, logger: logger)
         // Shut down in reverse order after the HTTP server: the last usage flush comes last.
         var services: [any Service] = [
@@ -325,16 +312,6 @@ public enum TollgateServer {
         let secret = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
         guard !secret.isEmpty else { throw ConfigurationError(problems: ["\(key): \(path) is empty"]) }
         return secret
-    }
-}
-
-/// Closes the connections to the other nodes when the server shuts down.
-struct ForwardingClientService: Service {
-    let forwarding: ClusterForwarding
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await forwarding.shutdown()
     }
 }
 

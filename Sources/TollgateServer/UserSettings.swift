@@ -39,8 +39,10 @@ final class UserSettingsWatcher: Service, Sendable {
     let ledger: UsageLedger
     let auth: Authenticator
     let logger: Logger
-    /// The version loaded last, and whether the last read failed (an outage is logged once).
-    let state: Mutex<(version: Int64, failing: Bool)>
+    /// The version loaded last.
+    let version: Mutex<Int64>
+    /// Reads failing in a row (an outage is logged once).
+    let unreadable = FailureSpell()
 
     init(
         stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
@@ -57,7 +59,7 @@ final class UserSettingsWatcher: Service, Sendable {
         self.ledger = ledger
         self.auth = auth
         self.logger = logger
-        self.state = Mutex((loadedVersion, false))
+        self.version = Mutex(loadedVersion)
     }
 
     /// Reads all settings; returns the version read.
@@ -122,27 +124,22 @@ final class UserSettingsWatcher: Service, Sendable {
     /// Reloads if the settings version moved. Two checks at once do the same work twice, no harm:
     /// forgetting a removed user and loading settings are idempotent.
     func check() async {
-        let (version, failing) = state.withLock { $0 }
+        let version = self.version.withLock { $0 }
         do {
             let now = try await stores.userSettings.settingsVersion()
-            if failing { logger.notice("user settings readable again") }
-            state.withLock { $0.failing = false }
+            if unreadable.succeeded() { logger.notice("user settings readable again") }
             guard now != version else { return }
             for removal in try await stores.userRemovals.userRemovals(after: version) {
                 try await forget(removal.user, removed: removal.removed)
             }
             let loaded = try await Self.load(
                 stores: stores, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
-            state.withLock { $0.version = max($0.version, loaded) }
+            self.version.withLock { $0 = max($0, loaded) }
             logger.info("user settings reloaded")
         } catch {
             if error is CancellationError { return }
             // Once per outage: the last settings read stay in force meanwhile.
-            let first = state.withLock { s in
-                defer { s.failing = true }
-                return !s.failing
-            }
-            if first { logger.error("could not read user settings; keeping those loaded", metadata: ["error": "\(error)"]) }
+            if unreadable.failed() { logger.error("could not read user settings; keeping those loaded", metadata: ["error": "\(error)"]) }
         }
     }
 }

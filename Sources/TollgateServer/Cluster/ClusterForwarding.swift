@@ -8,7 +8,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import RegistryCore
-import ServiceLifecycle
 import TollgateAuth
 import TollgateCluster
 import TollgateLimits
@@ -77,16 +76,11 @@ final class ClusterForwarding: Sendable {
         _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
         head: Bool, collectUpTo limit: Int? = nil, resume: Resume? = nil
     ) async -> (response: Response, body: ByteBuffer?)? {
-        var outgoing = HTTPClientRequest(url: owner.url + target)
-        outgoing.method = head ? .HEAD : .GET
+        let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
+        var outgoing = signedRequest(owner.url + target, target: target, method: head ? .HEAD : .GET, for: who)
         for name in [HTTPField.Name.accept, .range, .ifNoneMatch] {
             for value in request.headers[values: name] { outgoing.headers.add(name: name.rawName, value: value) }
         }
-        let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
-        outgoing.headers.add(
-            name: ForwardSigner.headerName,
-            value: signer.sign(
-                method: head ? "HEAD" : "GET", target: target, for: who, at: Int64(Date().timeIntervalSince1970)))
         let answer: HTTPClientResponse
         do {
             answer = try await client.execute(outgoing, deadline: .now() + answerTimeout, logger: logger)
@@ -166,53 +160,52 @@ final class ClusterForwarding: Sendable {
     /// The repositories the other live nodes hold for the caller (their `/v2/_catalog`, asked
     /// signed and at once); a node that doesn't answer within 5 s is left out.
     func catalogs(identity: Identity, client address: String?) async -> [String] {
-        let others = membership.liveNodes.filter { $0.name != membership.me.name }
         let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
-        return await withTaskGroup(of: [String].self) { group in
-            for node in others {
-                group.addTask {
-                    var request = HTTPClientRequest(url: node.url + "/v2/_catalog")
-                    request.headers.add(
-                        name: ForwardSigner.headerName,
-                        value: self.signer.sign(
-                            method: "GET", target: "/v2/_catalog", for: who, at: Int64(Date().timeIntervalSince1970)))
-                    guard let answer = try? await self.client.execute(request, deadline: .now() + .seconds(5), logger: self.logger),
-                        answer.status == .ok, let body = try? await answer.body.collect(upTo: 16 << 20),
-                        let listing = try? JSONDecoder().decode(Catalog.self, from: body)
-                    else {
-                        self.skipped.increment()
-                        return []
-                    }
-                    return listing.repositories
-                }
-            }
-            return await group.reduce(into: []) { $0 += $1 }
-        }
+        let listings: [Catalog?] = await askOthers("/v2/_catalog", as: who, within: .seconds(5), upTo: 16 << 20)
+        skipped.increment(by: Int64(listings.filter { $0 == nil }.count))
+        return listings.flatMap { $0?.repositories ?? [] }
     }
 
     /// What every other live node knows of `subject`'s counts (`/_cluster/limits`); nil when one
     /// doesn't answer within a second.
     func peerCounts(_ subject: Principal) async -> [KnownCounts]? {
-        let others = membership.liveNodes.filter { $0.name != membership.me.name }
         let target = "/_cluster/limits?subject=" + FormURLEncoding.encode(subject.description)
         let who = ForwardedCaller(node: membership.me.name, user: nil, client: nil)
-        let answers = await withTaskGroup(of: KnownCounts?.self) { group in
-            for node in others {
-                group.addTask {
-                    var request = HTTPClientRequest(url: node.url + target)
-                    request.headers.add(
-                        name: ForwardSigner.headerName,
-                        value: self.signer.sign(method: "GET", target: target, for: who, at: Int64(Date().timeIntervalSince1970)))
-                    guard let answer = try? await self.client.execute(request, deadline: .now() + .seconds(1), logger: self.logger),
-                        answer.status == .ok, let body = try? await answer.body.collect(upTo: 1 << 20)
-                    else { return nil }
-                    return try? JSONDecoder().decode(KnownCounts.self, from: body)
-                }
-            }
-            return await group.reduce(into: [KnownCounts?]()) { $0.append($1) }
-        }
+        let answers: [KnownCounts?] = await askOthers(target, as: who, within: .seconds(1), upTo: 1 << 20)
         guard answers.allSatisfy({ $0 != nil }) else { return nil }
         return answers.compactMap { $0 }
+    }
+
+    /// A signed `GET target` to every other live node at once, each JSON answer decoded (nil for a
+    /// node that doesn't answer 200 with one within `timeout`).
+    private func askOthers<Answer: Decodable & Sendable>(
+        _ target: String, as who: ForwardedCaller, within timeout: TimeAmount, upTo limit: Int
+    ) async -> [Answer?] {
+        let others = membership.liveNodes.filter { $0.name != membership.me.name }
+        return await withTaskGroup(of: Answer?.self) { group in
+            for node in others {
+                group.addTask {
+                    let request = self.signedRequest(node.url + target, target: target, method: .GET, for: who)
+                    guard let answer = try? await self.client.execute(request, deadline: .now() + timeout, logger: self.logger),
+                        answer.status == .ok, let body = try? await answer.body.collect(upTo: limit)
+                    else { return nil }
+                    return try? JSONDecoder().decode(Answer.self, from: body)
+                }
+            }
+            return await group.reduce(into: [Answer?]()) { $0.append($1) }
+        }
+    }
+
+    /// A request to another node carrying this node's signature for `who`.
+    private func signedRequest(_ url: String, target: String, method: HTTPMethod, for who: ForwardedCaller)
+        -> HTTPClientRequest
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(
+            name: ForwardSigner.headerName,
+            value: signer.sign(method: method.rawValue, target: target, for: who, at: Int64(Date().timeIntervalSince1970)))
+        return request
     }
 
     /// `GET /_cluster/limits?subject=…` from another node (signed): what this node knows of the
@@ -231,7 +224,7 @@ final class ClusterForwarding: Sendable {
         }
     }
 
-    struct Catalog: Decodable {
+    struct Catalog: Decodable, Sendable {
         var repositories: [String]
     }
 

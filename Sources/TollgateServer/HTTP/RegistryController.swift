@@ -64,10 +64,10 @@ struct RegistryController: Sendable {
         case .manifest(let name, let reference):
             let (upstream, route) = try resolve(name, request, context)
             let accept = AcceptList(headerValues: request.headers[values: .accept])
+            // Cluster mode: a digest's bytes are the same everywhere, served from here when here;
+            // a tag's meaning belongs to its owner.
+            var local: ManifestResult?
             if let cluster, context.notes.forwardedBy == nil {
-                // A digest's bytes are the same everywhere: served from here when here; a tag's
-                // meaning belongs to its owner.
-                var local: ManifestResult?
                 if case .digest(let digest) = reference {
                     local = try await cache.localManifest(from: upstream, route.repository, digest)
                 }
@@ -89,13 +89,18 @@ struct RegistryController: Sendable {
                 }
             }
             let result: ManifestResult
-            if head, let answer = try await cache.manifestHead(from: upstream, route.repository, reference, accept: accept) {
+            if let local {
+                result = local
+            } else if head, let answer = try await cache.manifestHead(from: upstream, route.repository, reference, accept: accept) {
                 result = answer
             } else {
                 // A HEAD that takes an upstream GET costs the caller a pull, as the GET would
                 // (a forwarded one: charged by the node that forwarded it, told so by a header).
-                if head { try await context.pullCharge?.charge() }
-                if head, context.notes.forwardedBy != nil { context.notes.record(pullCharge: true) }
+                if head, context.notes.forwardedBy != nil {
+                    context.notes.record(pullCharge: true)
+                } else if head {
+                    try await context.pullCharge?.charge()
+                }
                 result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
             }
             context.notes.record(cache: result.outcome.rawValue)
@@ -115,25 +120,34 @@ struct RegistryController: Sendable {
             return Response(status: .ok, headers: headers, body: head ? ResponseBody() : ResponseBody(byteBuffer: result.bytes))
         case .blob(let name, let digest):
             let (upstream, route) = try resolve(name, request, context)
-            if let cluster, context.notes.forwardedBy == nil,
-                try await cache.localBlob(from: upstream, route.repository, digest, head: head) == nil,
-                let owner = cluster.otherOwner(of: digest.description),
-                let answer = await forward(
-                    request, route, "blobs/\(digest)", to: owner, cluster, context,
-                    resume: { [cache] offset, write in
-                        // The rest from this node: its cache, else a download of its own.
-                        let rest = try await cache.blob(from: upstream, route.repository, digest, head: false)
-                        var size = rest.size
-                        if size == nil, case .fill(let fill) = rest.body { size = try await fill.waitUntilVerified() }
-                        guard let size, offset < size else {
-                            throw RegistryError(.blobUnknown, "blob changed size while being relayed", detail: digest.description)
-                        }
-                        try await cache.stream(rest.body, range: ByteRange(start: offset, end: size - 1), write: write)
-                    })
-            {
-                return answer.response
+            // Cluster mode: what this node holds (or is downloading) it serves; the rest comes
+            // from the owner.
+            var local: BlobResult?
+            if let cluster, context.notes.forwardedBy == nil {
+                local = try await cache.localBlob(from: upstream, route.repository, digest, head: head)
+                if local == nil, let owner = cluster.otherOwner(of: digest.description),
+                    let answer = await forward(
+                        request, route, "blobs/\(digest)", to: owner, cluster, context,
+                        resume: { [cache] offset, write in
+                            // The rest from this node: its cache, else a download of its own.
+                            let rest = try await cache.blob(from: upstream, route.repository, digest, head: false)
+                            var size = rest.size
+                            if size == nil, case .fill(let fill) = rest.body { size = try await fill.waitUntilVerified() }
+                            guard let size, offset < size else {
+                                throw RegistryError(.blobUnknown, "blob changed size while being relayed", detail: digest.description)
+                            }
+                            try await cache.stream(rest.body, range: ByteRange(start: offset, end: size - 1), write: write)
+                        })
+                {
+                    return answer.response
+                }
             }
-            var result = try await cache.blob(from: upstream, route.repository, digest, head: head)
+            var result: BlobResult
+            if let local {
+                result = local
+            } else {
+                result = try await cache.blob(from: upstream, route.repository, digest, head: head)
+            }
             if !head, request.headers[.range] != nil, case .fill(let fill) = result.body {
                 // A ranged read of a running download waits for the verified blob: a 206 is never
                 // made of bytes that later fail the digest check (and its size is known then).

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import RegistryCore
-import TollgatePostgres
 
 /// Turns every error into the registry's JSON error response, in one place.
 struct RegistryErrorMiddleware: RouterMiddleware {
@@ -27,7 +26,7 @@ struct RegistryErrorMiddleware: RouterMiddleware {
             var r = Self.response(RegistryError(code, error.body ?? error.status.reasonPhrase), head: request.method == .head)
             r.status = error.status
             return r
-        } catch is DatabaseUnreachable {
+        } catch is any StoreUnreachable {
             return Self.response(.degraded, head: request.method == .head)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])

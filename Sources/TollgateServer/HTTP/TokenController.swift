@@ -5,7 +5,6 @@ import NIOCore
 import RegistryCore
 import TollgateAuth
 import TollgateLimits
-import TollgatePostgres
 
 /// Docker's token server: `GET /token` (Basic credentials, `scope`, `offline_token`), the OAuth2
 /// `POST /token` (password and refresh_token grants), and the public keys at `/token/jwks.json`.
@@ -81,7 +80,7 @@ struct TokenController: Sendable {
             return try await tokenResponse(identity, scopes: scopes, refreshToken: refresh, oauth: false, host: request.head.authority)
         } catch let f as Failure {
             return failure(f)
-        } catch is DatabaseUnreachable {
+        } catch is any StoreUnreachable {
             return failure(.degraded)
         }
     }
@@ -130,7 +129,7 @@ struct TokenController: Sendable {
             }
         } catch let f as Failure {
             return failure(f)
-        } catch is DatabaseUnreachable {
+        } catch is any StoreUnreachable {
             return failure(.degraded)
         }
     }
