@@ -19,7 +19,7 @@ public enum RegistryPath: Equatable, Sendable {
         guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
         guard path.utf8.count <= maxPathLength else { throw RegistryError.nameInvalid("request path too long") }
         // Names, tags and digests never need escapes; refusing `%` keeps `%2e%2e` and friends out.
-        guard !path.contains("%"), !path.contains("\\") else {
+        guard !path.utf8.contains(UInt8(ascii: "%")), !path.utf8.contains(UInt8(ascii: "\\")) else {
             throw RegistryError.nameInvalid("escaped characters are not allowed in registry paths")
         }
         if path == "/v2" || path == "/v2/" { return .base }
