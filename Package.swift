@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         // Pure values: names, references, digests, media types, errors, parsers. No I/O.
@@ -152,11 +153,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Configuration, routing, HTTP application; the composition root.
+        // The web console: server-rendered pages over the admin use cases and the login; sessions
+        // and form tokens (from TollgateAuth). Knows the HTTP layer only through its context protocol.
+        .target(
+            name: "TollgateWeb",
+            dependencies: [
+                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TollgateServer",
             dependencies: [
                 "RegistryCore", "TollgateUpstream", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
-                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres", "TollgateCluster",
+                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres", "TollgateCluster", "TollgateWeb",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -233,6 +247,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TollgateWebTests",
+            dependencies: [
+                "TollgateWeb", "TollgateAuth", "TollgateAdmin", "TollgateLimits", "TollgateInMemoryStores", "RegistryCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TollgateClusterTests", dependencies: ["TollgateCluster"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateSQLiteTests",

@@ -36,12 +36,14 @@ extension Admin {
         return tokens
     }
 
-    /// Sets a user's password; the logins `docker login` stored (refresh tokens) end.
+    /// Sets a user's password; the logins `docker login` stored (refresh tokens) and the user's
+    /// console sessions end.
     public func setPassword(_ name: String, password: String, cost: Int = 10) async throws {
         try await requireUser(name)
         let hash = try Bcrypt.hash(password, cost: cost)
         guard try await users.setPasswordHash(hash, user: name) else { throw AdminError("no user \(name)") }
         _ = try await stores.secretTokens.deleteSecretTokens(user: name, kind: .refresh)
+        _ = try await stores.secretTokens.deleteSecretTokens(user: name, kind: .session)
     }
 
     /// Disables (or enables again) a user: a disabled user can't log in and their tokens stop working.

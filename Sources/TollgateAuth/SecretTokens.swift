@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// Personal access tokens (`tgp_…`) and refresh tokens (`tgr_…`): random secrets handed out
-/// once, stored only as SHA-256 hashes (they carry 256 bits of entropy, so no slow hash is
+/// Personal access tokens (`tgp_…`), refresh tokens (`tgr_…`) and console sessions (`tgs_…`):
+/// random secrets handed out once, stored only as SHA-256 hashes (they carry 256 bits of entropy, so no slow hash is
 /// needed), looked up by the id embedded in them.
 public final class SecretTokens: Sendable {
     let store: any SecretTokenStore
@@ -17,7 +17,13 @@ public final class SecretTokens: Sendable {
         self.cacheTTL = cacheTTL
     }
 
-    static func prefix(_ kind: SecretTokenRecord.Kind) -> String { kind == .personal ? "tgp_" : "tgr_" }
+    static func prefix(_ kind: SecretTokenRecord.Kind) -> String {
+        switch kind {
+        case .personal: "tgp_"
+        case .refresh: "tgr_"
+        case .session: "tgs_"
+        }
+    }
 
     public static func looksLikeToken(_ s: String) -> Bool { s.hasPrefix("tgp_") || s.hasPrefix("tgr_") }
 
@@ -60,7 +66,7 @@ public final class SecretTokens: Sendable {
         return record
     }
 
-    /// Notes a refresh grant (`tollgate token list` shows a login's last use).
+    /// Notes a refresh grant (`tollgate token list` shows a login's last use) or a session's request.
     public func recordUse(_ record: SecretTokenRecord, now: Date = Date()) async throws {
         try await store.touchSecretToken(id: record.id, at: now)
     }
@@ -86,7 +92,8 @@ public final class SecretTokens: Sendable {
         (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
-    static func randomBase64URL(_ bytes: Int) -> String {
+    /// `bytes` random bytes, base64url without padding.
+    public static func randomBase64URL(_ bytes: Int) -> String {
         var g = SystemRandomNumberGenerator()
         let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &g) }
         return Data(raw).base64EncodedString().replacingOccurrences(of: "+", with: "-")

@@ -59,6 +59,12 @@ public struct LimitStatus: Sendable, Equatable {
         public var start: Int64
         public var used: Int64
         public var secondsLeft: Int64
+
+        public init(start: Int64, used: Int64, secondsLeft: Int64) {
+            self.start = start
+            self.used = used
+            self.secondsLeft = secondsLeft
+        }
     }
     public var limits: EffectiveLimits
     /// The current window of each windowed limit kind, at its `windowSlot`.
@@ -68,6 +74,16 @@ public struct LimitStatus: Sendable, Equatable {
     public var activeTransfers: Int64
     /// Bytes reserved by transfers in flight.
     public var reservedBytes: Int64
+
+    public init(
+        limits: EffectiveLimits, windows: [Window], requestsRemaining: Int64?, activeTransfers: Int64, reservedBytes: Int64
+    ) {
+        self.limits = limits
+        self.windows = windows
+        self.requestsRemaining = requestsRemaining
+        self.activeTransfers = activeTransfers
+        self.reservedBytes = reservedBytes
+    }
 
     /// The current window of a windowed limit kind (nil for the others).
     public subscript(window kind: LimitKind) -> Window? { kind.windowSlot.map { windows[$0] } }

@@ -13,6 +13,7 @@ import TollgateAuth
 import TollgateLimits
 import TollgateAdmin
 import TollgateFileStorage
+import TollgateWeb
 import Prometheus
 
 /// Builds and runs the Tollgate HTTP application from a configuration.
@@ -143,6 +144,14 @@ public enum TollgateServer {
             cache: cache, upstreams: upstreams, router: upstreamRouter, policies: policies, credentials: credentials,
             cluster: forwarding
         ).addRoutes(to: router)
+        if config.web.enabled {
+            Console<TollgateContext>(
+                auth: authenticator,
+                sessions: WebSessions(secrets: authenticator.secrets) { await authenticator.isActive($0) },
+                admin: Admin(stores: stores, policy: config.adminPolicy), limiter: config.limitsEnabled ? limiter : nil,
+                publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
+            ).addRoutes(to: router)
+        }
         return Parts(
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
             limitsService: limitsService, settingsWatcher: watcher,

@@ -1,9 +1,10 @@
 import Foundation
 
-/// A long-lived secret issued to a user: a personal access token, or the refresh token
-/// (`identitytoken`) `docker login` keeps. Only a hash of the secret is stored.
+/// A long-lived secret issued to a user: a personal access token, the refresh token
+/// (`identitytoken`) `docker login` keeps, or a web console session. Only a hash of the secret
+/// is stored.
 public struct SecretTokenRecord: Sendable, Equatable {
-    public enum Kind: String, Sendable { case personal, refresh }
+    public enum Kind: String, Sendable { case personal, refresh, session }
 
     public var id: String
     public var user: String
@@ -13,12 +14,12 @@ public struct SecretTokenRecord: Sendable, Equatable {
     public var secretHash: String
     public var created: Date
     public var expires: Date?
-    /// Refresh tokens: the personal token they were obtained with (nil: a password login).
-    /// Revoking that token ends them.
+    /// Refresh tokens and sessions: the personal token they were obtained with (nil: a password
+    /// login). Revoking that token ends them.
     public var origin: String?
     /// Refresh tokens: the `client_id` the client gave (validated, short).
     public var client: String?
-    /// Refresh tokens: the last refresh grant.
+    /// Refresh tokens: the last refresh grant; sessions: the last request (to the minute).
     public var lastUsed: Date?
 
     public init(

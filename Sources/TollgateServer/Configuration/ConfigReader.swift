@@ -160,6 +160,8 @@ struct ConfigReader {
                 if let v = string(value, key) { c.defaultPlan = v }
             case "metrics":
                 readMetrics(value, into: &c.metrics)
+            case "web":
+                readWeb(value, into: &c.web)
             case "limits":
                 fields(of: value, at: key) { r, f in
                     guard f.key == "enabled" else { return false }

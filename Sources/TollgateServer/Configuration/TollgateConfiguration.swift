@@ -32,6 +32,8 @@ public struct TollgateConfiguration: Sendable, Equatable {
     /// How long SIGTERM waits for running transfers before cutting them.
     public var shutdownTimeout: Duration = .seconds(30)
     public var metrics = Metrics()
+    /// The web console (`web:`).
+    public var web = Web()
     /// Reverse proxies whose `X-Forwarded-For` names the client (CIDRs).
     public var trustedProxies: [String] = []
     /// Serve HTTPS (and HTTP/2) with this certificate; nil: plain HTTP.

@@ -3,6 +3,7 @@ import NIOCore
 import RegistryCore
 import Synchronization
 import TollgateAuth
+import TollgateWeb
 
 /// Per-request state.
 public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
@@ -33,6 +34,10 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
     /// The client's address without port, for throttling, limits and logs: the peer, or, behind a
     /// trusted reverse proxy, the client it forwarded for.
     public var clientAddress: String? { forwardedClient ?? remoteAddress?.ipAddress }
+}
+
+extension TollgateContext: ConsoleRequestContext {
+    public var consoleOrigin: String? { publicOrigin?.url }
 }
 
 /// Facts a handler records for the access-log line written after it (upstream, cache outcome).

@@ -1,0 +1,381 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import RegistryCore
+import TollgateAdmin
+import TollgateAuth
+import TollgateLimits
+
+/// The web console (`/` beside `/v2/`): server-rendered pages for a user's limits and tokens,
+/// behind a login with a session cookie. It calls the same use cases as the CLI (`Admin`) and the
+/// same login as the registry (`Authenticator`, with its lockout), so it works the same on one
+/// node and in a cluster.
+public struct Console<Context: ConsoleRequestContext>: Sendable {
+    public let auth: Authenticator
+    public let sessions: WebSessions
+    public let admin: Admin
+    /// nil with `limits.enabled: false`.
+    public let limiter: (any Limiter)?
+    /// `public_url` without a trailing slash (else each request's origin).
+    public let publicURL: String?
+    /// "" or a path such as "/console" (no trailing slash).
+    public let prefix: String
+    let logger: Logger
+
+    public init(
+        auth: Authenticator, sessions: WebSessions, admin: Admin, limiter: (any Limiter)?, publicURL: String?,
+        prefix: String, logger: Logger
+    ) {
+        self.auth = auth
+        self.sessions = sessions
+        self.admin = admin
+        self.limiter = limiter
+        self.publicURL = publicURL
+        self.prefix = prefix
+        self.logger = logger
+    }
+
+    static var sessionCookie: String { "tollgate_session" }
+    static var loginCookie: String { "tollgate_login" }
+    /// Form bodies are small: a label, a password.
+    static var maxForm: Int { 16 * 1024 }
+
+    public func addRoutes(to router: Router<Context>) {
+        let group = prefix.isEmpty ? router.group() : router.group(RouterPath(prefix))
+        group.add(middleware: ConsoleHeaders<Context>())
+        group.get("/") { request, context in await page(request, context) { try await overview($0, $1, $2) } }
+        group.get("/tokens") { request, context in await page(request, context) { try await tokens($0, $1, $2) } }
+        group.post("/tokens") { request, context in await action(request, context) { try await createToken($0, $1, $2, $3) } }
+        group.post("/tokens/:id/revoke") { request, context in
+            await action(request, context) { try await revokeToken($0, $1, $2, $3) }
+        }
+        group.get("/login") { request, context in loginPage(request, context, error: nil, username: "", status: .ok) }
+        group.post("/login") { request, context in await login(request, context) }
+        group.post("/logout") { request, context in await action(request, context) { try await logout($0, $1, $2, $3) } }
+        group.get("/static/console.css") { _, _ in asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
+        group.get("/static/console.js") { _, _ in asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
+    }
+
+    // MARK: Sessions
+
+    /// The signed-in user of a request: the session, its secret (for form tokens) and the user.
+    struct Visitor {
+        var session: SecretTokenRecord
+        var secret: String
+        var user: UserName
+        var formToken: String { WebSessions.formToken(for: secret) }
+    }
+
+    func visitor(_ request: Request) async throws -> Visitor? {
+        guard let secret = request.cookies[Self.sessionCookie]?.value, !secret.isEmpty,
+            let session = try await sessions.current(secret), let user = UserName(session.user)
+        else { return nil }
+        return Visitor(session: session, secret: secret, user: user)
+    }
+
+    /// A page for a signed-in user; anyone else goes to the login page.
+    func page(
+        _ request: Request, _ context: Context,
+        _ body: (Request, Context, Visitor) async throws -> Response
+    ) async -> Response {
+        do {
+            guard let visitor = try await visitor(request) else { return toLogin(request, context) }
+            return try await body(request, context, visitor)
+        } catch {
+            return failure(error)
+        }
+    }
+
+    /// A form post by a signed-in user: the session's form token must come with it (else 403
+    /// and nothing changes).
+    func action(
+        _ request: Request, _ context: Context,
+        _ body: (Request, Context, Visitor, [String: String]) async throws -> Response
+    ) async -> Response {
+        do {
+            guard let visitor = try await visitor(request) else { return toLogin(request, context) }
+            guard let form = try await form(request) else {
+                return message(.badRequest, "Bad form", "The form could not be read.", visitor)
+            }
+            guard WebSessions.formTokenMatches(form["csrf"], secret: visitor.secret) else {
+                return message(
+                    .forbidden, "Form expired",
+                    "This form did not come from your current session. Reload the page and try again.", visitor)
+            }
+            return try await body(request, context, visitor, form)
+        } catch {
+            return failure(error)
+        }
+    }
+
+    func form(_ request: Request) async throws -> [String: String]? {
+        guard let type = request.headers[.contentType]?.lowercased(),
+            type.hasPrefix("application/x-www-form-urlencoded")
+        else { return nil }
+        var request = request
+        guard let body = try? await request.collectBody(upTo: Self.maxForm) else { return nil }
+        return FormURLEncoding.fields(String(buffer: body))
+    }
+
+    // MARK: Login
+
+    func loginPage(_ request: Request, _ context: Context, error: String?, username: String, status: HTTPResponse.Status)
+        -> Response
+    {
+        let token = SecretTokens.randomBase64URL(32)
+        var values: [String: Any] = ["username": username, "csrf": token]
+        if let error { values["error"] = error }
+        var response = render("login", title: "Log in", values, visitor: nil, status: status)
+        response.setCookie(cookie(Self.loginCookie, token, maxAge: 3600, context))
+        return response
+    }
+
+    func login(_ request: Request, _ context: Context) async -> Response {
+        do {
+            guard let form = try await form(request), let user = form["username"], let password = form["password"] else {
+                return loginPage(request, context, error: "Enter your user name and password.", username: "", status: .badRequest)
+            }
+            // The login form is tied to this browser by a cookie it set (no session exists yet):
+            // another site can't log a visitor in to an account of its choosing.
+            guard let expected = request.cookies[Self.loginCookie]?.value, let presented = form["csrf"],
+                presented.utf8.count < 100, Array(presented.utf8) == Array(expected.utf8)
+            else {
+                return loginPage(
+                    request, context, error: "The login form expired. Please try again.", username: user, status: .forbidden)
+            }
+            switch await auth.login(user: user, password: password, client: context.clientAddress) {
+            case .ok(let identity, let via):
+                guard let name = identity.user else { break }
+                let viaToken: String? = if case .personalToken(let id, _) = via { id } else { nil }
+                let secret = try await sessions.start(user: name.value, viaToken: viaToken, client: context.clientAddress)
+                logger.info("console login", metadata: ["user": "\(name)", "client": "\(context.clientAddress ?? "-")"])
+                var response = redirect(prefix + "/")
+                response.setCookie(cookie(Self.sessionCookie, secret, maxAge: Int(WebSessions.absolute), context))
+                response.setCookie(cookie(Self.loginCookie, "", maxAge: 0, context))
+                return response
+            case .invalid: break
+            case .locked(let seconds):
+                return loginPage(
+                    request, context, error: "Too many failed logins. Try again in \(seconds) seconds.", username: user,
+                    status: .tooManyRequests)
+            case .unavailable:
+                return loginPage(
+                    request, context, error: "Logins can't be checked right now. Try again shortly.", username: user,
+                    status: .serviceUnavailable)
+            }
+            return loginPage(request, context, error: "Wrong user name or password.", username: user, status: .unauthorized)
+        } catch {
+            return failure(error)
+        }
+    }
+
+    func logout(_ request: Request, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        try await sessions.end(visitor.session)
+        var response = redirect(prefix + "/login")
+        response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, context))
+        return response
+    }
+
+    func toLogin(_ request: Request, _ context: Context) -> Response {
+        var response = redirect(prefix + "/login")
+        if request.cookies[Self.sessionCookie] != nil { response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, context)) }
+        return response
+    }
+
+    // MARK: Pages
+
+    func overview(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {
+        var values: [String: Any] = ["mirror": mirrorHost(context)]
+        if let limiter {
+            let now = limiter.clock.wall()
+            let status = await limiter.status(.user(visitor.user))
+            let meters = Meter.meters(status, now: now)
+            values["plan"] = status.limits.plan
+            values["meters"] = meters.map { m -> [String: Any] in
+                var v: [String: Any] = [
+                    "key": m.key, "title": m.title, "used": m.usedText, "limit": m.limitText, "percent": m.percent,
+                    "bounded": m.limit != nil, "reached": m.reached,
+                ]
+                if let at = m.resetsAt { v["resets"] = ["iso": Self.iso(at), "text": Self.utcText(at)] }
+                return v
+            }
+            values["reached"] = meters.filter(\.reached).map { m in
+                "Limit reached: \(m.title.lowercased()) (\(m.limitText))"
+                    + (m.resetsAt.map { ". It starts again \(Self.utcText($0))." } ?? ".")
+            }
+        } else {
+            values["plan"] = "none (limits are off on this mirror)"
+        }
+        return render("overview", title: "Overview", values, visitor: visitor, nav: "overview")
+    }
+
+    func tokens(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {
+        try await tokensPage(context, visitor, created: nil, error: nil, status: .ok)
+    }
+
+    func tokensPage(
+        _ context: Context, _ visitor: Visitor, created: [String: Any]?, error: String?, status: HTTPResponse.Status
+    ) async throws -> Response {
+        let list = try await admin.listTokens(user: visitor.user.value).tokens.sorted { $0.created > $1.created }
+        let rows = list.map { t -> [String: Any] in
+            [
+                "id": t.id, "label": t.label, "created": Self.utcText(t.created),
+                "expires": t.expires.map(Self.utcText) ?? "never", "lastUsed": t.lastUsed.map(Self.utcText) ?? "—",
+            ]
+        }
+        var values: [String: Any] = ["tokens": rows, "hasTokens": !rows.isEmpty]
+        if let created { values["created"] = created }
+        if let error { values["error"] = error }
+        var response = render("tokens", title: "Tokens", values, visitor: visitor, nav: "tokens", status: status)
+        if created != nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+
+    func createToken(_ request: Request, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        let label = (form["label"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard !label.isEmpty, label.utf8.count <= 100 else {
+            return try await tokensPage(context, visitor, created: nil, error: "A label of 1 to 100 bytes, please.", status: .badRequest)
+        }
+        guard let choice = form["expires"], let lifetime = TokenLifetimes.choices[choice] else {
+            return try await tokensPage(context, visitor, created: nil, error: "Choose when the token expires.", status: .badRequest)
+        }
+        let made: (record: SecretTokenRecord, secret: String)
+        do {
+            made = try await admin.createToken(user: visitor.user.value, label: label, lifetime: lifetime)
+        } catch let error as AdminError {
+            return try await tokensPage(context, visitor, created: nil, error: error.description, status: .badRequest)
+        }
+        logger.info("console token created", metadata: ["user": "\(visitor.user)", "token": "\(made.record.id)"])
+        let snippets = SetupSnippets(
+            origin: mirrorOrigin(context), user: visitor.user.value, secret: made.secret)
+        return try await tokensPage(
+            context, visitor,
+            created: [
+                "label": label, "secret": made.secret,
+                "snippets": snippets.forToken.enumerated().map { i, s in ["id": "snippet-\(i)", "title": s.title, "text": s.text] },
+            ], error: nil, status: .created)
+    }
+
+    func revokeToken(_ request: Request, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        let id = context.parameters.get("id") ?? ""
+        // Only the visitor's own tokens: any other id is unknown here.
+        let own = try await admin.listTokens(user: visitor.user.value).tokens
+        guard own.contains(where: { $0.id == id }) else {
+            return message(.notFound, "No such token", "You have no token with that id.", visitor)
+        }
+        try await admin.revokeToken(id: id)
+        logger.info("console token revoked", metadata: ["user": "\(visitor.user)", "token": "\(id)"])
+        return redirect(prefix + "/tokens")
+    }
+
+    // MARK: Responses
+
+    func render(
+        _ template: String, title: String, _ values: [String: Any], visitor: Visitor?, nav: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var values = values
+        values["prefix"] = prefix
+        if let visitor {
+            values["user"] = visitor.user.value
+            values["csrf"] = visitor.formToken
+        }
+        let body = ConsoleTemplates.library.render(values, withTemplate: template) ?? ""
+        var layout: [String: Any] = ["title": title, "prefix": prefix, "body": body]
+        if let visitor {
+            layout["user"] = visitor.user.value
+            layout["csrf"] = visitor.formToken
+        }
+        if let nav { layout["nav"] = [nav: true] }
+        let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func message(_ status: HTTPResponse.Status, _ title: String, _ text: String, _ visitor: Visitor?) -> Response {
+        render("message", title: title, ["title": title, "text": text], visitor: visitor, status: status)
+    }
+
+    func failure(_ error: any Error) -> Response {
+        if error is any StoreUnreachable {
+            return message(.serviceUnavailable, "Unavailable", "degraded: database unreachable. Try again shortly.", nil)
+        }
+        logger.error("console request failed", metadata: ["error": "\(error)"])
+        return message(.internalServerError, "Something went wrong", "The request failed; it is logged.", nil)
+    }
+
+    func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location.isEmpty ? "/" : location])
+    }
+
+    func asset(_ text: String, type: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func cookie(_ name: String, _ value: String, maxAge: Int, _ context: Context) -> Cookie {
+        Cookie(
+            name: name, value: value, maxAge: maxAge, path: prefix.isEmpty ? "/" : prefix,
+            secure: mirrorOrigin(context).hasPrefix("https://"), httpOnly: true, sameSite: .strict)
+    }
+
+    /// The mirror's URL for snippets: `public_url`, else where the browser reached it.
+    func mirrorOrigin(_ context: Context) -> String { publicURL ?? context.consoleOrigin ?? "http://localhost:5000" }
+
+    func mirrorHost(_ context: Context) -> String {
+        let origin = mirrorOrigin(context)
+        guard let r = origin.range(of: "://") else { return origin }
+        return String(origin[r.upperBound...])
+    }
+
+    static func iso(_ unix: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(unix)))
+    }
+
+    static func utcText(_ unix: Int64) -> String { utcText(Date(timeIntervalSince1970: Double(unix))) }
+
+    static func utcText(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return f.string(from: date)
+    }
+}
+
+/// The token form's expiry choices.
+enum TokenLifetimes {
+    static let choices: [String: Duration?] = [
+        "30d": .seconds(30 * 86400), "90d": .seconds(90 * 86400), "365d": .seconds(365 * 86400), "never": nil,
+    ]
+}
+
+/// Security headers on every console response: no framing, no other origin's scripts or styles,
+/// no sniffing, no referrer beyond the mirror.
+struct ConsoleHeaders<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = "default-src 'self'; frame-ancestors 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "same-origin"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-cache" }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let contentSecurityPolicy = Self("Content-Security-Policy")!
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+}

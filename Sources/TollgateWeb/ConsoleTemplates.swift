@@ -1,0 +1,137 @@
+import Mustache
+
+/// The console's pages, as Mustache templates compiled into the binary (a deployment copies one
+/// file). `{{x}}` escapes HTML; the only unescaped insertion is `{{{body}}}`, a page this
+/// library rendered.
+enum ConsoleTemplates {
+    static let library: MustacheLibrary = {
+        var templates: [String: MustacheTemplate] = [:]
+        for (name, text) in sources {
+            // The templates are constants of this file: one that doesn't parse is a build mistake
+            // the console's tests catch.
+            templates[name] = try! MustacheTemplate(string: text)
+        }
+        return MustacheLibrary(templates: templates)
+    }()
+
+    static let sources: [String: String] = [
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message,
+    ]
+
+    static let layout = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Tollgate</title>
+        <link rel="stylesheet" href="{{prefix}}/static/console.css">
+        <script src="{{prefix}}/static/console.js" defer></script>
+        </head>
+        <body>
+        <header class="top">
+          <a class="brand" href="{{prefix}}/">Tollgate</a>
+          {{#user}}
+          <nav>
+            <a href="{{prefix}}/"{{#nav.overview}} aria-current="page"{{/nav.overview}}>Overview</a>
+            <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
+          </nav>
+          <form class="logout" method="post" action="{{prefix}}/logout">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <span class="who">{{user}}</span> <button type="submit">Log out</button>
+          </form>
+          {{/user}}
+        </header>
+        <main>
+        {{{body}}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let login = """
+        <section class="card narrow">
+          <h1>Log in</h1>
+          <p class="muted">Your mirror account: the password, or a personal access token.</p>
+          {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+          <form method="post" action="{{prefix}}/login">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>User name <input name="username" autocomplete="username" required value="{{username}}"></label>
+            <label>Password or token <input name="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit">Log in</button>
+          </form>
+        </section>
+        """
+
+    static let overview = """
+        <h1>Hello, {{user}}</h1>
+        <p>Plan <strong>{{plan}}</strong>. Pull through <code>{{mirror}}</code>.</p>
+        {{#reached}}<p class="alert" role="alert">{{.}}</p>{{/reached}}
+        <section class="meters">
+        {{#meters}}
+          <div class="meter{{#reached}} reached{{/reached}}" id="meter-{{key}}">
+            <h2>{{title}}</h2>
+            <p class="figure"><span class="used">{{used}}</span> of <span class="limit">{{limit}}</span></p>
+            {{#bounded}}<div class="bar" role="img" aria-label="{{percent}} percent used"><span class="fill w{{percent}}"></span></div>{{/bounded}}
+            {{#resets}}<p class="muted">Starts again <time datetime="{{iso}}">{{text}}</time></p>{{/resets}}
+          </div>
+        {{/meters}}
+        </section>
+        """
+
+    static let tokens = """
+        <h1>Access tokens</h1>
+        <p class="muted">Use a token instead of your password with docker, podman, containerd, Kubernetes and CI.
+        A token works until it expires or you revoke it.</p>
+        {{#created}}
+        <section class="card created" id="new-token">
+          <h2>Token “{{label}}” created</h2>
+          <p class="alert">Copy it now: it is shown only once.</p>
+          <div class="copyable"><pre id="secret">{{secret}}</pre><button type="button" class="copy" data-copy="secret">Copy</button></div>
+          {{#snippets}}
+          <h3>{{title}}</h3>
+          <div class="copyable"><pre id="{{id}}">{{text}}</pre><button type="button" class="copy" data-copy="{{id}}">Copy</button></div>
+          {{/snippets}}
+        </section>
+        {{/created}}
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+        <section class="card">
+          <h2>New token</h2>
+          <form method="post" action="{{prefix}}/tokens" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Label <input name="label" maxlength="100" placeholder="ci-runner" required></label>
+            <label>Expires <select name="expires">
+              <option value="30d">in 30 days</option><option value="90d" selected>in 90 days</option>
+              <option value="365d">in a year</option><option value="never">never</option>
+            </select></label>
+            <button type="submit">Create</button>
+          </form>
+        </section>
+        <section class="card">
+          <h2>Your tokens</h2>
+          {{^tokens}}<p class="muted">No tokens yet.</p>{{/tokens}}
+          {{#hasTokens}}
+          <table class="list">
+            <thead><tr><th>Label</th><th>Created</th><th>Expires</th><th>Last used</th><th></th></tr></thead>
+            <tbody>
+            {{#tokens}}
+            <tr id="token-{{id}}">
+              <td>{{label}}</td><td>{{created}}</td><td>{{expires}}</td><td>{{lastUsed}}</td>
+              <td><form method="post" action="{{prefix}}/tokens/{{id}}/revoke" data-confirm="Revoke the token “{{label}}”? Clients using it stop pulling.">
+                <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="danger">Revoke</button></form></td>
+            </tr>
+            {{/tokens}}
+            </tbody>
+          </table>
+          {{/hasTokens}}
+        </section>
+        """
+
+    static let message = """
+        <section class="card narrow">
+          <h1>{{title}}</h1>
+          <p>{{text}}</p>
+          <p><a href="{{prefix}}/">Back</a></p>
+        </section>
+        """
+}

@@ -1,0 +1,344 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import RegistryCore
+import Testing
+import TollgateAdmin
+@testable import TollgateAuth
+import TollgateInMemoryStores
+import TollgateLimits
+
+@testable import TollgateWeb
+
+/// A request context for the console alone: the client is 127.0.0.1, the mirror `http://mirror.test:5000`.
+struct ConsoleTestContext: ConsoleRequestContext {
+    var coreContext: CoreRequestContextStorage
+    init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    var clientAddress: String? { "127.0.0.1" }
+    var consoleOrigin: String? { "http://mirror.test:5000" }
+}
+
+/// The console over in-memory stores, through HTTP: login, sessions, form tokens, pages, and who
+/// may see and change what.
+struct ConsoleTests {
+    let database = InMemoryDatabase()
+    let users = InMemoryUserStore()
+    let stores: Stores
+    let admin: Admin
+
+    init() {
+        stores = Stores(blobs: InMemoryBlobStore(), users: users, keys: InMemoryKeyStore(), metadata: database)
+        admin = Admin(
+            stores: stores,
+            policy: AdminPolicy(
+                plans: Plan.builtIn, defaultPlan: "default", defaultAllow: ["**"], defaultDeny: [], upstreams: ["docker.io"],
+                maxCacheSize: nil))
+    }
+
+    func withConsole(prefix: String = "", _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await admin.addUser("alice", password: "alice-pw", cost: 4)
+        try await admin.addUser("bob", password: "bob-pw", cost: 4)
+        let logger = Logger(label: "console-test")
+        let (key, cert) = try TokenKeys.generate(.es256)
+        let auth = Authenticator(
+            users: await UserDirectory(store: users, logger: logger, reloadInterval: .zero),
+            tokens: try await TokenService(
+                keys: try TokenKeys(keyPEM: key, certificatePEM: cert, algorithm: .es256), issuer: "t", service: "t",
+                ttl: .seconds(300)),
+            secrets: SecretTokens(store: database, cacheTTL: .zero),
+            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), logger: logger)
+        let router = Router(context: ConsoleTestContext.self)
+        Console<ConsoleTestContext>(
+            auth: auth, sessions: WebSessions(secrets: auth.secrets) { await auth.isActive($0) }, admin: admin,
+            limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), publicURL: nil,
+            prefix: prefix, logger: logger
+        ).addRoutes(to: router)
+        try await Application(router: router).test(.router) { client in try await body(client) }
+    }
+
+    // MARK: helpers
+
+    /// A browser's cookie jar and the last page's form token.
+    final class Browser: @unchecked Sendable {
+        var cookies: [String: String] = [:]
+        var csrf: String?
+        let prefix: String
+        init(prefix: String = "") { self.prefix = prefix }
+
+        var cookieHeader: HTTPFields {
+            var h = HTTPFields()
+            if !cookies.isEmpty { h[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            return h
+        }
+
+        func take(_ response: TestResponse) -> String {
+            for line in response.headers[values: .setCookie] {
+                let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+                let name = String(pair[0])
+                let value = pair.count > 1 ? String(pair[1]) : ""
+                if value.isEmpty || line.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
+            }
+            let body = String(buffer: response.body)
+            if let r = body.range(of: #"name="csrf" value="([^"]*)""#, options: .regularExpression) {
+                csrf = String(body[r].dropFirst(#"name="csrf" value=""#.count).dropLast())
+            }
+            return body
+        }
+
+        @discardableResult
+        func get(_ client: any TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, String, TestResponse) {
+            let r = try await client.execute(uri: prefix + path, method: .get, headers: cookieHeader, body: nil)
+            return (r.status, take(r), r)
+        }
+
+        @discardableResult
+        func post(_ client: any TestClientProtocol, _ path: String, _ fields: [String: String], csrf: Bool = true)
+            async throws -> (HTTPResponse.Status, String, TestResponse)
+        {
+            var f = fields
+            if csrf, let token = self.csrf { f["csrf"] = token }
+            var headers = cookieHeader
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let body = f.map { "\(FormURLEncoding.encode($0.key))=\(FormURLEncoding.encode($0.value))" }.joined(separator: "&")
+            let r = try await client.execute(uri: prefix + path, method: .post, headers: headers, body: ByteBuffer(string: body))
+            return (r.status, take(r), r)
+        }
+
+        func login(_ client: any TestClientProtocol, _ user: String, _ password: String) async throws -> TestResponse {
+            try await get(client, "/login")
+            return try await post(client, "/login", ["username": user, "password": password]).2
+        }
+    }
+
+    // MARK: login and sessions
+
+    @Test func loginGivesAStrictHttpOnlySessionCookieAndTheOverviewItsPlan() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            let (status, _, page) = try await b.get(client, "/")
+            #expect(status == .seeOther && page.headers[.location] == "/login", "no session: to the login page")
+            let login = try await b.login(client, "alice", "alice-pw")
+            #expect(login.status == .seeOther && login.headers[.location] == "/")
+            let cookie = try #require(login.headers[values: .setCookie].first { $0.hasPrefix("tollgate_session=") })
+            #expect(cookie.hasPrefix("tollgate_session=tgs_"))
+            for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+                #expect(cookie.contains(attribute), "\(attribute) in \(cookie)")
+            }
+            #expect(!cookie.contains("Secure"), "plain HTTP: no Secure attribute")
+            let (s2, body, r) = try await b.get(client, "/")
+            #expect(s2 == .ok)
+            #expect(body.contains("Hello, alice") && body.contains("<strong>default</strong>"))
+            #expect(body.contains(#"id="meter-pulls_per_6h""#) && body.contains("of <span class=\"limit\">200</span>"))
+            #expect(body.contains("mirror.test:5000"))
+            #expect(r.headers[.init("Content-Security-Policy")!] == "default-src 'self'; frame-ancestors 'none'")
+            #expect(r.headers[.init("X-Content-Type-Options")!] == "nosniff")
+            #expect(r.headers[.init("Referrer-Policy")!] == "same-origin")
+            // the session is stored as a hash only
+            let stored = try await database.secretTokens(user: "alice", kind: .session)
+            #expect(stored.count == 1 && !b.cookies["tollgate_session"]!.contains(stored[0].secretHash))
+        }
+    }
+
+    @Test func wrongPasswordsAndFormsFromElsewhereGetNoSession() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            let bad = try await b.login(client, "alice", "wrong")
+            #expect(bad.status == .unauthorized && b.cookies["tollgate_session"] == nil)
+            #expect(String(buffer: bad.body).contains("Wrong user name or password"))
+            // a login form posted without the cookie its page set (another site's form): refused
+            let other = Browser()
+            other.csrf = "made-up"
+            let (status, _, _) = try await other.post(client, "/login", ["username": "alice", "password": "alice-pw"])
+            #expect(status == .forbidden && other.cookies["tollgate_session"] == nil)
+            #expect(try await database.secretTokens(user: "alice", kind: .session).isEmpty)
+        }
+    }
+
+    @Test func loginsAreLockedOutLikeTheRegistrys() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            for _ in 0..<5 { _ = try await b.login(client, "alice", "wrong") }
+            let locked = try await b.login(client, "alice", "alice-pw")
+            #expect(locked.status == .tooManyRequests && b.cookies["tollgate_session"] == nil)
+        }
+    }
+
+    @Test func logoutEndsTheSession() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            let old = b.cookies["tollgate_session"]!
+            try await b.get(client, "/")
+            let (status, _, r) = try await b.post(client, "/logout", [:])
+            #expect(status == .seeOther && r.headers[.location] == "/login" && b.cookies["tollgate_session"] == nil)
+            b.cookies["tollgate_session"] = old
+            #expect(try await b.get(client, "/").0 == .seeOther, "the old cookie no longer opens a page")
+        }
+    }
+
+    @Test(arguments: ["disable", "passwd", "delete"])
+    func sessionsEndWhenTheUserChanges(_ change: String) async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            #expect(try await b.get(client, "/").0 == .ok)
+            switch change {
+            case "disable": try await admin.setDisabled("alice", true)
+            case "passwd": try await admin.setPassword("alice", password: "new-pw", cost: 4)
+            default: _ = try await admin.deleteUser("alice")
+            }
+            let (status, _, r) = try await b.get(client, "/")
+            #expect(status == .seeOther && r.headers[.location] == "/login", "\(change): session ended")
+        }
+    }
+
+    @Test func aSessionFromAPersonalTokenEndsWithTheToken() async throws {
+        try await withConsole { client in
+            let token = try await admin.createToken(user: "alice", label: "ci", lifetime: nil)
+            let b = Browser()
+            #expect(try await b.login(client, "alice", token.secret).status == .seeOther)
+            #expect(try await b.get(client, "/").0 == .ok)
+            try await admin.revokeToken(id: token.record.id)
+            #expect(try await b.get(client, "/").0 == .seeOther)
+        }
+    }
+
+    // MARK: tokens
+
+    @Test func formsWithoutTheSessionsTokenChangeNothing() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            try await b.get(client, "/tokens")
+            let (missing, _, _) = try await b.post(client, "/tokens", ["label": "x", "expires": "30d"], csrf: false)
+            #expect(missing == .forbidden)
+            let (wrong, _, _) = try await b.post(client, "/tokens", ["label": "x", "expires": "30d", "csrf": "AAAA"], csrf: false)
+            #expect(wrong == .forbidden)
+            // bob's form token is not alice's
+            let bob = Browser()
+            _ = try await bob.login(client, "bob", "bob-pw")
+            try await bob.get(client, "/tokens")
+            let (crossed, _, _) = try await b.post(
+                client, "/tokens", ["label": "x", "expires": "30d", "csrf": bob.csrf!], csrf: false)
+            #expect(crossed == .forbidden)
+            #expect(try await admin.listTokens(user: "alice").tokens.isEmpty)
+        }
+    }
+
+    @Test func aNewTokenIsShownOnceWithSnippetsAndWorksAsAPassword() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            try await b.get(client, "/tokens")
+            let (status, body, r) = try await b.post(client, "/tokens", ["label": "laptop", "expires": "90d"])
+            #expect(status == .created && r.headers[.cacheControl] == "no-store")
+            let secret = try #require(body.firstMatch(of: /tgp_[0-9a-f]{16}_[A-Za-z0-9_-]+/)).0
+            #expect(body.contains("docker login &#39;mirror.test:5000&#39; -u &#39;alice&#39; --password-stdin"))
+            #expect(body.contains("kubectl create secret docker-registry"))
+            #expect(body.contains("Authorization = &quot;Basic " + Data("alice:\(secret)".utf8).base64EncodedString()))
+            let tokens = try await admin.listTokens(user: "alice").tokens
+            #expect(tokens.count == 1 && tokens[0].label == "laptop")
+            let expires = try #require(tokens[0].expires)
+            #expect(abs(expires.timeIntervalSinceNow - 90 * 86400) < 60)
+            // listed afterwards without the secret
+            let (_, list, _) = try await b.get(client, "/tokens")
+            #expect(list.contains("laptop") && !list.contains(String(secret)))
+            // the secret is a password for the registry's login
+            let other = Browser()
+            #expect(try await other.login(client, "alice", String(secret)).status == .seeOther)
+        }
+    }
+
+    @Test func labelsAndNamesAreEscaped() async throws {
+        try await withConsole { client in
+            let evil = "<script>alert(1)</script>"
+            try await admin.addUser(evil, password: "pw", cost: 4)
+            let b = Browser()
+            _ = try await b.login(client, evil, "pw")
+            try await b.get(client, "/tokens")
+            try await b.post(client, "/tokens", ["label": evil, "expires": "30d"])
+            for page in ["/", "/tokens"] {
+                let (status, body, _) = try await b.get(client, page)
+                #expect(status == .ok)
+                #expect(!body.contains("<script>alert"), "\(page) renders the string as text")
+                #expect(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            }
+        }
+    }
+
+    @Test func aUserCanRevokeOnlyTheirOwnTokens() async throws {
+        try await withConsole { client in
+            let bobs = try await admin.createToken(user: "bob", label: "bob's", lifetime: nil)
+            let alices = try await admin.createToken(user: "alice", label: "alice's", lifetime: nil)
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            try await b.get(client, "/tokens")
+            let (status, _, _) = try await b.post(client, "/tokens/\(bobs.record.id)/revoke", [:])
+            #expect(status == .notFound)
+            #expect(try await admin.listTokens(user: "bob").tokens.count == 1, "bob's token is still there")
+            let (ok, _, r) = try await b.post(client, "/tokens/\(alices.record.id)/revoke", [:])
+            #expect(ok == .seeOther && r.headers[.location] == "/tokens")
+            #expect(try await admin.listTokens(user: "alice").tokens.isEmpty)
+        }
+    }
+
+    @Test func badFormsGetAClearAnswer() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            try await b.get(client, "/tokens")
+            #expect(try await b.post(client, "/tokens", ["label": "", "expires": "30d"]).0 == .badRequest)
+            #expect(try await b.post(client, "/tokens", ["label": "x", "expires": "forever"]).0 == .badRequest)
+            #expect(try await b.post(client, "/tokens", ["label": String(repeating: "x", count: 101), "expires": "30d"]).0 == .badRequest)
+            #expect(try await admin.listTokens(user: "alice").tokens.isEmpty)
+        }
+    }
+
+    // MARK: placement
+
+    @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
+        try await withConsole(prefix: "/console") { client in
+            let b = Browser(prefix: "/console")
+            let login = try await b.login(client, "alice", "alice-pw")
+            #expect(login.status == .seeOther && login.headers[.location] == "/console/")
+            #expect(login.headers[values: .setCookie].contains { $0.hasPrefix("tollgate_session=") && $0.contains("Path=/console") })
+            let (status, body, _) = try await b.get(client, "/")
+            #expect(status == .ok && body.contains(#"href="/console/static/console.css""#))
+            #expect(try await client.execute(uri: "/login", method: .get).status == .notFound)
+            let css = try await client.execute(uri: "/console/static/console.css", method: .get)
+            #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
+        }
+    }
+}
+
+/// The pure parts: meters and snippets.
+struct ConsoleValueTests {
+    @Test func metersShowUseLimitAndReset() {
+        let limits = EffectiveLimits(plan: "p", limits: PlanLimits([.pullsPer6h: 10, .bytesPerDay: 1000]))
+        let status = LimitStatus(
+            limits: limits,
+            windows: [
+                .init(start: 0, used: 10, secondsLeft: 60), .init(start: 0, used: 250, secondsLeft: 120),
+                .init(start: 0, used: 5, secondsLeft: 3600),
+            ], requestsRemaining: nil, activeTransfers: 2, reservedBytes: 0)
+        let meters = Dictionary(uniqueKeysWithValues: Meter.meters(status, now: 1000).map { ($0.key, $0) })
+        let pulls = meters["pulls_per_6h"]!
+        #expect(pulls.reached && pulls.percent == 100 && pulls.resetsAt == 1060 && pulls.limitText == "10")
+        let day = meters["bytes_per_day"]!
+        #expect(!day.reached && day.percent == 25 && day.resetsAt == 1120)
+        let month = meters["bytes_per_month"]!
+        #expect(month.limit == nil && month.limitText == "unlimited" && month.percent == 0 && !month.reached)
+        #expect(meters["concurrent_transfers"]!.used == 2)
+    }
+
+    @Test func snippetsQuoteShellWords() {
+        #expect(SetupSnippets.quote("it's") == #"'it'\''s'"#)
+        let s = SetupSnippets(origin: "https://m.example/", user: "o'neil", secret: "tgp_x")
+        #expect(s.host == "m.example")
+        #expect(s.forToken[0].text == #"echo 'tgp_x' | docker login 'm.example' -u 'o'\''neil' --password-stdin"#)
+    }
+}
