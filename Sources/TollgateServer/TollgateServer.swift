@@ -149,7 +149,7 @@ public enum TollgateServer {
                 auth: authenticator,
                 sessions: WebSessions(secrets: authenticator.secrets) { await authenticator.isActive($0) },
                 admin: Admin(stores: stores, policy: config.adminPolicy), limiter: config.limitsEnabled ? limiter : nil,
-                publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
+                ledger: config.limitsEnabled ? ledger : nil, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
             ).addRoutes(to: router)
         }
         return Parts(

@@ -17,6 +17,8 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
     public let admin: Admin
     /// nil with `limits.enabled: false`.
     public let limiter: (any Limiter)?
+    /// Usage counted but not yet written (nil with limits off).
+    public let ledger: UsageLedger?
     /// `public_url` without a trailing slash (else each request's origin).
     public let publicURL: String?
     /// "" or a path such as "/console" (no trailing slash).
@@ -24,9 +26,10 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
     let logger: Logger
 
     public init(
-        auth: Authenticator, sessions: WebSessions, admin: Admin, limiter: (any Limiter)?, publicURL: String?,
-        prefix: String, logger: Logger
+        auth: Authenticator, sessions: WebSessions, admin: Admin, limiter: (any Limiter)?, ledger: UsageLedger?,
+        publicURL: String?, prefix: String, logger: Logger
     ) {
+        self.ledger = ledger
         self.auth = auth
         self.sessions = sessions
         self.admin = admin
@@ -46,6 +49,8 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         group.add(middleware: ConsoleHeaders<Context>())
         group.get("/") { request, context in await page(request, context) { try await overview($0, $1, $2) } }
         group.get("/tokens") { request, context in await page(request, context) { try await tokens($0, $1, $2) } }
+        group.get("/activity") { request, context in await page(request, context) { try await usage($0, $1, $2) } }
+        group.get("/activity.csv") { request, context in await page(request, context) { try await usageCSV($0, $1, $2) } }
         group.post("/tokens") { request, context in await action(request, context) { try await createToken($0, $1, $2, $3) } }
         group.post("/tokens/:id/revoke") { request, context in
             await action(request, context) { try await revokeToken($0, $1, $2, $3) }
@@ -210,6 +215,49 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
             values["plan"] = "none (limits are off on this mirror)"
         }
         return render("overview", title: "Overview", values, visitor: visitor, nav: "overview")
+    }
+
+    static var usageDays: Int { 30 }
+
+    func history(_ user: UserName) async throws -> UsageHistory {
+        let now = limiter?.clock.wall() ?? Int64(Date().timeIntervalSince1970)
+        let today = CivilDate(unixSeconds: now)
+        let first = CivilDate(daysSinceEpoch: today.daysSinceEpoch - Int64(Self.usageDays - 1))
+        var records = try await admin.stores.usageLedger.usage(since: first.description, user: user.value)
+        records += ledger?.pending(user: user) ?? []
+        return UsageHistory(records: records, lastDay: today, count: Self.usageDays)
+    }
+
+    func usage(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {
+        let h = try await history(visitor.user)
+        let bytes = { (n: Int64) in ByteCount.format(n) }
+        func row(_ r: UsageRecord) -> [String: Any] {
+            [
+                "day": r.day, "upstream": r.upstream, "requests": r.requests, "pulls": r.pulls, "bytes": bytes(r.bytesSent),
+                "hit": bytes(r.hitBytes), "fetched": bytes(r.upstreamBytes),
+            ]
+        }
+        let rows = h.rows.map(row)
+        let values: [String: Any] = [
+            "days": Self.usageDays, "rows": rows, "hasRows": !rows.isEmpty, "total": row(h.total),
+            "pullsChart": StackedBarChart.svg(title: "Pulls per day", days: h.days, series: h.pullsByUpstream) { "\($0)" },
+            "bytesChart": StackedBarChart.svg(title: "Bytes per day", days: h.days, series: h.bytesByUpstream, format: bytes),
+            "sourceChart": StackedBarChart.svg(
+                title: "Bytes from the cache and from upstream", days: h.days, series: h.total.bytesSent > 0 ? h.bytesBySource : [],
+                format: bytes),
+        ]
+        return render("usage", title: "Usage", values, visitor: visitor, nav: "usage")
+    }
+
+    func usageCSV(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {
+        let csv = try await history(visitor.user).csv
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"tollgate-usage.csv\"",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
     }
 
     func tokens(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {

@@ -35,6 +35,9 @@ enum ConsoleAssets {
         .bar { height: .6rem; background: #eef0f4; border-radius: 4px; overflow: hidden; }
         .fill { display: block; height: 100%; background: var(--accent); }
         .reached .fill { background: var(--bad); }
+        svg.chart { width: 100%; height: auto; display: block; }
+        svg.chart .axis { stroke: var(--line); }
+        svg.chart .tick, svg.chart .legend { font-size: 11px; fill: var(--muted); }
         table.list { width: 100%; border-collapse: collapse; }
         table.list th, table.list td { text-align: left; padding: .4rem .3rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
         table.list form { margin: 0; }

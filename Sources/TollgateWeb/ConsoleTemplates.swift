@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage,
     ]
 
     static let layout = """
@@ -34,6 +34,7 @@ enum ConsoleTemplates {
           {{#user}}
           <nav>
             <a href="{{prefix}}/"{{#nav.overview}} aria-current="page"{{/nav.overview}}>Overview</a>
+            <a href="{{prefix}}/activity"{{#nav.usage}} aria-current="page"{{/nav.usage}}>Usage</a>
             <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
@@ -124,6 +125,27 @@ enum ConsoleTemplates {
             </tbody>
           </table>
           {{/hasTokens}}
+        </section>
+        """
+
+    static let usage = """
+        <h1>Usage</h1>
+        <p class="muted">The last {{days}} days, by UTC day. <a href="{{prefix}}/activity.csv">Download as CSV</a></p>
+        <section class="card"><h2>Pulls per day</h2>{{{pullsChart}}}</section>
+        <section class="card"><h2>Bytes per day</h2>{{{bytesChart}}}</section>
+        <section class="card"><h2>Bytes from the cache and from upstream</h2>{{{sourceChart}}}</section>
+        <section class="card">
+          <h2>By day and upstream</h2>
+          {{^rows}}<p class="muted">No use in these days.</p>{{/rows}}
+          {{#hasRows}}
+          <table class="list" id="usage-table">
+            <thead><tr><th>Day</th><th>Upstream</th><th>Requests</th><th>Pulls</th><th>Bytes</th><th>From cache</th><th>From upstream</th></tr></thead>
+            <tbody>
+            {{#rows}}<tr><td>{{day}}</td><td>{{upstream}}</td><td>{{requests}}</td><td>{{pulls}}</td><td>{{bytes}}</td><td>{{hit}}</td><td>{{fetched}}</td></tr>{{/rows}}
+            </tbody>
+            {{#total}}<tfoot><tr><th>Total</th><th></th><th>{{requests}}</th><th>{{pulls}}</th><th>{{bytes}}</th><th>{{hit}}</th><th>{{fetched}}</th></tr></tfoot>{{/total}}
+          </table>
+          {{/hasRows}}
         </section>
         """
 

@@ -28,6 +28,7 @@ struct ConsoleTests {
     let users = InMemoryUserStore()
     let stores: Stores
     let admin: Admin
+    let ledger = UsageLedger(metrics: nil)
 
     init() {
         stores = Stores(blobs: InMemoryBlobStore(), users: users, keys: InMemoryKeyStore(), metadata: database)
@@ -54,7 +55,7 @@ struct ConsoleTests {
         let router = Router(context: ConsoleTestContext.self)
         Console<ConsoleTestContext>(
             auth: auth, sessions: WebSessions(secrets: auth.secrets) { await auth.isActive($0) }, admin: admin,
-            limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), publicURL: nil,
+            limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), ledger: ledger, publicURL: nil,
             prefix: prefix, logger: logger
         ).addRoutes(to: router)
         try await Application(router: router).test(.router) { client in try await body(client) }
@@ -298,6 +299,41 @@ struct ConsoleTests {
         }
     }
 
+    // MARK: usage
+
+    @Test func theUsagePageChartsAndListsTheUsersOwnDaysOnly() async throws {
+        try await withConsole { client in
+            let today = CivilDate(unixSeconds: Int64(Date().timeIntervalSince1970))
+            let old = CivilDate(daysSinceEpoch: today.daysSinceEpoch - 3).description
+            var a = UsageRecord(user: "alice", day: old, upstream: "docker.io")
+            a.requests = 9; a.pulls = 4; a.bytesSent = 3_000_000; a.hitBytes = 1_000_000; a.upstreamBytes = 2_000_000
+            var g = UsageRecord(user: "alice", day: old, upstream: "ghcr.io")
+            g.requests = 2; g.pulls = 1
+            var bob = UsageRecord(user: "bob", day: old, upstream: "quay.io")
+            bob.requests = 77; bob.pulls = 77
+            var ancient = UsageRecord(user: "alice", day: CivilDate(daysSinceEpoch: today.daysSinceEpoch - 40).description, upstream: "gcr.io")
+            ancient.pulls = 5
+            try await database.addUsage([a, g, bob, ancient])
+            // not yet flushed: counted too
+            ledger.recordRequest(user: UserName("alice")!, upstream: "docker.io", pull: true)
+
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            let (status, body, _) = try await b.get(client, "/activity")
+            #expect(status == .ok)
+            #expect(body.components(separatedBy: "<svg class=\"chart\"").count == 4, "three charts")
+            #expect(body.contains("<td>\(old)</td><td>docker.io</td><td>9</td><td>4</td>"))
+            #expect(body.contains("<td>\(today)</td><td>docker.io</td><td>1</td><td>1</td>"), "pending use is shown")
+            #expect(body.contains("ghcr.io") && !body.contains("quay.io") && !body.contains("gcr.io</td>"))
+            #expect(body.contains("<tfoot><tr><th>Total</th><th></th><th>12</th><th>6</th>"))
+            let csv = try await b.get(client, "/activity.csv")
+            #expect(csv.0 == .ok && csv.2.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(csv.1.hasPrefix("day,upstream,requests,pulls,bytes_sent,bytes_from_cache,bytes_from_upstream\r\n"))
+            #expect(csv.1.contains("\(old),docker.io,9,4,3000000,1000000,2000000\r\n"))
+            #expect(!csv.1.contains("quay.io"))
+        }
+    }
+
     // MARK: placement
 
     @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
@@ -333,6 +369,15 @@ struct ConsoleValueTests {
         let month = meters["bytes_per_month"]!
         #expect(month.limit == nil && month.limitText == "unlimited" && month.percent == 0 && !month.reached)
         #expect(meters["concurrent_transfers"]!.used == 2)
+    }
+
+    @Test func chartsAndCSVEscapeWhatTheyShow() {
+        let svg = StackedBarChart.svg(
+            title: "a<b", days: ["2026-01-01", "2026-01-02"],
+            series: [UsageHistory.Series(name: "x\"><script>", values: [1, 3])]) { "\($0)" }
+        #expect(!svg.contains("<script>") && svg.contains("x&quot;&gt;&lt;script&gt;") && svg.contains("a&lt;b"))
+        #expect(svg.contains("height=\"186.0\""), "the tallest bar fills the plot")
+        #expect(UsageHistory.csvField("=cmd()") == "\"'=cmd()\"" && UsageHistory.csvField("a,b") == "\"a,b\"")
     }
 
     @Test func snippetsQuoteShellWords() {
