@@ -49,6 +49,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         group.add(middleware: ConsoleHeaders<Context>())
         group.get("/") { request, context in await page(request, context) { try await overview($0, $1, $2) } }
         group.get("/tokens") { request, context in await page(request, context) { try await tokens($0, $1, $2) } }
+        group.get("/setup") { request, context in await page(request, context) { try await setup($0, $1, $2) } }
         group.get("/activity") { request, context in await page(request, context) { try await usage($0, $1, $2) } }
         group.get("/activity.csv") { request, context in await page(request, context) { try await usageCSV($0, $1, $2) } }
         group.post("/tokens") { request, context in await action(request, context) { try await createToken($0, $1, $2, $3) } }
@@ -215,6 +216,16 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
             values["plan"] = "none (limits are off on this mirror)"
         }
         return render("overview", title: "Overview", values, visitor: visitor, nav: "overview")
+    }
+
+    func setup(_ request: Request, _ context: Context, _ visitor: Visitor) async throws -> Response {
+        let snippets = SetupSnippets(origin: mirrorOrigin(context), user: visitor.user.value, secret: "YOUR_TOKEN")
+            .forSetup(upstreams: admin.policy.upstreams)
+        let values: [String: Any] = [
+            "mirror": mirrorHost(context), "upstreams": admin.policy.upstreams,
+            "snippets": snippets.enumerated().map { i, s in ["id": "setup-\(i)", "title": s.title, "text": s.text] },
+        ]
+        return render("setup", title: "Setup", values, visitor: visitor, nav: "setup")
     }
 
     static var usageDays: Int { 30 }

@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup,
     ]
 
     static let layout = """
@@ -36,6 +36,7 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/"{{#nav.overview}} aria-current="page"{{/nav.overview}}>Overview</a>
             <a href="{{prefix}}/activity"{{#nav.usage}} aria-current="page"{{/nav.usage}}>Usage</a>
             <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
+            <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
@@ -147,6 +148,19 @@ enum ConsoleTemplates {
           </table>
           {{/hasRows}}
         </section>
+        """
+
+    static let setup = """
+        <h1>Set up your clients</h1>
+        <p class="muted">Filled in for <code>{{mirror}}</code> and <strong>{{user}}</strong>. Where a snippet says
+        YOUR_TOKEN, <a href="{{prefix}}/tokens">create a token</a> (its page shows these snippets with the token in them).
+        Upstreams on this mirror: {{#upstreams}}<code>{{.}}</code> {{/upstreams}}</p>
+        {{#snippets}}
+        <section class="card">
+          <h2>{{title}}</h2>
+          <div class="copyable"><pre id="{{id}}">{{text}}</pre><button type="button" class="copy" data-copy="{{id}}">Copy</button></div>
+        </section>
+        {{/snippets}}
         """
 
     static let message = """

@@ -58,6 +58,102 @@ public struct SetupSnippets: Sendable {
         ]
     }
 
+    /// The setup page: every client, filled in with the mirror and the user (a token where the
+    /// secret goes: `secret` is a placeholder there). `upstreams`: the mirror's, docker.io first.
+    public func forSetup(upstreams: [String]) -> [Snippet] {
+        let insecure = origin.hasPrefix("http://")
+        let others = upstreams.filter { $0 != "docker.io" }
+        var podman = ""
+        for u in upstreams {
+            podman += """
+                [[registry]]
+                prefix = "\(u)"
+                location = "\(u)"
+                [[registry.mirror]]
+                location = "\(u == "docker.io" ? host : host + "/" + u)"\(insecure ? "\ninsecure = true" : "")
+
+
+                """
+        }
+        let base64 = "printf '%s' \(Self.quote(user + ":YOUR_TOKEN")) | base64 -w0"
+        return [
+            Snippet(
+                title: "Docker: /etc/docker/daemon.json (docker.io images through the mirror)",
+                text: """
+                    {
+                      "registry-mirrors": ["\(origin)"]\(insecure ? ",\n  \"insecure-registries\": [\"\(host)\"]" : "")
+                    }
+                    """),
+            Snippet(
+                title: "Docker: log in (a password or, better, a token)",
+                text: "docker login \(Self.quote(host)) -u \(Self.quote(user))"),
+            Snippet(
+                title: "Docker: other registries by path",
+                text: (others.first.map { "docker pull \(host)/\($0)/ORG/IMAGE:TAG\n" } ?? "") + "docker pull \(host)/library/alpine:3.19"),
+            Snippet(
+                title: "containerd: /etc/containerd/certs.d/docker.io/hosts.toml (one file per registry; ?ns= routes them)",
+                text: """
+                    server = "https://registry-1.docker.io"
+
+                    [host."\(origin)"]
+                      capabilities = ["pull", "resolve"]
+                    """),
+            Snippet(
+                title: "containerd: CRI credentials (config.toml, containerd 1.x; Kubernetes nodes)",
+                text: """
+                    [plugins."io.containerd.grpc.v1.cri".registry]
+                      config_path = "/etc/containerd/certs.d"
+                    [plugins."io.containerd.grpc.v1.cri".registry.configs."\(host)".auth]
+                      username = "\(Self.tomlEscape(user))"
+                      password = "YOUR_TOKEN"
+                    """),
+            Snippet(
+                title: "containerd: node-wide credentials without CRI auth (hosts.toml; also Docker's containerd image store in /etc/docker/certs.d/\(host)/hosts.toml)",
+                text: """
+                    server = "https://registry-1.docker.io"
+
+                    [host."\(origin)"]
+                      capabilities = ["pull", "resolve"]
+                      [host."\(origin)".header]
+                        # Basic, then the output of: \(base64)
+                        Authorization = "Basic PASTE_THE_BASE64_HERE"
+                    """),
+            Snippet(title: "ctr", text: "ctr images pull --hosts-dir /etc/containerd/certs.d --user \(Self.quote(user)) docker.io/library/alpine:3.19"),
+            Snippet(title: "podman / CRI-O / buildah: /etc/containers/registries.conf", text: podman.trimmingCharacters(in: .newlines)),
+            Snippet(
+                title: "skopeo",
+                text: "skopeo copy --src-creds \(Self.quote(user)):YOUR_TOKEN\(insecure ? " --src-tls-verify=false" : "") docker://\(host)/library/alpine:3.19 dir:/tmp/alpine"),
+            Snippet(
+                title: "Kubernetes: a pull secret, used by a pod's imagePullSecrets",
+                text: """
+                    kubectl create secret docker-registry tollgate-pull \\
+                      --docker-server=\(Self.quote(host)) --docker-username=\(Self.quote(user)) --docker-password=YOUR_TOKEN
+                    """),
+            Snippet(
+                title: "GitHub Actions",
+                text: """
+                    - uses: docker/login-action@v3
+                      with:
+                        registry: \(host)
+                        username: \(user)
+                        password: ${{ secrets.TOLLGATE_TOKEN }}
+                    - run: docker pull \(host)/library/alpine:3.19
+                    """),
+            Snippet(
+                title: "GitLab CI",
+                text: """
+                    # Settings → CI/CD → Variables, masked: DOCKER_AUTH_CONFIG =
+                    #   {"auths": {"\(host)": {"auth": "<output of: \(base64)>"}}}
+                    image: \(host)/library/alpine:3.19
+                    """),
+        ]
+    }
+
+    /// A TOML basic string's content.
+    static func tomlEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+
     /// A shell word: single-quoted, a quote inside as `'\''`.
     public static func quote(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -334,6 +334,21 @@ struct ConsoleTests {
         }
     }
 
+    @Test func theSetupPageIsFilledInForTheMirrorAndTheUser() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            let (status, body, _) = try await b.get(client, "/setup")
+            #expect(status == .ok)
+            #expect(body.contains("&quot;registry-mirrors&quot;: [&quot;http://mirror.test:5000&quot;]"))
+            #expect(body.contains("&quot;insecure-registries&quot;: [&quot;mirror.test:5000&quot;]"), "plain HTTP mirror")
+            #expect(body.contains("[host.&quot;http://mirror.test:5000&quot;]"))
+            #expect(body.contains("docker login &#39;mirror.test:5000&#39; -u &#39;alice&#39;"))
+            #expect(body.contains("registries.conf") && body.contains("GitHub Actions") && body.contains("GitLab CI"))
+            #expect(!body.contains("tgp_"), "no secret on the setup page")
+        }
+    }
+
     // MARK: placement
 
     @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
