@@ -49,6 +49,15 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         group.add(middleware: ConsoleHeaders<Context>())
         group.get("/") { request, context in await page(request, context) { try await overview($0, $1, $2) } }
         group.get("/tokens") { request, context in await page(request, context) { try await tokens($0, $1, $2) } }
+        group.get("/credentials") { request, context in
+            await page(request, context) { try await credentialsPage($2, error: nil, notice: nil, status: .ok) }
+        }
+        group.post("/credentials/:upstream") { request, context in
+            await action(request, context) { try await setCredentials($0, $1, $2, $3) }
+        }
+        group.post("/credentials/:upstream/remove") { request, context in
+            await action(request, context) { try await removeCredentials($0, $1, $2, $3) }
+        }
         group.get("/setup") { request, context in await page(request, context) { try await setup($0, $1, $2) } }
         group.get("/activity") { request, context in await page(request, context) { try await usage($0, $1, $2) } }
         group.get("/activity.csv") { request, context in await page(request, context) { try await usageCSV($0, $1, $2) } }
@@ -226,6 +235,57 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
             "snippets": snippets.enumerated().map { i, s in ["id": "setup-\(i)", "title": s.title, "text": s.text] },
         ]
         return render("setup", title: "Setup", values, visitor: visitor, nav: "setup")
+    }
+
+    func credentialsPage(_ visitor: Visitor, error: String?, notice: String?, status: HTTPResponse.Status) async throws
+        -> Response
+    {
+        let mine = Dictionary(
+            try await admin.upstreamLogins(user: visitor.user.value).map { ($0.upstream, $0) }, uniquingKeysWith: { a, _ in a })
+        var values: [String: Any] = [
+            "upstreams": admin.policy.upstreams.map { name -> [String: Any] in
+                var v: [String: Any] = ["name": name]
+                if let r = mine[name] { v["username"] = r.username; v["since"] = Self.utcText(r.created) }
+                return v
+            }
+        ]
+        if let error { values["error"] = error }
+        if let notice { values["notice"] = notice }
+        return render("credentials", title: "Upstream logins", values, visitor: visitor, nav: "credentials", status: status)
+    }
+
+    func setCredentials(_ request: Request, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        let upstream = context.parameters.get("upstream") ?? ""
+        guard admin.policy.upstreams.contains(upstream) else {
+            return message(.notFound, "No such upstream", "This mirror has no upstream of that name.", visitor)
+        }
+        let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard let password = form["password"], !password.isEmpty else {
+            return try await credentialsPage(visitor, error: "Enter the password for \(upstream).", notice: nil, status: .badRequest)
+        }
+        do {
+            try await admin.upstreamLogin(user: visitor.user.value, upstream: upstream, username: username, password: password)
+        } catch let error as AdminError {
+            let text = error.description.replacingOccurrences(of: "--username: ", with: "User name: ")
+            return try await credentialsPage(visitor, error: text, notice: nil, status: .badRequest)
+        }
+        logger.info("console upstream login set", metadata: ["user": "\(visitor.user)", "upstream": "\(upstream)"])
+        return try await credentialsPage(
+            visitor, error: nil, notice: "Saved: your pulls from \(upstream) use \(username) from now on.", status: .ok)
+    }
+
+    func removeCredentials(_ request: Request, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        let upstream = context.parameters.get("upstream") ?? ""
+        guard admin.policy.upstreams.contains(upstream),
+            try await admin.upstreamLogins(user: visitor.user.value).contains(where: { $0.upstream == upstream })
+        else { return message(.notFound, "No such login", "You have no login for that upstream.", visitor) }
+        try await admin.upstreamLogout(user: visitor.user.value, upstream: upstream)
+        logger.info("console upstream login removed", metadata: ["user": "\(visitor.user)", "upstream": "\(upstream)"])
+        return redirect(prefix + "/credentials")
     }
 
     static var usageDays: Int { 30 }

@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials,
     ]
 
     static let layout = """
@@ -36,6 +36,7 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/"{{#nav.overview}} aria-current="page"{{/nav.overview}}>Overview</a>
             <a href="{{prefix}}/activity"{{#nav.usage}} aria-current="page"{{/nav.usage}}>Usage</a>
             <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
+            <a href="{{prefix}}/credentials"{{#nav.credentials}} aria-current="page"{{/nav.credentials}}>Upstream logins</a>
             <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
@@ -161,6 +162,30 @@ enum ConsoleTemplates {
           <div class="copyable"><pre id="{{id}}">{{text}}</pre><button type="button" class="copy" data-copy="{{id}}">Copy</button></div>
         </section>
         {{/snippets}}
+        """
+
+    static let credentials = """
+        <h1>Your upstream logins</h1>
+        <p class="muted">Your own account at an upstream registry (a private Docker Hub repository, say). The mirror
+        uses it for your pulls from that upstream, and what it fetches with it is yours alone. Passwords are stored
+        encrypted and never shown again.</p>
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#upstreams}}
+        <section class="card" id="upstream-{{name}}">
+          <h2>{{name}}</h2>
+          {{#username}}<p>Logged in as <strong>{{username}}</strong> since {{since}}.</p>
+          <form method="post" action="{{prefix}}/credentials/{{name}}/remove" data-confirm="Remove your login for {{name}}? Your pulls from it go back to the mirror's shared access.">
+            <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="danger">Remove</button></form>{{/username}}
+          {{^username}}<p class="muted">Not set: your pulls from {{name}} use the mirror's shared access.</p>{{/username}}
+          <form method="post" action="{{prefix}}/credentials/{{name}}" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>User name <input name="username" autocomplete="off" required maxlength="256" value="{{username}}"></label>
+            <label>Password or access token <input name="password" type="password" autocomplete="new-password" required></label>
+            <button type="submit">{{#username}}Replace{{/username}}{{^username}}Save{{/username}}</button>
+          </form>
+        </section>
+        {{/upstreams}}
         """
 
     static let message = """

@@ -349,6 +349,38 @@ struct ConsoleTests {
         }
     }
 
+    @Test func upstreamLoginsAreSetReplacedAndRemovedWithoutEchoingPasswords() async throws {
+        try await withConsole { client in
+            try await admin.upstreamLogin(user: "bob", upstream: "docker.io", username: "bobhub", password: "bob-secret")
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            let (s0, page0, _) = try await b.get(client, "/credentials")
+            #expect(s0 == .ok && page0.contains("Not set") && !page0.contains("bobhub"), "bob's login is not alice's")
+            let (s1, page1, _) = try await b.post(
+                client, "/credentials/docker.io", ["username": "alicehub", "password": "hub-secret-1"])
+            #expect(s1 == .ok && page1.contains("Logged in as <strong>alicehub</strong>"))
+            #expect(!page1.contains("hub-secret-1"), "the password is never in a page")
+            let stored = try await admin.upstreamLogins(user: "alice")
+            #expect(stored.count == 1 && stored[0].username == "alicehub")
+            #expect(!String(decoding: stored[0].sealedPassword, as: UTF8.self).contains("hub-secret-1"), "sealed")
+            // replace
+            _ = try await b.post(client, "/credentials/docker.io", ["username": "alice2", "password": "hub-secret-2"])
+            #expect(try await admin.upstreamLogins(user: "alice").map(\.username) == ["alice2"])
+            // refused: an unknown upstream, a bad user name, a missing password, no form token
+            #expect(try await b.post(client, "/credentials/evil.example", ["username": "x", "password": "y"]).0 == .notFound)
+            #expect(try await b.post(client, "/credentials/docker.io", ["username": "a:b", "password": "y"]).0 == .badRequest)
+            #expect(try await b.post(client, "/credentials/docker.io", ["username": "x", "password": ""]).0 == .badRequest)
+            #expect(
+                try await b.post(client, "/credentials/docker.io", ["username": "x", "password": "y"], csrf: false).0 == .forbidden)
+            #expect(try await admin.upstreamLogins(user: "alice").map(\.username) == ["alice2"])
+            // remove
+            let (s2, _, r2) = try await b.post(client, "/credentials/docker.io/remove", [:])
+            #expect(s2 == .seeOther && r2.headers[.location] == "/credentials")
+            #expect(try await admin.upstreamLogins(user: "alice").isEmpty)
+            #expect(try await admin.upstreamLogins(user: "bob").count == 1)
+        }
+    }
+
     // MARK: placement
 
     @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
