@@ -70,6 +70,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         group.post("/logout") { request, context in await action(request, context) { try await logout($0, $1, $2, $3) } }
         group.get("/static/console.css") { _, _ in asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         group.get("/static/console.js") { _, _ in asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
+        group.get("/static/favicon.svg") { _, _ in asset(ConsoleAssets.favicon, type: "image/svg+xml") }
     }
 
     // MARK: Sessions
@@ -179,7 +180,8 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
                     request, context, error: "Logins can't be checked right now. Try again shortly.", username: user,
                     status: .serviceUnavailable)
             }
-            return loginPage(request, context, error: "Wrong user name or password.", username: user, status: .unauthorized)
+            // 200: the page is the answer (a browser logs a 401 as a console error).
+            return loginPage(request, context, error: "Wrong user name or password.", username: user, status: .ok)
         } catch {
             return failure(error)
         }

@@ -45,15 +45,24 @@ enum ConsoleAssets {
         pre { margin: 0; padding: .6rem .7rem; background: #0f1420; color: #e8ecf3; border-radius: 6px; overflow-x: auto;
           white-space: pre-wrap; word-break: break-all; font: 13px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; }
         .copyable { position: relative; }
+        .copyable pre { padding-right: 4.2rem; }
         .copyable button.copy { position: absolute; top: .35rem; right: .35rem; padding: .2rem .6rem; font-size: .8rem; }
         code { font: 13px ui-monospace, "DejaVu Sans Mono", monospace; background: #eef0f4; padding: .05rem .3rem; border-radius: 4px; }
         @media (max-width: 600px) {
           main { padding: .8rem; }
+          header.top { padding: .5rem .8rem; }
+          nav { order: 3; flex-basis: 100%; gap: .4rem .9rem; }
+          form.logout { margin-left: auto; }
           table.list thead { display: none; }
           table.list td { display: block; border: 0; padding: .15rem 0; }
           table.list tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
         }
         """ + (0...100).map { ".w\($0) { width: \($0)%; }" }.joined(separator: "\n") + "\n"
+
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f6feb"/>\
+        <path d="M3 5h10v2H9v6H7V7H3z" fill="#fff"/></svg>
+        """
 
     /// Copy buttons, confirmations, and reset times in the viewer's time zone; every page works
     /// without it.

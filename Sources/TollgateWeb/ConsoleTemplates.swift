@@ -25,6 +25,7 @@ enum ConsoleTemplates {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{title}} · Tollgate</title>
+        <link rel="icon" href="{{prefix}}/static/favicon.svg" type="image/svg+xml">
         <link rel="stylesheet" href="{{prefix}}/static/console.css">
         <script src="{{prefix}}/static/console.js" defer></script>
         </head>

@@ -82,7 +82,7 @@ public enum StackedBarChart {
     public static func svg(
         title: String, days: [String], series: [UsageHistory.Series], format: (Int64) -> String
     ) -> String {
-        let width = 640.0, height = 220.0, left = 56.0, bottom = 24.0, top = 10.0
+        let width = 640.0, height = 180.0, left = 56.0, bottom = 24.0, top = 10.0
         let plotW = width - left - 8, plotH = height - bottom - top
         let totals = days.indices.map { i in series.reduce(Int64(0)) { $0 + $1.values[i] } }
         let peak = max(totals.max() ?? 0, 1)
@@ -106,7 +106,7 @@ public enum StackedBarChart {
                     + "fill=\"\(palette[s % palette.count])\"><title>\(escape(day)) \(escape(serie.name)): "
                     + "\(escape(format(serie.values[i])))</title></rect>"
             }
-            if i == 0 || i == days.count - 1 || i % 7 == 0 {
+            if (days.count - 1 - i) % 7 == 0 {  // the last day and every week back
                 out += "<text x=\"\(fmt(x + barW / 2))\" y=\"\(height - 6)\" class=\"tick\" text-anchor=\"middle\">"
                     + "\(escape(String(day.dropFirst(5))))</text>"
             }

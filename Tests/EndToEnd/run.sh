@@ -31,6 +31,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
   security-token-form security-forwarded-for
   realm-host first-contact referrers-api referrers-cosign upgrade-storage
+  console-browser
   cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,6 +49,7 @@ source "$E2E_DIR/checks_first_contact.sh"
 source "$E2E_DIR/checks_referrers.sh"
 source "$E2E_DIR/checks_upgrade.sh"
 source "$E2E_DIR/checks_user_import.sh"
+source "$E2E_DIR/checks_console.sh"
 source "$E2E_DIR/checks_cluster.sh"
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }

@@ -201,3 +201,31 @@ struct AuthHTTPTests {
         }
     }
 }
+
+/// The web console beside the registry: on at the root by default, off or under a prefix by
+/// configuration, and never in the registry's way.
+struct ConsoleMountTests {
+    @Test func theConsoleAnswersAtTheRootBesideTheRegistry() async throws {
+        try await HTTPTests().withApp(anonymous: false, htpasswd: AuthHTTPTests.users) { client in
+            try await client.execute(uri: "/", method: .get) { r in
+                #expect(r.status == .seeOther && r.headers[.location] == "/login")
+            }
+            try await client.execute(uri: "/login", method: .get) { r in
+                #expect(r.status == .ok && r.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(r.headers[HTTPField.Name("Content-Security-Policy")!] == "default-src 'self'; frame-ancestors 'none'")
+            }
+            try await client.execute(uri: "/v2/", method: .get) { r in #expect(r.status == .unauthorized) }
+        }
+    }
+
+    @Test func theConsoleCanBeOffOrUnderAPrefix() async throws {
+        try await HTTPTests().withApp(anonymous: false, configure: { $0.web.enabled = false }) { client in
+            try await client.execute(uri: "/login", method: .get) { r in #expect(r.status == .notFound) }
+            try await client.execute(uri: "/", method: .get) { r in #expect(r.status == .notFound) }
+        }
+        try await HTTPTests().withApp(anonymous: false, configure: { $0.web.pathPrefix = "/console" }) { client in
+            try await client.execute(uri: "/login", method: .get) { r in #expect(r.status == .notFound) }
+            try await client.execute(uri: "/console/login", method: .get) { r in #expect(r.status == .ok) }
+        }
+    }
+}

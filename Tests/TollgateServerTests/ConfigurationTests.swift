@@ -146,6 +146,28 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func theConsoleIsOnAtTheRootUnlessConfigured() throws {
+        #expect(try TollgateConfiguration.parse(yaml: "log: {level: info}").web == .init(enabled: true, pathPrefix: ""))
+        #expect(try TollgateConfiguration.parse(yaml: "web: {path_prefix: /}").web.pathPrefix == "")
+        let c = try TollgateConfiguration.parse(yaml: "web: {enabled: false, path_prefix: /mirror/console/}")
+        #expect(!c.web.enabled && c.web.pathPrefix == "/mirror/console")
+        for (yaml, needle) in [
+            ("web: {path_prefix: console}", "web.path_prefix: a path such as /console"),
+            ("web: {path_prefix: \"/a b\"}", "web.path_prefix: a path such as /console"),
+            ("web: {path_prefix: /x/../v2}", "web.path_prefix: a path such as /console"),
+            ("web: {path_prefix: /v2}", "web.path_prefix: /v2 is the registry's"),
+            ("web: {path_prefix: /token/x}", "web.path_prefix: /token is the registry's"),
+            ("web: {enabled: maybe, colour: red}", "web.colour: unknown key"),
+        ] {
+            do {
+                _ = try TollgateConfiguration.parse(yaml: yaml)
+                Issue.record("accepted: \(yaml)")
+            } catch let e as ConfigurationError {
+                #expect(e.problems.joined(separator: "\n").contains(needle), "\(yaml): \(e.problems)")
+            }
+        }
+    }
+
     @Test func upstreamPasswordsStayOutOfTheConfiguration() throws {
         func problems(_ yaml: String) -> String {
             do {

@@ -148,7 +148,7 @@ struct ConsoleTests {
         try await withConsole { client in
             let b = Browser()
             let bad = try await b.login(client, "alice", "wrong")
-            #expect(bad.status == .unauthorized && b.cookies["tollgate_session"] == nil)
+            #expect(bad.status == .ok && b.cookies["tollgate_session"] == nil)
             #expect(String(buffer: bad.body).contains("Wrong user name or password"))
             // a login form posted without the cookie its page set (another site's form): refused
             let other = Browser()
@@ -423,7 +423,7 @@ struct ConsoleValueTests {
             title: "a<b", days: ["2026-01-01", "2026-01-02"],
             series: [UsageHistory.Series(name: "x\"><script>", values: [1, 3])]) { "\($0)" }
         #expect(!svg.contains("<script>") && svg.contains("x&quot;&gt;&lt;script&gt;") && svg.contains("a&lt;b"))
-        #expect(svg.contains("height=\"186.0\""), "the tallest bar fills the plot")
+        #expect(svg.contains("height=\"146.0\""), "the tallest bar fills the plot")
         #expect(UsageHistory.csvField("=cmd()") == "\"'=cmd()\"" && UsageHistory.csvField("a,b") == "\"a,b\"")
     }
 
