@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import TollgateServer
 
 @main
@@ -13,26 +11,6 @@ struct Tollgate: AsyncParsableCommand {
         subcommands: [
             Serve.self, Config.self, User.self, Token.self, UpstreamCommand.self, Usage.self, Cache.self, DatabaseCommand.self,
         ])
-
-    static func main() async {
-        if CommandLine.arguments.dropFirst().first == "serve" {
-            // Swift concurrency runs its tasks on NIO's event loops instead of a pool of its own:
-            // a request no longer hops between the two (a thread wake-up each way), which on two
-            // cores is most of what a cached manifest GET costs, and more so with a database
-            // client and three nodes sharing them. Blocking work goes to NIOThreadPool as before.
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }
 
 /// `--config FILE`, shared by every command that needs the configuration.
