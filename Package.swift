@@ -256,7 +256,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateClusterTests", dependencies: ["TollgateCluster"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TollgateClusterTests", dependencies: ["TollgateCluster", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateSQLiteTests",
             dependencies: [

@@ -13,6 +13,10 @@ public final class Membership: Service {
     let interval: Duration
     let deadAfter: Double
     private let live: Mutex<[NodeRecord]>
+    /// Every node seen live, with when it last was: while the store is unreachable, the nodes
+    /// that may still be serving are those seen lately, not just those of the last list (a
+    /// heartbeat late under load drops a node from one list).
+    private let seen: Mutex<[String: (record: NodeRecord, at: ContinuousClock.Instant)]>
     /// `tollgate_cluster_live_nodes`; `tollgate_cluster_node_info{node}` is 1 (the node's name on
     /// every scrape).
     let liveGauge: Gauge?
@@ -27,6 +31,7 @@ public final class Membership: Service {
         self.interval = interval
         self.deadAfter = deadAfter
         self.live = Mutex([me])
+        self.seen = Mutex([me.name: (me, .now)])
         self.liveGauge = metrics.map { Gauge(label: "tollgate_cluster_live_nodes", factory: $0) }
         if let metrics { Gauge(label: "tollgate_cluster_node_info", dimensions: [("node", me.name)], factory: metrics).record(1) }
     }
@@ -37,6 +42,19 @@ public final class Membership: Service {
     /// How many nodes share the cluster's limits (at least this one).
     public var liveCount: Int { max(1, live.withLock { $0.count }) }
 
+    /// The nodes live at some moment of the last `window` (this one included), by name.
+    public func recentNodes(within window: Duration = .seconds(15)) -> [NodeRecord] {
+        let since = ContinuousClock.now - window
+        return seen.withLock { s in
+            s[me.name] = (me, .now)
+            return s.values.filter { $0.at >= since }.map(\.record).sorted { $0.name < $1.name }
+        }
+    }
+
+    /// How many nodes may be serving the cluster's limits while the store is unreachable: those
+    /// live lately (at least this one). A degraded node divides what is left by this.
+    public var recentCount: Int { max(1, recentNodes().count) }
+
     /// One heartbeat; throws when the store can't be reached.
     public func beat() async throws {
         var nodes = try await store.heartbeat(me, deadAfter: deadAfter)
@@ -44,6 +62,11 @@ public final class Membership: Service {
         let before = live.withLock { current -> [NodeRecord] in
             defer { current = nodes }
             return current
+        }
+        let now = ContinuousClock.now
+        seen.withLock { s in
+            for n in nodes { s[n.name] = (n, now) }
+            s = s.filter { now - $0.value.at < .seconds(600) }
         }
         liveGauge?.record(nodes.count)
         if before.map(\.name) != nodes.map(\.name) {

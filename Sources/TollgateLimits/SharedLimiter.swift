@@ -25,6 +25,7 @@ public final class SharedLimiter: Limiter, Service {
     public let clock: LimitClock
     let store: any SharedLimitStore
     let node: String
+    /// How many nodes may be serving (in a cluster: those live lately): a degraded node's share.
     let liveNodes: @Sendable () -> Int
     let logger: Logger
 

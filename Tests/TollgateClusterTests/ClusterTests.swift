@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import TollgateCluster
 
@@ -60,5 +61,35 @@ struct RendezvousTests {
             let after = Rendezvous.owner(of: key, among: two)!
             if before.name != "n2" { #expect(after == before) }
         }
+    }
+}
+
+/// A node store whose heartbeat answers a scripted list of live nodes.
+final class ScriptedNodeStore: NodeStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [[NodeRecord]]
+    init(_ answers: [[NodeRecord]]) { self.answers = answers }
+    func heartbeat(_ node: NodeRecord, deadAfter: Double) async throws -> [NodeRecord] {
+        lock.withLock { answers.count > 1 ? answers.removeFirst() : answers[0] }
+    }
+    func leave(node: String) async throws {}
+}
+
+struct MembershipTests {
+    static let a = NodeRecord(name: "a", url: "http://a"), b = NodeRecord(name: "b", url: "http://b")
+    static let c = NodeRecord(name: "c", url: "http://c")
+
+    /// A node left out of one list (its heartbeat late) still counts among those that may be
+    /// serving for a while: a degraded node divides by them and asks them all.
+    @Test func nodesSeenLatelyOutlastOneList() async throws {
+        let m = Membership(
+            me: Self.a, store: ScriptedNodeStore([[Self.a, Self.b, Self.c], [Self.a, Self.b]]),
+            logger: .init(label: "t"))
+        try await m.beat()
+        try await m.beat()
+        #expect(m.liveNodes.map(\.name) == ["a", "b"])
+        #expect(m.recentNodes().map(\.name) == ["a", "b", "c"] && m.recentCount == 3)
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(m.recentNodes(within: .milliseconds(50)).map(\.name) == ["a"], "only this node is recent after the window")
     }
 }

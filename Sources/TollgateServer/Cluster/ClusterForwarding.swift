@@ -171,17 +171,20 @@ final class ClusterForwarding: Sendable {
     func peerCounts(_ subject: Principal) async -> [KnownCounts]? {
         let target = "/_cluster/limits?subject=" + FormURLEncoding.encode(subject.description)
         let who = ForwardedCaller(node: membership.me.name, user: nil, client: nil)
-        let answers: [KnownCounts?] = await askOthers(target, as: who, within: .seconds(1), upTo: 1 << 20)
+        // Every node live lately, not just the last list: one left out might have charged last.
+        let answers: [KnownCounts?] = await askOthers(
+            target, as: who, within: .seconds(1), upTo: 1 << 20, nodes: membership.recentNodes())
         guard answers.allSatisfy({ $0 != nil }) else { return nil }
         return answers.compactMap { $0 }
     }
 
-    /// A signed `GET target` to every other live node at once, each JSON answer decoded (nil for a
-    /// node that doesn't answer 200 with one within `timeout`).
+    /// A signed `GET target` to every other node of `nodes` (default: the live ones) at once, each
+    /// JSON answer decoded (nil for a node that doesn't answer 200 with one within `timeout`).
     private func askOthers<Answer: Decodable & Sendable>(
-        _ target: String, as who: ForwardedCaller, within timeout: TimeAmount, upTo limit: Int
+        _ target: String, as who: ForwardedCaller, within timeout: TimeAmount, upTo limit: Int,
+        nodes: [NodeRecord]? = nil
     ) async -> [Answer?] {
-        let others = membership.liveNodes.filter { $0.name != membership.me.name }
+        let others = (nodes ?? membership.liveNodes).filter { $0.name != membership.me.name }
         return await withTaskGroup(of: Answer?.self) { group in
             for node in others {
                 group.addTask {

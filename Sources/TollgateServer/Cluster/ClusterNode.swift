@@ -25,7 +25,7 @@ struct ClusterNode {
             me: NodeRecord(name: cluster.node, url: config.advertiseURL), store: database, logger: logger, metrics: metrics)
         try await members.beat()
         let limiter = SharedLimiter(
-            plans: plans, store: database, node: cluster.node, liveNodes: { members.liveCount }, logger: logger)
+            plans: plans, store: database, node: cluster.node, liveNodes: { members.recentCount }, logger: logger)
         let forwarding = ClusterForwarding(membership: members, secret: secret, logger: logger, metrics: metrics)
         limiter.setPeers { subject in await forwarding.peerCounts(subject) }
         return ClusterNode(
