@@ -10,21 +10,30 @@ extension Admin {
         /// Replace the allow (deny) list when non-empty.
         public var allow: [String]
         public var deny: [String]
-        /// Return to the defaults first (plan, limits, policy), then apply the rest.
+        /// Return to the defaults first (plan, limits, policy; not the role or the end day), then
+        /// apply the rest.
         public var clearFirst: Bool
+        /// `admin` or `user`.
+        public var role: String?
+        /// The account's last day, `YYYY-MM-DD` (UTC), or `never`.
+        public var expires: String?
 
         public init(
             plan: String? = nil, overrides: [LimitKind: Int64?] = [:], allow: [String] = [], deny: [String] = [],
-            clearFirst: Bool = false
+            clearFirst: Bool = false, role: String? = nil, expires: String? = nil
         ) {
             self.plan = plan
             self.overrides = overrides
             self.allow = allow
             self.deny = deny
             self.clearFirst = clearFirst
+            self.role = role
+            self.expires = expires
         }
 
-        var isEmpty: Bool { plan == nil && overrides.isEmpty && allow.isEmpty && deny.isEmpty && !clearFirst }
+        var isEmpty: Bool {
+            plan == nil && overrides.isEmpty && allow.isEmpty && deny.isEmpty && !clearFirst && role == nil && expires == nil
+        }
     }
 
     /// A user's settings after a change, and the limits and policy that now apply.
@@ -51,10 +60,24 @@ extension Admin {
             throw AdminError("--allow/--deny: \(glob) is not a glob over <upstream>/<repository> (e.g. docker.io/library/*)")
         }
         guard !change.isEmpty else {
-            throw AdminError("nothing to set: give --plan, a limit option, --allow/--deny, or --clear-overrides")
+            throw AdminError("nothing to set: give --plan, a limit option, --allow/--deny, --role, --expires, or --clear-overrides")
+        }
+        if let role = change.role, role != "admin", role != "user" { throw AdminError("--role: admin or user, not \(role)") }
+        var expires: String?? = nil
+        if let text = change.expires {
+            if text == "never" {
+                expires = .some(nil)
+            } else if let day = CivilDate(parsing: text), CivilDate(daysSinceEpoch: day.daysSinceEpoch).description == text {
+                expires = .some(day.description)
+            } else {
+                throw AdminError("--expires: a day such as 2027-01-31 (the account's last day, UTC) or never")
+            }
         }
         let existing = try await stores.userSettings.userSettings().first { $0.user == name }
-        var record = change.clearFirst ? UserSettingsRecord(user: name) : (existing ?? UserSettingsRecord(user: name))
+        var record = existing ?? UserSettingsRecord(user: name)
+        if change.clearFirst { record = UserSettingsRecord(user: name, role: record.role, expires: record.expires) }
+        if let role = change.role { record.role = role == "admin" ? "admin" : nil }
+        if let expires { record.expires = expires }
         // Rewriting would drop a limit this version doesn't know: refuse instead of losing it.
         if let unknown = PlanBook.unknownLimitKeys(in: [record]).first {
             throw AdminError(

@@ -47,6 +47,8 @@ public final class Authenticator: Sendable {
     public let throttle: LoginThrottle
     public let anonymousAllowed: Bool
     public let policies: PolicyBook
+    /// Roles and account end days (`user set --role/--expires`).
+    public let accounts: AccountBook
     let logger: Logger
     /// Recently accepted Basic credentials by their raw (base64) value, with the stored hash they
     /// were checked against: a hit skips decoding and hashing, and is void once the hash changes.
@@ -59,8 +61,9 @@ public final class Authenticator: Sendable {
 
     public init(
         users: UserDirectory, tokens: TokenService, secrets: SecretTokens, throttle: LoginThrottle,
-        anonymousAllowed: Bool, policies: PolicyBook, logger: Logger
+        anonymousAllowed: Bool, policies: PolicyBook, accounts: AccountBook = AccountBook(), logger: Logger
     ) {
+        self.accounts = accounts
         self.users = users
         self.tokens = tokens
         self.secrets = secrets
@@ -77,6 +80,8 @@ public final class Authenticator: Sendable {
         case locked(Int)
         /// The credentials could not be checked: their store failed (`error`).
         case unavailable(String)
+        /// Right credentials, but the account ended on this day (`YYYY-MM-DD`).
+        case expired(String)
     }
 
     /// Checks `user`/`password` (a personal access token counts as a password). Each attempt
@@ -100,7 +105,7 @@ public final class Authenticator: Sendable {
                 logger.error("personal token not checked: its store failed", metadata: ["user": "\(user)", "error": "\(error)"])
                 return .unavailable("\(error)")
             }
-            if let record, record.user == user, await isActive(user) {
+            if let record, record.user == user, let u = await users.user(user), !u.disabled {
                 origin = .personalToken(id: record.id, expires: record.expires)
             }
         } else if case .valid = await users.verify(user: user, password: password) {
@@ -117,6 +122,7 @@ public final class Authenticator: Sendable {
         }
         // A user the store knows has a valid name.
         guard let name = UserName(user) else { return .invalid }
+        if let day = accounts.expired(user) { return .expired(day) }
         return .ok(.user(name), via: origin)
     }
 
@@ -126,6 +132,7 @@ public final class Authenticator: Sendable {
         let now = ContinuousClock.now
         guard let hit = recentBasic.withLock({ $0[raw] }), hit.until > now,
             let u = await users.user(hit.user), !u.disabled, u.passwordHash == hit.storedHash,
+            accounts.expired(hit.user) == nil,
             throttle.retryAfter(LoginThrottle.Key.attempt(user: hit.user, isPossibleName: true, client: client)) == nil
         else { return nil }
         return UserName(hit.user)
@@ -142,10 +149,11 @@ public final class Authenticator: Sendable {
         }
     }
 
-    /// Whether `user` exists and is enabled now (tokens of removed users stop working at once).
+    /// Whether `user` exists, is enabled and has not expired now (tokens of removed users stop
+    /// working at once).
     public func isActive(_ user: String) async -> Bool {
         guard let u = await users.user(user) else { return false }
-        return !u.disabled
+        return !u.disabled && accounts.expired(user) == nil
     }
 
     /// Voids `user`'s bearer tokens issued up to `removed` (the user was deleted then).

@@ -91,6 +91,14 @@ enum PostgresMigrations {
                 "ALTER TABLE limit_windows ADD COLUMN last_grant BIGINT NOT NULL DEFAULT 0"
             ]
         ),
+        (
+            5,
+            [
+                // The web console's admins, and accounts that end on a day (`user set --role/--expires`).
+                "ALTER TABLE user_settings ADD COLUMN role TEXT",
+                "ALTER TABLE user_settings ADD COLUMN expires TEXT",
+            ]
+        ),
     ]
 
     static func migrate(_ client: GuardedClient, logger: Logger) async throws {

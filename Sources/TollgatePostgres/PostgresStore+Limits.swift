@@ -85,13 +85,13 @@ extension PostgresStore: LimitWindowStore {
 extension PostgresStore: UserSettingsStore {
     public func userSettings() async throws -> [UserSettingsRecord] {
         var result: [UserSettingsRecord] = []
-        for try await (user, plan, overrides, allow, deny) in try await client.query(
-            "SELECT user_name, plan, overrides, allow, deny FROM user_settings ORDER BY user_name", logger: logger
-        ).decode((String, String?, String, String?, String?).self) {
+        for try await (user, plan, overrides, allow, deny, role, expires) in try await client.query(
+            "SELECT user_name, plan, overrides, allow, deny, role, expires FROM user_settings ORDER BY user_name", logger: logger
+        ).decode((String, String?, String, String?, String?, String?, String?).self) {
             result.append(
                 UserSettingsRecord(
                     user: user, plan: plan, overrides: SettingsJSON.decodeOverrides(overrides),
-                    allow: SettingsJSON.decodeList(allow), deny: SettingsJSON.decodeList(deny)))
+                    allow: SettingsJSON.decodeList(allow), deny: SettingsJSON.decodeList(deny), role: role, expires: expires))
         }
         return result
     }
@@ -103,12 +103,12 @@ extension PostgresStore: UserSettingsStore {
             } else {
                 try await c.query(
                     """
-                    INSERT INTO user_settings (user_name, plan, overrides, allow, deny, updated_at)
+                    INSERT INTO user_settings (user_name, plan, overrides, allow, deny, role, expires, updated_at)
                     VALUES (\(s.user), \(s.plan), \(SettingsJSON.encodeOverrides(s.overrides)), \(s.allow.map(SettingsJSON.encodeList)),
-                        \(s.deny.map(SettingsJSON.encodeList)), \(Date().timeIntervalSince1970))
+                        \(s.deny.map(SettingsJSON.encodeList)), \(s.role), \(s.expires), \(Date().timeIntervalSince1970))
                     ON CONFLICT (user_name) DO UPDATE SET
                         plan = excluded.plan, overrides = excluded.overrides, allow = excluded.allow, deny = excluded.deny,
-                        updated_at = excluded.updated_at
+                        role = excluded.role, expires = excluded.expires, updated_at = excluded.updated_at
                     """, logger: logger)
             }
             try await Self.bumpSettingsVersion(c, logger)

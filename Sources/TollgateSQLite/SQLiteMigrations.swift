@@ -139,6 +139,13 @@ extension SQLiteStore {
                     CREATE INDEX referrers_fetched_at ON referrers(fetched_at);
                     """)
         }
+        m.registerMigration("v9-roles-and-expiry") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE user_settings ADD COLUMN role TEXT;
+                    ALTER TABLE user_settings ADD COLUMN expires TEXT;
+                    """)
+        }
         return m
     }
 

@@ -6,11 +6,13 @@ import TollgateLimits
 extension SQLiteStore: UserSettingsStore {
     public func userSettings() async throws -> [UserSettingsRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT user, plan, overrides, allow, deny FROM user_settings ORDER BY user").map {
-                row in
+            try Row.fetchAll(
+                db, sql: "SELECT user, plan, overrides, allow, deny, role, expires FROM user_settings ORDER BY user"
+            ).map { row in
                 UserSettingsRecord(
                     user: row["user"], plan: row["plan"], overrides: SettingsJSON.decodeOverrides(row["overrides"]),
-                    allow: SettingsJSON.decodeList(row["allow"]), deny: SettingsJSON.decodeList(row["deny"]))
+                    allow: SettingsJSON.decodeList(row["allow"]), deny: SettingsJSON.decodeList(row["deny"]),
+                    role: row["role"], expires: row["expires"])
             }
         }
     }
@@ -22,14 +24,16 @@ extension SQLiteStore: UserSettingsStore {
             } else {
                 try db.execute(
                     sql: """
-                        INSERT INTO user_settings (user, plan, overrides, allow, deny, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO user_settings (user, plan, overrides, allow, deny, role, expires, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (user) DO UPDATE SET
                             plan = excluded.plan, overrides = excluded.overrides, allow = excluded.allow,
-                            deny = excluded.deny, updated_at = excluded.updated_at
+                            deny = excluded.deny, role = excluded.role, expires = excluded.expires,
+                            updated_at = excluded.updated_at
                         """,
                     arguments: [
                         s.user, s.plan, SettingsJSON.encodeOverrides(s.overrides), s.allow.map(SettingsJSON.encodeList),
-                        s.deny.map(SettingsJSON.encodeList), Date().timeIntervalSince1970,
+                        s.deny.map(SettingsJSON.encodeList), s.role, s.expires, Date().timeIntervalSince1970,
                     ])
             }
             try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")

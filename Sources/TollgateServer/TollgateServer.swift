@@ -91,8 +91,8 @@ public enum TollgateServer {
         let credentials = UpstreamCredentialBook()
         let vault = try await CredentialVault.loadOrCreate(from: stores.keys)
         let version = try await UserSettingsWatcher.load(
-            stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            logger: logger)
+            stores: stores, plans: limiter.plans, policies: policies, accounts: authenticator.accounts,
+            credentials: credentials, vault: vault, logger: logger)
         let watcher = UserSettingsWatcher(
             stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
             cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)

@@ -64,7 +64,7 @@ final class UserSettingsWatcher: Service, Sendable {
 
     /// Reads all settings; returns the version read.
     static func load(
-        stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
+        stores: Stores, plans: PlanBook, policies: PolicyBook, accounts: AccountBook, credentials: UpstreamCredentialBook,
         vault: CredentialVault, logger: Logger
     ) async throws -> Int64 {
         let version = try await stores.userSettings.settingsVersion()
@@ -76,6 +76,9 @@ final class UserSettingsWatcher: Service, Sendable {
                 metadata: ["user": "\(user)", "limit": "\(key)"])
         }
         policies.replace(Dictionary(uniqueKeysWithValues: settings.map { ($0.user, (allow: $0.allow, deny: $0.deny)) }))
+        accounts.replace(
+            Dictionary(
+                uniqueKeysWithValues: settings.map { ($0.user, AccountBook.Account(admin: $0.role == "admin", expires: $0.expires)) }))
         var identities: [UserName: [UpstreamName: UpstreamIdentity]] = [:]
         for r in try await stores.upstreamSecrets.upstreamSecrets(user: nil) {
             // Whatever can't be used, their requests go with the shared credentials; said once per reload.
@@ -133,7 +136,8 @@ final class UserSettingsWatcher: Service, Sendable {
                 try await forget(removal.user, removed: removal.removed)
             }
             let loaded = try await Self.load(
-                stores: stores, plans: plans, policies: policies, credentials: credentials, vault: vault, logger: logger)
+                stores: stores, plans: plans, policies: policies, accounts: auth.accounts, credentials: credentials,
+                vault: vault, logger: logger)
             self.version.withLock { $0 = max($0, loaded) }
             logger.info("user settings reloaded")
         } catch {

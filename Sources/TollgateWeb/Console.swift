@@ -71,6 +71,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         group.get("/static/console.css") { _, _ in asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         group.get("/static/console.js") { _, _ in asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
         group.get("/static/favicon.svg") { _, _ in asset(ConsoleAssets.favicon, type: "image/svg+xml") }
+        addAdminRoutes(to: group)
     }
 
     // MARK: Sessions
@@ -175,6 +176,10 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
                 return loginPage(
                     request, context, error: "Too many failed logins. Try again in \(seconds) seconds.", username: user,
                     status: .tooManyRequests)
+            case .expired(let day):
+                return loginPage(
+                    request, context, error: "Your account expired on \(day). Ask the mirror's admin to renew it.",
+                    username: user, status: .ok)
             case .unavailable:
                 return loginPage(
                     request, context, error: "Logins can't be checked right now. Try again shortly.", username: user,
@@ -413,6 +418,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         if let visitor {
             layout["user"] = visitor.user.value
             layout["csrf"] = visitor.formToken
+            layout["admin"] = isAdmin(visitor)
         }
         if let nav { layout["nav"] = [nav: true] }
         let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""

@@ -28,6 +28,8 @@ enum ConsoleAssets {
         form.inline label { flex: 1 1 12rem; margin: 0; }
         button { padding: .45rem .9rem; border: 0; border-radius: 6px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
         button.danger { background: var(--bad); }
+        .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .9rem; }
+        .actions form { margin: 0; }
         .logout button { background: #eef0f4; color: var(--fg); }
         .meters { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1rem; }
         .meter { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .9rem 1rem; }

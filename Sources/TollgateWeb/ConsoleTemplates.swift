@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser,
     ]
 
     static let layout = """
@@ -39,6 +39,7 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
             <a href="{{prefix}}/credentials"{{#nav.credentials}} aria-current="page"{{/nav.credentials}}>Upstream logins</a>
             <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
+            {{#admin}}<a href="{{prefix}}/admin/users"{{#nav.admin}} aria-current="page"{{/nav.admin}}>Users</a>{{/admin}}
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
@@ -187,6 +188,91 @@ enum ConsoleTemplates {
           </form>
         </section>
         {{/upstreams}}
+        """
+
+    static let adminUsers = """
+        <h1>Users</h1>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+        {{#createdPassword}}<div class="card created"><p>Initial password for <strong>{{createdUser}}</strong>, shown once:</p>
+          <div class="copyable"><pre id="new-password">{{createdPassword}}</pre><button type="button" class="copy" data-copy="new-password">Copy</button></div></div>{{/createdPassword}}
+        {{#hasExpiring}}<section class="card"><h2>Accounts ending in the next 14 days</h2><ul>
+          {{#expiring}}<li><a href="{{prefix}}/admin/user?name={{urlName}}">{{name}}</a>: last day {{day}}</li>{{/expiring}}</ul></section>{{/hasExpiring}}
+        <form method="get" action="{{prefix}}/admin/users" class="inline card">
+          <label>Search names <input name="q" value="{{q}}" maxlength="255"></label>
+          <label>Sort by <select name="sort">{{#sorts}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
+          <button type="submit">Show</button>
+        </form>
+        <p class="muted">{{count}} user(s){{#q}} matching “{{q}}”{{/q}} · page {{page}} of {{pages}}</p>
+        <table class="list" id="users">
+          <thead><tr><th>User</th><th>Plan</th><th>State</th><th>Pulls today</th><th>Bytes this month</th><th>Last seen</th></tr></thead>
+          <tbody>
+          {{#users}}<tr><td><a href="{{prefix}}/admin/user?name={{urlName}}">{{name}}</a></td><td>{{plan}}</td><td>{{state}}</td>
+            <td>{{pulls}}</td><td>{{bytes}}</td><td>{{seen}}</td></tr>{{/users}}
+          </tbody>
+        </table>
+        <p>{{#prev}}<a href="{{prefix}}/admin/users?{{prev}}">← Previous</a> {{/prev}}{{#next}}<a href="{{prefix}}/admin/users?{{next}}">Next →</a>{{/next}}</p>
+        <section class="card">
+          <h2>New user</h2>
+          <form method="post" action="{{prefix}}/admin/users" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>User name <input name="name" required maxlength="255" autocomplete="off"></label>
+            <label>Password (empty: one is made and shown once) <input name="password" type="password" autocomplete="new-password"></label>
+            <button type="submit">Create</button>
+          </form>
+        </section>
+        """
+
+    static let adminUser = """
+        <p><a href="{{prefix}}/admin/users">← Users</a></p>
+        <h1>{{name}}</h1>
+        <p>{{state}}</p>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+        {{#newPassword}}<div class="card created"><p>New password, shown once:</p>
+          <div class="copyable"><pre id="new-password">{{newPassword}}</pre><button type="button" class="copy" data-copy="new-password">Copy</button></div></div>{{/newPassword}}
+        <section class="card" id="plan">
+          <h2>Plan and limits</h2>
+          <table class="list">{{#limits}}<tr><td>{{title}}</td><td>{{value}}</td></tr>{{/limits}}</table>
+          <p class="muted">Allow: {{allow}} · Deny: {{deny}}{{#overrides}} · Overrides: {{overrides}}{{/overrides}}</p>
+          <form method="post" action="{{prefix}}/admin/user/plan" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <label>Plan <select name="plan">{{#plans}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/plans}}</select></label>
+            <button type="submit">Set plan</button>
+          </form>
+        </section>
+        <section class="card" id="account">
+          <h2>Account</h2>
+          <form method="post" action="{{prefix}}/admin/user/expires" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <label>Last day (UTC; empty: no end) <input name="expires" type="date" value="{{expires}}"></label>
+            <button type="submit">Set end</button>
+          </form>
+          <div class="actions">
+          <form method="post" action="{{prefix}}/admin/user/role">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <input type="hidden" name="role" value="{{otherRole}}"><button type="submit">{{roleAction}}</button>
+          </form>
+          <form method="post" action="{{prefix}}/admin/user/{{disableAction}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <button type="submit" class="{{#disabled}}primary{{/disabled}}{{^disabled}}danger{{/disabled}}">{{disableLabel}}</button>
+          </form>
+          <form method="post" action="{{prefix}}/admin/user/password" data-confirm="Reset {{name}}'s password? Their docker logins and console sessions end.">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <button type="submit">Reset password</button>
+          </form>
+          <form method="post" action="{{prefix}}/admin/user/revoke-tokens" data-confirm="Revoke all {{tokenCount}} token(s) and stored logins of {{name}}?">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <button type="submit" class="danger">Revoke all tokens ({{tokenCount}})</button>
+          </form>
+          <form method="post" action="{{prefix}}/admin/user/delete" data-confirm="Delete {{name}}? With the account go: {{tokenCount}} token(s), {{loginCount}} upstream login(s), their plan and policy, their usage history, and content fetched with their own credentials.">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <button type="submit" class="danger">Delete user</button>
+          </form>
+          </div>
+        </section>
+        <section class="card"><h2>Pulls per day</h2>{{{pullsChart}}}</section>
+        <section class="card"><h2>Bytes per day</h2>{{{bytesChart}}}</section>
         """
 
     static let message = """

@@ -14,7 +14,9 @@ extension Tollgate.User {
                 --allow/--deny take globs over <upstream>/<repository> (docker.io/library/*, ghcr.io/org/**);
                 given, they replace the user's allow (or deny) list, which otherwise is auth.default_policy's.
                 --clear-overrides first returns the user to the default plan, limits and policy, then
-                applies the other options given.
+                applies the other options given. --role admin opens the web console's admin pages to the
+                user. --expires sets the account's last day (UTC): after it, its logins, tokens and
+                console sessions stop working with "account expired on …"; --expires never removes it.
                 """)
         @OptionGroup var options: ConfigOption
         @Argument(help: "User name.") var name: String
@@ -35,6 +37,8 @@ extension Tollgate.User {
         @Option(help: "Allow pulls of <upstream>/<repository> matching this glob (repeatable).") var allow: [String] = []
         @Option(help: "Deny pulls matching this glob (repeatable; deny wins).") var deny: [String] = []
         @Flag(help: "Remove the plan choice, limit overrides and policy first.") var clearOverrides = false
+        @Option(help: "admin or user.") var role: String?
+        @Option(help: "The account's last day, YYYY-MM-DD (UTC), or never.") var expires: String?
 
         func run() async throws {
             try await options.runAsync { config in
@@ -54,14 +58,20 @@ extension Tollgate.User {
                 }
                 let view = try await admin.setUserSettings(
                     name,
-                    .init(plan: plan, overrides: overrides, allow: allow, deny: deny, clearFirst: clearOverrides))
+                    .init(
+                        plan: plan, overrides: overrides, allow: allow, deny: deny, clearFirst: clearOverrides, role: role,
+                        expires: expires))
                 let effective = view.effective
                 let summary = LimitKind.allCases.map { kind in
                     "\(kind.key)=\(effective.limits[kind].map(kind.about.unit.format) ?? "unlimited")"
                 }
                 let list = { (l: [String]) in l.isEmpty ? "(none)" : l.joined(separator: " ") }
                 let policy = "allow \(list(view.allow)); deny \(list(view.deny))"
-                print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy)
+                // The account part only when there is one (scripts read the line as it was before roles).
+                var account = ""
+                if let role = view.record.role { account += "; role \(role)" }
+                if let day = view.record.expires { account += "; expires after \(day)" }
+                print("\(name): plan \(effective.plan); " + summary.joined(separator: ", ") + "; " + policy + account)
             }
         }
 

@@ -15,13 +15,18 @@ check_console_browser() {
   mkdir -p "$d"
   : >"$d/htpasswd"
   htpasswd -B -C 10 -b "$d/htpasswd" webuser web-user-pw 2>/dev/null
+  htpasswd -B -C 10 -b "$d/htpasswd" webadmin web-admin-pw 2>/dev/null
   tg_config $n "" "" \
     "$(printf 'auth:\n  htpasswd: "%s"\n  anonymous: false\n  token: {key_dir: "%s"}\n' "$d/htpasswd" "$d/tokens")" \
     "plans: {default: {pulls_per_6h: 50, bytes_per_day: 2GiB, concurrent_transfers: 4}, small: {pulls_per_6h: 7}, anonymous: {}}"
   tg_start_checked $n "console-browser: tollgate with the console starts" || return
+  tgc $n user set webadmin --role admin
+  expect_match "console-browser: (setup) user set webadmin --role admin" '^0 webadmin: .*; role admin$' \
+    "$? $(cat "$WORK/cli.out")" "command: $CLI" "stderr: $(cat "$WORK/cli.err")"
+  sleep 0.6  # the server reloads user settings within 250 ms
   rm -rf "$shots"; mkdir -p "$shots"
-  BASE="$(tg_url $n)" MIRROR="$(tg_host $n)" USER=webuser PASSWORD=web-user-pw HUB_USER=alice HUB_PASSWORD=alice-secret \
-    TOLLGATE_BIN="$TOLLGATE_BIN" TOLLGATE_CONFIG="$d/config.yaml" OUT="$shots" \
+  BASE="$(tg_url $n)" MIRROR="$(tg_host $n)" USER=webuser PASSWORD=web-user-pw ADMIN=webadmin ADMIN_PASSWORD=web-admin-pw \
+    HUB_USER=alice HUB_PASSWORD=alice-secret OUT="$shots" \
     timeout 300 /usr/bin/python3 "$E2E_DIR/console_browser.py" >"$WORK/console-browser.out" 2>"$WORK/console-browser.err"
   info "screenshots: $shots"
   local seen=0

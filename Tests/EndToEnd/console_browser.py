@@ -7,8 +7,9 @@ own upstream login and pulls a private image; an admin changes the user's plan (
 the new limit after a reload) and disables the user (the session ends). Screenshots of each page,
 desktop and a 390-px phone, must not be blank; the browser log must have no errors.
 
-Env: BASE (console URL), MIRROR (host:port for skopeo), USER, PASSWORD, HUB_USER, HUB_PASSWORD (the
-upstream account that may pull private/app), TOLLGATE_BIN, TOLLGATE_CONFIG, OUT (screenshots).
+Env: BASE (console URL), MIRROR (host:port for skopeo), USER, PASSWORD, ADMIN, ADMIN_PASSWORD (an
+admin: `user set --role admin`), HUB_USER, HUB_PASSWORD (the upstream account that may pull
+private/app), OUT (screenshots).
 Prints one line per assertion: "PASS|what" or "FAIL|what|detail"; exit 0 unless the browser broke.
 Run with Debian's /usr/bin/python3 (python3-selenium, python3-pil).
 """
@@ -50,11 +51,6 @@ def skopeo(creds, ref, dest):
     return p.returncode, (p.stdout + p.stderr)[-400:]
 
 
-def tollgate(*args):
-    p = subprocess.run([E["TOLLGATE_BIN"], *args, "--config", E["TOLLGATE_CONFIG"]], capture_output=True, text=True, timeout=60)
-    return p.returncode, (p.stdout + p.stderr)[-300:]
-
-
 def not_blank(path):
     """A screenshot with content: many colours, not one flat fill."""
     with Image.open(path) as im:
@@ -62,23 +58,47 @@ def not_blank(path):
     return colours is None or len(colours) >= 8
 
 
-o = Options()
-o.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--disable-dev-shm-usage"):
-    o.add_argument(a)
-o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
-d.set_page_load_timeout(30)
+def browser():
+    o = Options()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--disable-dev-shm-usage"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    b = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    b.set_page_load_timeout(30)
+    return b
+
+
+d = browser()  # the user's browser; the admin's is `a`, made when needed
+a = None
 console_errors = []
 
 
-def collect_log():
-    for entry in d.get_log("browser"):
+def collect_log(b=None):
+    for entry in (b or d).get_log("browser"):
         if entry.get("level") == "SEVERE":
             console_errors.append(entry.get("message", ""))
 
 
-def shots(name):
+def login(b, user, password):
+    b.get(BASE + "/login")
+    b.find_element(By.NAME, "username").send_keys(user)
+    b.find_element(By.NAME, "password").send_keys(password)
+    submit(b.find_element(By.CSS_SELECTOR, "main form button[type=submit]"), b=b)
+
+
+def shots(name, b=None):
+    global d
+    user_browser = d
+    if b is not None:
+        d = b
+    try:
+        shots_of(name)
+    finally:
+        d = user_browser
+
+
+def shots_of(name):
     """Desktop and phone screenshots of the current page; both must show something."""
     for label in ("desktop", "phone"):
         if label == "phone":  # a desktop window can't be that narrow: emulate the phone's viewport
@@ -103,15 +123,16 @@ def go(path):
     collect_log()
 
 
-def submit(button, confirm=False):
+def submit(button, confirm=False, b=None):
     """Clicks a form's button and waits for the next page."""
-    old = d.find_element(By.TAG_NAME, "html")
+    b = b or d
+    old = b.find_element(By.TAG_NAME, "html")
     button.click()
     if confirm:
-        WebDriverWait(d, 10).until(EC.alert_is_present()).accept()
-    WebDriverWait(d, 20).until(EC.staleness_of(old))
-    WebDriverWait(d, 20).until(EC.presence_of_element_located((By.TAG_NAME, "body")))
-    collect_log()
+        WebDriverWait(b, 10).until(EC.alert_is_present()).accept()
+    WebDriverWait(b, 20).until(EC.staleness_of(old))
+    WebDriverWait(b, 20).until(EC.presence_of_element_located((By.TAG_NAME, "body")))
+    collect_log(b)
 
 
 def text():
@@ -185,9 +206,19 @@ try:
     report("registry-mirrors" in text(), "the setup page shows the Docker configuration", text()[:200])
     shots("setup")
 
-    # --- the admin changes the plan, then disables the user ---------------------------------------
-    rc, out = tollgate("user", "set", USER, "--plan", "small")
-    report(rc == 0, "admin: user set --plan small", out)
+    # --- the admin, in a browser of their own, changes the plan, then disables the user -----------
+    a = browser()
+    login(a, E["ADMIN"], E["ADMIN_PASSWORD"])
+    a.get(BASE + "/admin/users")
+    collect_log(a)
+    report(USER in a.find_element(By.ID, "users").text, "admin: the users page lists the user", a.find_element(By.TAG_NAME, "body").text[:300])
+    shots("admin-users", a)
+    a.find_element(By.LINK_TEXT, USER).click()
+    WebDriverWait(a, 20).until(EC.presence_of_element_located((By.ID, "plan")))
+    shots("admin-user", a)
+    Select(a.find_element(By.CSS_SELECTOR, "#plan select[name=plan]")).select_by_value("small")
+    submit(a.find_element(By.CSS_SELECTOR, "#plan button[type=submit]"), b=a)
+    report("Plan set to small." in a.find_element(By.TAG_NAME, "body").text, "admin: the user's plan set to small in the browser", "")
     ok = False
     for _ in range(20):
         go("/")
@@ -196,8 +227,9 @@ try:
             break
         time.sleep(0.25)
     report(ok, "after a reload the overview shows the new plan's limit (of 7)", text()[:300])
-    rc, out = tollgate("user", "disable", USER)
-    report(rc == 0, "admin: user disable", out)
+    disable = [f for f in a.find_elements(By.CSS_SELECTOR, "#account form") if "/admin/user/disable" in f.get_attribute("action")]
+    submit(disable[0].find_element(By.TAG_NAME, "button"), b=a)
+    report("is disabled" in a.find_element(By.TAG_NAME, "body").text, "admin: the user disabled in the browser", "")
     time.sleep(1.0)
     go("/")
     report(d.current_url.endswith("/login"), "the disabled user's session has ended (back at the login page)", d.current_url)
@@ -207,8 +239,10 @@ try:
 except WebDriverException as e:
     report(False, "the browser session ran to the end", str(e)[:800])
 finally:
-    try:
-        d.quit()
-    except Exception:
-        pass
+    for b in (d, a):
+        try:
+            if b is not None:
+                b.quit()
+        except Exception:
+            pass
 sys.exit(0)

@@ -23,7 +23,7 @@ public struct UserSettingsStoreConformance<Store: UserSettingsStore>: Conformanc
         // Unlimited (nil) overrides, limits this version doesn't know, empty and absent lists.
         let full = UserSettingsRecord(
             user: "b", plan: "pro", overrides: ["pulls_per_6h": 5, "bytes_per_day": Int64?.none, "pulls_per_day": 3],
-            allow: ["docker.io/library/*"], deny: [])
+            allow: ["docker.io/library/*"], deny: [], role: "admin", expires: "2027-01-31")
         let planOnly = UserSettingsRecord(user: "a", plan: "free")
         try await m.putUserSettings(full)
         try await m.putUserSettings(planOnly)
@@ -40,6 +40,12 @@ public struct UserSettingsStoreConformance<Store: UserSettingsStore>: Conformanc
         try await m.putUserSettings(UserSettingsRecord(user: "a", plan: "pro"))
         try await m.putUserSettings(UserSettingsRecord(user: "a"))
         #expect(try await m.userSettings().isEmpty)
+        // A role or an end day alone is a setting.
+        try await m.putUserSettings(UserSettingsRecord(user: "r", role: "admin"))
+        try await m.putUserSettings(UserSettingsRecord(user: "x", expires: "2027-01-31"))
+        #expect(try await m.userSettings() == [UserSettingsRecord(user: "r", role: "admin"), UserSettingsRecord(user: "x", expires: "2027-01-31")])
+        try await m.putUserSettings(UserSettingsRecord(user: "r"))
+        try await m.putUserSettings(UserSettingsRecord(user: "x"))
         // An empty list is a setting (nothing allowed), not an absent one.
         try await m.putUserSettings(UserSettingsRecord(user: "a", allow: []))
         #expect(try await m.userSettings() == [UserSettingsRecord(user: "a", allow: [])])

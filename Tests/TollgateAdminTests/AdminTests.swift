@@ -90,6 +90,24 @@ struct AdminTests {
     }
 
     /// `user set` merges into what is stored, refuses what it would lose, and says what applies now.
+    @Test func rolesAndEndDaysAreSettingsThatClearingKeeps() async throws {
+        try await admin.addUser("ann", password: "pw", cost: 4)
+        let v = try await admin.setUserSettings("ann", .init(role: "admin", expires: "2027-01-31"))
+        #expect(v.record.role == "admin" && v.record.expires == "2027-01-31")
+        // --clear-overrides returns plan, limits and policy to the defaults, not the role or the day
+        let cleared = try await admin.setUserSettings("ann", .init(plan: "default", clearFirst: true))
+        #expect(cleared.record.role == "admin" && cleared.record.expires == "2027-01-31")
+        let back = try await admin.setUserSettings("ann", .init(role: "user", expires: "never"))
+        #expect(back.record.role == nil && back.record.expires == nil)
+        for (change, message) in [
+            (Admin.SettingsChange(role: "root"), "--role: admin or user, not root"),
+            (Admin.SettingsChange(expires: "2027-02-31"), "--expires: a day such as 2027-01-31 (the account's last day, UTC) or never"),
+            (Admin.SettingsChange(expires: "tomorrow"), "--expires: a day such as 2027-01-31 (the account's last day, UTC) or never"),
+        ] {
+            await #expect(throws: AdminError(message)) { try await admin.setUserSettings("ann", change) }
+        }
+    }
+
     @Test func settingsMergeRefuseAndSummarize() async throws {
         try await admin.addUser("fay", password: "pw", cost: 4)
         var view = try await admin.setUserSettings("fay", .init(overrides: [.pullsPer6h: 5]))
@@ -105,7 +123,7 @@ struct AdminTests {
         await #expect(throws: AdminError("no plan gold (plans: anonymous, default)")) {
             _ = try await admin.setUserSettings("fay", .init(plan: "gold"))
         }
-        await #expect(throws: AdminError("nothing to set: give --plan, a limit option, --allow/--deny, or --clear-overrides")) {
+        await #expect(throws: AdminError("nothing to set: give --plan, a limit option, --allow/--deny, --role, --expires, or --clear-overrides")) {
             _ = try await admin.setUserSettings("fay", .init())
         }
         // A limit a newer version stored is not dropped by rewriting the record.

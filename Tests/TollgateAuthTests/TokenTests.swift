@@ -213,3 +213,38 @@ struct SealedKeyStoreTests {
         }
     }
 }
+
+struct AccountEndTests {
+    /// After its last day an account's password, personal tokens and bearer tokens stop working,
+    /// with a message of their own (not a failed guess); before it, everything works.
+    @Test func anExpiredAccountIsRefusedEverywhere() async throws {
+        let dir = NSTemporaryDirectory() + "tollgate-expiry-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = HtpasswdUserStore(path: dir + "/htpasswd")
+        _ = try await store.addUser(UserRecord(name: "ci", passwordHash: try Bcrypt.hash("pw", cost: 4)))
+        let accounts = AccountBook(today: { "2027-02-01" })
+        let auth = Authenticator(
+            users: await UserDirectory(store: store, logger: Logger(label: "t")),
+            tokens: try await TokenTests.service(), secrets: SecretTokens(store: try SQLiteStore(path: dir + "/t.sqlite")),
+            throttle: LoginThrottle(failures: 2, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), accounts: accounts, logger: Logger(label: "t"))
+        let pat = try await auth.secrets.create(user: "ci", kind: .personal, label: "x", expires: nil).secret
+        let bearer = try await auth.tokens.issue(subject: "ci", access: []).token
+        accounts.replace(["ci": .init(expires: "2027-02-01")])  // today is the last day: works
+        #expect(await auth.login(user: "ci", password: "pw", client: nil) == .ok(.user(UserName("ci")!), via: .password))
+        #expect(await auth.isActive("ci"))
+        accounts.replace(["ci": .init(expires: "2027-01-31")])
+        for _ in 0..<3 {  // more than the lockout allows: an expired account is not a guess
+            #expect(await auth.login(user: "ci", password: "pw", client: nil) == .expired("2027-01-31"))
+        }
+        #expect(await auth.login(user: "ci", password: pat, client: nil) == .expired("2027-01-31"))
+        #expect(await auth.login(user: "ci", password: "wrong", client: nil) == .invalid)
+        #expect(!(await auth.isActive("ci")))
+        guard case .failure = await auth.bearer(bearer) else {
+            Issue.record("an expired account's bearer token still works")
+            return
+        }
+        #expect(accounts.expiringSoon(within: 30, from: Date()).isEmpty)
+    }
+}

@@ -29,8 +29,19 @@ struct ConsoleTests {
     let stores: Stores
     let admin: Admin
     let ledger = UsageLedger(metrics: nil)
+    let auth: Authenticator
 
-    init() {
+    init() async throws {
+        let logger = Logger(label: "console-test")
+        let (key, cert) = try TokenKeys.generate(.es256)
+        auth = Authenticator(
+            users: await UserDirectory(store: users, logger: logger, reloadInterval: .zero),
+            tokens: try await TokenService(
+                keys: try TokenKeys(keyPEM: key, certificatePEM: cert, algorithm: .es256), issuer: "t", service: "t",
+                ttl: .seconds(300)),
+            secrets: SecretTokens(store: database, cacheTTL: .zero),
+            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
+            policies: PolicyBook(default: AccessPolicy()), logger: logger)
         stores = Stores(blobs: InMemoryBlobStore(), users: users, keys: InMemoryKeyStore(), metadata: database)
         admin = Admin(
             stores: stores,
@@ -43,15 +54,7 @@ struct ConsoleTests {
         try await admin.addUser("alice", password: "alice-pw", cost: 4)
         try await admin.addUser("bob", password: "bob-pw", cost: 4)
         let logger = Logger(label: "console-test")
-        let (key, cert) = try TokenKeys.generate(.es256)
-        let auth = Authenticator(
-            users: await UserDirectory(store: users, logger: logger, reloadInterval: .zero),
-            tokens: try await TokenService(
-                keys: try TokenKeys(keyPEM: key, certificatePEM: cert, algorithm: .es256), issuer: "t", service: "t",
-                ttl: .seconds(300)),
-            secrets: SecretTokens(store: database, cacheTTL: .zero),
-            throttle: LoginThrottle(failures: 5, window: .seconds(60)), anonymousAllowed: false,
-            policies: PolicyBook(default: AccessPolicy()), logger: logger)
+        let auth = self.auth
         let router = Router(context: ConsoleTestContext.self)
         Console<ConsoleTestContext>(
             auth: auth, sessions: WebSessions(secrets: auth.secrets) { await auth.isActive($0) }, admin: admin,
@@ -194,6 +197,22 @@ struct ConsoleTests {
             }
             let (status, _, r) = try await b.get(client, "/")
             #expect(status == .seeOther && r.headers[.location] == "/login", "\(change): session ended")
+        }
+    }
+
+    @Test func anExpiredAccountCantLogInAndItsSessionEnds() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "alice", "alice-pw")
+            #expect(try await b.get(client, "/").0 == .ok)
+            auth.accounts.replace(["alice": .init(expires: "2020-01-31")])
+            #expect(try await b.get(client, "/").0 == .seeOther, "the session ended")
+            let again = try await b.login(client, "alice", "alice-pw")
+            #expect(again.status == .ok && b.cookies["tollgate_session"] == nil)
+            #expect(String(buffer: again.body).contains("Your account expired on 2020-01-31"))
+            // a day still to come: works
+            auth.accounts.replace(["alice": .init(expires: "2999-12-31")])
+            #expect(try await b.login(client, "alice", "alice-pw").status == .seeOther)
         }
     }
 
@@ -378,6 +397,116 @@ struct ConsoleTests {
             #expect(s2 == .seeOther && r2.headers[.location] == "/credentials")
             #expect(try await admin.upstreamLogins(user: "alice").isEmpty)
             #expect(try await admin.upstreamLogins(user: "bob").count == 1)
+        }
+    }
+
+    // MARK: admin pages
+
+    /// alice as an admin, logged in.
+    func adminBrowser(_ client: any TestClientProtocol) async throws -> Browser {
+        _ = try await admin.setUserSettings("alice", .init(role: "admin"))
+        auth.accounts.replace(["alice": .init(admin: true)])
+        let b = Browser()
+        _ = try await b.login(client, "alice", "alice-pw")
+        try await b.get(client, "/admin/users")
+        return b
+    }
+
+    @Test func adminPagesAreForAdminsOnly() async throws {
+        try await withConsole { client in
+            let b = Browser()
+            _ = try await b.login(client, "bob", "bob-pw")
+            let (_, home, _) = try await b.get(client, "/")
+            #expect(!home.contains("/admin/users"), "no Users link for a user")
+            #expect(try await b.get(client, "/admin/users").0 == .forbidden)
+            #expect(try await b.get(client, "/admin/user?name=alice").0 == .forbidden)
+            #expect(try await b.post(client, "/admin/user/disable", ["name": "alice"]).0 == .forbidden)
+            #expect(try await b.post(client, "/admin/users", ["name": "eve", "password": "x"]).0 == .forbidden)
+            let eve = try await users.user("eve"), alice = try await users.user("alice")
+            #expect(eve == nil && alice?.disabled == false)
+        }
+    }
+
+    @Test func theUserListSearchesSortsAndPages() async throws {
+        try await withConsole { client in
+            for i in 0..<120 { _ = try await users.addUser(UserRecord(name: String(format: "ci-%03d", i), passwordHash: "$2y$04$x")) }
+            let today = CivilDate(unixSeconds: Int64(Date().timeIntervalSince1970)).description
+            var r = UsageRecord(user: "ci-007", day: today, upstream: "docker.io")
+            r.requests = 5; r.pulls = 5; r.bytesSent = 5_000_000
+            try await database.addUsage([r])
+            let b = try await adminBrowser(client)
+            let (status, page1, _) = try await b.get(client, "/admin/users")
+            #expect(status == .ok && page1.contains("122 user(s)") && page1.contains("page 1 of 3"))
+            let (_, found, _) = try await b.get(client, "/admin/users?q=CI-00&sort=pulls")
+            #expect(found.contains("10 user(s) matching “ci-00”"))
+            let rows = found.components(separatedBy: "<tr><td><a href=").dropFirst()
+            #expect(rows.first?.contains(">ci-007</a>") == true, "most pulls first")
+            #expect(found.contains("<td>5</td><td>4.8 MiB</td><td>\(today)</td>") || found.contains("<td>5</td><td>4.77 MiB</td>"))
+            let (_, page3, _) = try await b.get(client, "/admin/users?q=&sort=name&page=3")
+            #expect(page3.contains("page 3 of 3") && page3.contains(">ci-119</a>") && !page3.contains(">ci-000</a>"))
+            #expect(try await b.get(client, "/admin/users?page=99").1.contains("page 3 of 3"), "past the end: the last page")
+        }
+    }
+
+    @Test func anAdminCreatesAUserWithAPasswordShownOnce() async throws {
+        try await withConsole { client in
+            let b = try await adminBrowser(client)
+            let (status, body, r) = try await b.post(client, "/admin/users", ["name": "carol", "password": ""])
+            #expect(status == .created && r.headers[.cacheControl] == "no-store")
+            let password = try #require(body.firstMatch(of: /<pre id="new-password">([A-Za-z0-9_-]{16})<\/pre>/)).1
+            let carol = Browser()
+            #expect(try await carol.login(client, "carol", String(password)).status == .seeOther)
+            #expect(try await b.post(client, "/admin/users", ["name": "carol", "password": "x"]).0 == .badRequest, "taken")
+            #expect(try await b.post(client, "/admin/users", ["name": "a:b", "password": "x"]).0 == .badRequest)
+        }
+    }
+
+    @Test func anAdminRunsAUsersAccountFromTheirPage() async throws {
+        try await withConsole { client in
+            let bobSession = Browser()
+            _ = try await bobSession.login(client, "bob", "bob-pw")
+            _ = try await admin.createToken(user: "bob", label: "ci", lifetime: nil)
+            let b = try await adminBrowser(client)
+            let (s0, page, _) = try await b.get(client, "/admin/user?name=bob")
+            #expect(s0 == .ok && page.contains("<h1>bob</h1>") && page.contains("Revoke all tokens (1)"))
+            #expect(page.contains("Delete bob? With the account go: 1 token(s), 0 upstream login(s)"))
+            // plan
+            let (s1, afterPlan, _) = try await b.post(client, "/admin/user/plan", ["name": "bob", "plan": "anonymous"])
+            #expect(s1 == .ok && afterPlan.contains("Plan set to anonymous."))
+            #expect(try await database.userSettings().first { $0.user == "bob" }?.plan == "anonymous")
+            #expect(try await b.post(client, "/admin/user/plan", ["name": "bob", "plan": "gold"]).0 == .badRequest)
+            // end day
+            _ = try await b.post(client, "/admin/user/expires", ["name": "bob", "expires": "2027-01-31"])
+            #expect(try await database.userSettings().first { $0.user == "bob" }?.expires == "2027-01-31")
+            #expect(try await b.post(client, "/admin/user/expires", ["name": "bob", "expires": "soon"]).0 == .badRequest)
+            _ = try await b.post(client, "/admin/user/expires", ["name": "bob", "expires": ""])
+            #expect(try await database.userSettings().first { $0.user == "bob" }?.expires == nil)
+            // revoke tokens, reset the password (shown once; the old one and bob's session end)
+            _ = try await b.post(client, "/admin/user/revoke-tokens", ["name": "bob"])
+            #expect(try await admin.listTokens(user: "bob").tokens.isEmpty)
+            let (_, reset, r) = try await b.post(client, "/admin/user/password", ["name": "bob"])
+            #expect(r.headers[.cacheControl] == "no-store")
+            let password = try #require(reset.firstMatch(of: /<pre id="new-password">([A-Za-z0-9_-]{16})<\/pre>/)).1
+            #expect(try await bobSession.get(client, "/").0 == .seeOther, "bob's session ended with the reset")
+            #expect(try await Browser().login(client, "bob", "bob-pw").status == .ok, "old password refused (page again)")
+            #expect(try await bobSession.login(client, "bob", String(password)).status == .seeOther)
+            // disable: bob's new session ends; enable
+            _ = try await b.post(client, "/admin/user/disable", ["name": "bob"])
+            #expect(try await users.user("bob")!.disabled)
+            #expect(try await bobSession.get(client, "/").0 == .seeOther)
+            _ = try await b.post(client, "/admin/user/enable", ["name": "bob"])
+            let enabled = try await users.user("bob")
+            #expect(enabled?.disabled == false)
+            // not on their own account
+            #expect(try await b.post(client, "/admin/user/disable", ["name": "alice"]).0 == .badRequest)
+            #expect(try await b.post(client, "/admin/user/delete", ["name": "alice"]).0 == .badRequest)
+            let stillAlice = try await users.user("alice")
+            #expect(stillAlice?.disabled == false)
+            // delete
+            let (s9, gone, _) = try await b.post(client, "/admin/user/delete", ["name": "bob"])
+            #expect(s9 == .ok && gone.contains("Deleted bob"))
+            #expect(try await users.user("bob") == nil)
+            #expect(try await b.get(client, "/admin/user?name=bob").0 == .notFound)
         }
     }
 

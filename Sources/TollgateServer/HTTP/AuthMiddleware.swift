@@ -97,6 +97,7 @@ struct AuthMiddleware: RouterMiddleware {
                 throw RegistryError(
                     .tooManyRequests, "too many failed logins; try again in \(wait) s", retryAfter: wait)
             case .unavailable: throw RegistryError.degraded
+            case .expired(let day): throw challenge(context, scope: scope, error: nil, message: "account expired on \(day)")
             }
         case .none:
             // As on Docker Hub, anonymous pulls use an anonymous token from /token: a client that

@@ -177,6 +177,8 @@ struct TokenController: Sendable {
             throw Failure(status: .tooManyRequests, error: "too_many_attempts", description: "too many failed logins", retryAfter: wait)
         case .unavailable:
             throw Failure.degraded
+        case .expired(let day):
+            throw Failure(status: .unauthorized, error: "invalid_grant", description: "account expired on \(day)")
         }
     }
 
