@@ -263,7 +263,7 @@ let package = Package(
             name: "TollgateSQLiteTests",
             dependencies: [
                 "TollgateSQLite", "TollgateFileStorage", "TollgateProxy", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
-                "RegistryCore", .product(name: "NIOCore", package: "swift-nio"),
+                "RegistryCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

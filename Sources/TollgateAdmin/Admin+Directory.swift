@@ -49,6 +49,7 @@ extension Admin {
         try await requireUser(user)
         let personal = try await stores.secretTokens.deleteSecretTokens(user: user, kind: .personal)
         let logins = try await stores.secretTokens.deleteSecretTokens(user: user, kind: .refresh)
+        try await audit("token.revoke-all", user, "\(personal) token(s), \(logins) login(s)")
         return personal + logins
     }
 }

@@ -45,6 +45,8 @@ extension Admin {
                 if try await users.addUser(record) { result.added.append(entry.name) }
             }
         }
+        for name in result.added { try await audit("user.import", name, "added") }
+        for name in result.updated { try await audit("user.import", name, "updated") }
         return result
     }
 

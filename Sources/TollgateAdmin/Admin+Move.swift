@@ -66,6 +66,7 @@ extension Admin {
         let usage = try await source.stores.usageLedger.usage(since: "0000-01-01", user: nil)
         try await stores.usageLedger.addUsage(usage)
         result.usageRows = usage.count
+        for user in incoming { try await audit("user.move", user.name, "moved in from a single node") }
         return result
     }
 }

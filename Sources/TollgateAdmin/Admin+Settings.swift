@@ -44,6 +44,22 @@ extension Admin {
         public var deny: [String]
     }
 
+    /// What a change sets, as the audit log says it.
+    static func describe(_ c: SettingsChange) -> String {
+        var parts: [String] = []
+        if c.clearFirst { parts.append("clear-overrides") }
+        if let plan = c.plan { parts.append("plan=\(plan)") }
+        for kind in LimitKind.allCases {
+            guard let value = c.overrides[kind] else { continue }
+            parts.append("\(kind.key)=\(value.map(kind.about.unit.format) ?? "unlimited")")
+        }
+        if !c.allow.isEmpty { parts.append("allow=\(c.allow.joined(separator: ","))") }
+        if !c.deny.isEmpty { parts.append("deny=\(c.deny.joined(separator: ","))") }
+        if let role = c.role { parts.append("role=\(role)") }
+        if let expires = c.expires { parts.append("expires=\(expires)") }
+        return parts.joined(separator: " ")
+    }
+
     /// Fails unless `plan` (when given) is configured or built in.
     public func checkPlan(_ plan: String?) throws {
         if let plan, policy.plans[plan] == nil {
@@ -92,6 +108,7 @@ extension Admin {
         if !change.allow.isEmpty { record.allow = change.allow }
         if !change.deny.isEmpty { record.deny = change.deny }
         try await stores.userSettings.putUserSettings(record)
+        try await audit("user.set", name, Self.describe(change))
         let book = PlanBook(plans: policy.plans, defaultPlan: policy.defaultPlan)
         book.replace([name: settings])
         return UserSettingsView(

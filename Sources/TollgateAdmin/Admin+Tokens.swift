@@ -11,8 +11,11 @@ extension Admin {
         else { throw AdminError("--label: at most 200 bytes, no control characters") }
         if let lifetime, lifetime <= .zero { throw AdminError("--expires: not a duration (examples: 30d, 12h)") }
         let until = lifetime.map { Date().addingTimeInterval(Double($0.components.seconds)) }
-        return try await SecretTokens(store: stores.secretTokens).create(
+        let made = try await SecretTokens(store: stores.secretTokens).create(
             user: user, kind: .personal, label: label, expires: until)
+        try await audit(
+            "token.create", user, "id \(made.record.id) label \(label) expires \(until.map { "\($0)" } ?? "never")")
+        return made
     }
 
     /// A user's personal tokens, then their live logins (refresh tokens); never secrets.
@@ -28,8 +31,10 @@ extension Admin {
 
     /// Revokes a personal token (and the logins obtained with it) or a login.
     public func revokeToken(id: String) async throws {
-        guard id.utf8.count <= 64, try await stores.secretTokens.deleteSecretToken(id: id) else {
+        let record = id.utf8.count <= 64 ? try await stores.secretTokens.secretToken(id: id) : nil
+        guard let record, try await stores.secretTokens.deleteSecretToken(id: id) else {
             throw AdminError("no token \(id.prefix(64))")
         }
+        try await audit("token.revoke", record.user, "id \(id) (\(record.kind.rawValue) \(record.label))")
     }
 }

@@ -10,12 +10,14 @@ extension Admin {
         let sealed = try vault.seal(password, user: user, upstream: upstream)
         try await stores.upstreamSecrets.putUpstreamSecret(
             UpstreamSecretRecord(user: user, upstream: upstream, username: username, sealedPassword: sealed, created: Date()))
+        try await audit("upstream.login", user, "\(upstream) as \(username)")
     }
 
     public func upstreamLogout(user: String, upstream: String) async throws {
         guard try await stores.upstreamSecrets.deleteUpstreamSecret(user: user, upstream: upstream) else {
             throw AdminError("\(user) has no credentials for \(upstream)")
         }
+        try await audit("upstream.logout", user, upstream)
     }
 
     /// The upstreams a user has credentials for (user names only).

@@ -22,6 +22,7 @@ extension Admin {
         guard try await users.addUser(UserRecord(name: name, passwordHash: hash)) else {
             throw AdminError("user \(name) already exists")
         }
+        try await audit("user.add", name)
     }
 
     /// Removes a user and everything stored for them (`UserRemovalStore.eraseUser`); a running
@@ -33,6 +34,7 @@ extension Admin {
         // Off the user store first: from then on no request of theirs is accepted.
         guard try await users.deleteUser(name) else { throw AdminError("no user \(name)") }
         try await stores.userRemovals.eraseUser(user, removed: Date())
+        try await audit("user.del", name, "\(tokens) personal token(s) with it")
         return tokens
     }
 
@@ -44,11 +46,13 @@ extension Admin {
         guard try await users.setPasswordHash(hash, user: name) else { throw AdminError("no user \(name)") }
         _ = try await stores.secretTokens.deleteSecretTokens(user: name, kind: .refresh)
         _ = try await stores.secretTokens.deleteSecretTokens(user: name, kind: .session)
+        try await audit("user.passwd", name)
     }
 
     /// Disables (or enables again) a user: a disabled user can't log in and their tokens stop working.
     public func setDisabled(_ name: String, _ disabled: Bool) async throws {
         guard try await users.setDisabled(disabled, user: name) else { throw AdminError("no user \(name)") }
+        try await audit(disabled ? "user.disable" : "user.enable", name)
     }
 
     /// Every user, by name.

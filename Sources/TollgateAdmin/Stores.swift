@@ -20,12 +20,13 @@ public struct Stores: Sendable {
     public let userSettings: any UserSettingsStore
     // admin
     public let userRemovals: any UserRemovalStore
+    public let audit: any AuditLogStore
 
     public init(
         blobs: any BlobStore, contentIndex: any ContentIndexStore, cacheIndex: any CacheIndexStore,
         users: any UserStore, keys: any KeyStore, secretTokens: any SecretTokenStore, upstreamSecrets: any UpstreamSecretStore,
         usageLedger: any UsageLedgerStore, limitWindows: any LimitWindowStore, userSettings: any UserSettingsStore,
-        userRemovals: any UserRemovalStore
+        userRemovals: any UserRemovalStore, audit: any AuditLogStore
     ) {
         self.blobs = blobs
         self.contentIndex = contentIndex
@@ -38,17 +39,18 @@ public struct Stores: Sendable {
         self.limitWindows = limitWindows
         self.userSettings = userSettings
         self.userRemovals = userRemovals
+        self.audit = audit
     }
 
     /// Every port but the blob, user and key stores from one metadata adapter that implements them all.
     public init<Metadata>(blobs: any BlobStore, users: any UserStore, keys: any KeyStore, metadata: Metadata)
     where
         Metadata: ContentIndexStore & CacheIndexStore & SecretTokenStore & UpstreamSecretStore & UsageLedgerStore
-            & LimitWindowStore & UserSettingsStore & UserRemovalStore
+            & LimitWindowStore & UserSettingsStore & UserRemovalStore & AuditLogStore
     {
         self.init(
             blobs: blobs, contentIndex: metadata, cacheIndex: metadata, users: users, keys: keys, secretTokens: metadata,
             upstreamSecrets: metadata, usageLedger: metadata, limitWindows: metadata, userSettings: metadata,
-            userRemovals: metadata)
+            userRemovals: metadata, audit: metadata)
     }
 }

@@ -99,6 +99,26 @@ enum PostgresMigrations {
                 "ALTER TABLE user_settings ADD COLUMN expires TEXT",
             ]
         ),
+        (
+            6,
+            [
+                // The audit log, append-only: a trigger refuses every change and removal.
+                """
+                CREATE TABLE audit_log (
+                    id BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL, address TEXT NOT NULL,
+                    action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)
+                """,
+                "CREATE INDEX audit_log_at ON audit_log (at)",
+                """
+                CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+                    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()
+                """,
+            ]
+        ),
     ]
 
     static func migrate(_ client: GuardedClient, logger: Logger) async throws {

@@ -146,6 +146,21 @@ extension SQLiteStore {
                     ALTER TABLE user_settings ADD COLUMN expires TEXT;
                     """)
         }
+        m.registerMigration("v10-audit-log") { db in
+            // Append-only: the triggers refuse every change and removal.
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+                        address TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_log_at ON audit_log(at);
+                    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
+        }
         return m
     }
 

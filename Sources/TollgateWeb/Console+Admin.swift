@@ -17,9 +17,12 @@ extension Console {
                 try await userPage(request.uri.queryParameters["name"].map(String.init) ?? "", visitor, notice: nil, error: nil)
             }
         }
+        group.get("/admin/audit") { request, context in
+            await adminPage(request, context) { _, _, visitor in try await auditPage(visitor) }
+        }
         for action in ["plan", "expires", "role", "disable", "enable", "password", "revoke-tokens", "delete"] {
             group.post(RouterPath("/admin/user/" + action)) { request, context in
-                await adminAction(request, context) { try await userAction(action, $1, $2) }
+                await adminAction(request, context) { try await userAction(action, $0, $1, $2) }
             }
         }
     }
@@ -120,6 +123,7 @@ extension Console {
     }
 
     func createUser(_ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws -> Response {
+        let admin = admin(visitor, context)
         let name = form["name"] ?? ""
         var password = form["password"] ?? ""
         let made = password.isEmpty
@@ -132,6 +136,23 @@ extension Console {
         logger.info("console user added", metadata: ["admin": "\(visitor.user)", "user": "\(name)"])
         return try await usersPage(
             nil, visitor, notice: "User \(name) created.", error: nil, created: made ? (name, password) : nil, status: .created)
+    }
+
+    // MARK: audit log
+
+    func auditPage(_ visitor: Visitor) async throws -> Response {
+        let days = 30, limit = 500
+        let entries = try await admin.auditLog(since: Date().addingTimeInterval(-Double(days) * 86400), limit: limit)
+        let values: [String: Any] = [
+            "days": days, "limit": limit, "hasEntries": !entries.isEmpty,
+            "entries": entries.reversed().map { e in
+                [
+                    "at": Self.utcText(e.at), "actor": e.actor, "address": e.address, "action": e.action, "target": e.target,
+                    "detail": e.detail,
+                ]
+            },
+        ]
+        return render("adminAudit", title: "Audit log", values, visitor: visitor, nav: "audit")
     }
 
     // MARK: one user
@@ -180,7 +201,10 @@ extension Console {
         return response
     }
 
-    func userAction(_ action: String, _ visitor: Visitor, _ form: [String: String]) async throws -> Response {
+    func userAction(_ action: String, _ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws
+        -> Response
+    {
+        let admin = admin(visitor, context)
         let name = form["name"] ?? ""
         guard try await admin.stores.users.user(name) != nil else {
             return message(.notFound, "No such user", "There is no user of that name.", visitor)

@@ -126,6 +126,11 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         }
     }
 
+    /// The admin use cases, done by the visitor from their address (the audit log's who and where).
+    func admin(_ visitor: Visitor, _ context: Context) -> Admin {
+        admin.acting(as: Admin.Actor(name: visitor.user.value, address: context.clientAddress ?? "-"))
+    }
+
     func form(_ request: Request) async throws -> [String: String]? {
         guard let type = request.headers[.contentType]?.lowercased(),
             type.hasPrefix("application/x-www-form-urlencoded")
@@ -273,7 +278,8 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
             return try await credentialsPage(visitor, error: "Enter the password for \(upstream).", notice: nil, status: .badRequest)
         }
         do {
-            try await admin.upstreamLogin(user: visitor.user.value, upstream: upstream, username: username, password: password)
+            try await admin(visitor, context).upstreamLogin(
+                user: visitor.user.value, upstream: upstream, username: username, password: password)
         } catch let error as AdminError {
             let text = error.description.replacingOccurrences(of: "--username: ", with: "User name: ")
             return try await credentialsPage(visitor, error: text, notice: nil, status: .badRequest)
@@ -290,7 +296,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         guard admin.policy.upstreams.contains(upstream),
             try await admin.upstreamLogins(user: visitor.user.value).contains(where: { $0.upstream == upstream })
         else { return message(.notFound, "No such login", "You have no login for that upstream.", visitor) }
-        try await admin.upstreamLogout(user: visitor.user.value, upstream: upstream)
+        try await admin(visitor, context).upstreamLogout(user: visitor.user.value, upstream: upstream)
         logger.info("console upstream login removed", metadata: ["user": "\(visitor.user)", "upstream": "\(upstream)"])
         return redirect(prefix + "/credentials")
     }
@@ -372,7 +378,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         }
         let made: (record: SecretTokenRecord, secret: String)
         do {
-            made = try await admin.createToken(user: visitor.user.value, label: label, lifetime: lifetime)
+            made = try await admin(visitor, context).createToken(user: visitor.user.value, label: label, lifetime: lifetime)
         } catch let error as AdminError {
             return try await tokensPage(context, visitor, created: nil, error: error.description, status: .badRequest)
         }
@@ -396,7 +402,7 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         guard own.contains(where: { $0.id == id }) else {
             return message(.notFound, "No such token", "You have no token with that id.", visitor)
         }
-        try await admin.revokeToken(id: id)
+        try await admin(visitor, context).revokeToken(id: id)
         logger.info("console token revoked", metadata: ["user": "\(visitor.user)", "token": "\(id)"])
         return redirect(prefix + "/tokens")
     }

@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit,
     ]
 
     static let layout = """
@@ -39,7 +39,8 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Tokens</a>
             <a href="{{prefix}}/credentials"{{#nav.credentials}} aria-current="page"{{/nav.credentials}}>Upstream logins</a>
             <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
-            {{#admin}}<a href="{{prefix}}/admin/users"{{#nav.admin}} aria-current="page"{{/nav.admin}}>Users</a>{{/admin}}
+            {{#admin}}<a href="{{prefix}}/admin/users"{{#nav.admin}} aria-current="page"{{/nav.admin}}>Users</a>
+            <a href="{{prefix}}/admin/audit"{{#nav.audit}} aria-current="page"{{/nav.audit}}>Audit log</a>{{/admin}}
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
@@ -273,6 +274,19 @@ enum ConsoleTemplates {
         </section>
         <section class="card"><h2>Pulls per day</h2>{{{pullsChart}}}</section>
         <section class="card"><h2>Bytes per day</h2>{{{bytesChart}}}</section>
+        """
+
+    static let adminAudit = """
+        <h1>Audit log</h1>
+        <p class="muted">Every change made in the console or with <code>tollgate</code>, newest first: the last {{days}} days,
+        at most {{limit}}. Also <code>tollgate audit --since 7d [--json]</code>.</p>
+        {{^entries}}<p class="muted">Nothing yet.</p>{{/entries}}
+        {{#hasEntries}}
+        <table class="list" id="audit">
+          <thead><tr><th>When (UTC)</th><th>Who</th><th>From</th><th>What</th><th>User</th><th>Detail</th></tr></thead>
+          <tbody>{{#entries}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{address}}</td><td>{{action}}</td><td>{{target}}</td><td>{{detail}}</td></tr>{{/entries}}</tbody>
+        </table>
+        {{/hasEntries}}
         """
 
     static let message = """

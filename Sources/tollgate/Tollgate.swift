@@ -9,7 +9,7 @@ struct Tollgate: AsyncParsableCommand {
         commandName: "tollgate",
         abstract: "An authenticated pull-through mirror for container registries.",
         subcommands: [
-            Serve.self, Config.self, User.self, Token.self, UpstreamCommand.self, Usage.self, Cache.self, DatabaseCommand.self,
+            Serve.self, Config.self, User.self, Token.self, UpstreamCommand.self, Usage.self, Audit.self, Cache.self, DatabaseCommand.self,
         ])
 }
 

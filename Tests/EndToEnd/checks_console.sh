@@ -36,6 +36,18 @@ check_console_browser() {
       FAIL) fail "console-browser: $what" "got: $detail" "log: $d/tollgate.log"; seen=$((seen + 1)) ;;
     esac
   done <"$WORK/console-browser.out"
+  # what the browsers changed is in the audit log, with who and from where, and no secret
+  tgc $n audit --json
+  local audit
+  audit=$(jq -r '.[] | "\(.actor) \(.address) \(.action) \(.target) \(.detail)"' "$WORK/cli.out" 2>&1)
+  for want in "webadmin 127.0.0.1 user.set webuser plan=small" "webadmin 127.0.0.1 user.disable webuser" \
+    "webuser 127.0.0.1 token.create webuser id " "webuser 127.0.0.1 token.revoke webuser id " \
+    "webuser 127.0.0.1 upstream.login webuser docker.io as alice" "cli local user.set webadmin role=admin"; do
+    grep -qF -- "$want" <<<"$audit"
+    verdict "console-browser: tollgate audit lists '$want…'" $? "got: $(head -c 900 <<<"$audit" | tr '\n' '|')"
+  done
+  ! grep -qE 'alice-secret|web-user-pw|tgp_' "$WORK/cli.out"
+  verdict "console-browser: … and no password or token secret" $? "got: $(head -c 600 "$WORK/cli.out")"
   [ "$seen" -ge 20 ]
   verdict "console-browser: the browser script ran to the end ($seen assertions)" $? \
     "stderr tail: $(tail -c 800 "$WORK/console-browser.err" | tr '\n' ' ')"

@@ -27,6 +27,7 @@ public final class InMemoryDatabase: Sendable {
         var settings: [String: UserSettingsRecord] = [:]
         var settingsVersion: Int64 = 0
         var removals: [(version: Int64, record: UserRemovalRecord)] = []
+        var audit: [AuditEntry] = []
         // cluster
         var transfers: [String: SharedTransfer] = [:]
         var buckets: [String: (tokens: Double, updated: Double)] = [:]

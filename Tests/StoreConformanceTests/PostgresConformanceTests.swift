@@ -55,4 +55,5 @@ struct PostgresConformanceTests {
     @Test func limitWindows() async throws { try await LimitWindowStoreConformance(engine).runAll() }
     @Test func userSettings() async throws { try await UserSettingsStoreConformance(engine).runAll() }
     @Test func sharedLimits() async throws { try await SharedLimitStoreConformance(engine).runAll() }
+    @Test func auditLog() async throws { try await AuditLogStoreConformance(engine).runAll() }
 }

@@ -31,6 +31,8 @@ import TollgateStoreConformance
     @Test func settingsVersionInMemory() async throws { try await SettingsVersionConformance(memory).runAll() }
     @Test func userRemovalsSQLite() async throws { try await UserRemovalStoreConformance(sqlite).runAll() }
     @Test func userRemovalsInMemory() async throws { try await UserRemovalStoreConformance(memory).runAll() }
+    @Test func auditLogSQLite() async throws { try await AuditLogStoreConformance(sqlite).runAll() }
+    @Test func auditLogInMemory() async throws { try await AuditLogStoreConformance(memory).runAll() }
     @Test func sharedLimitsInMemory() async throws { try await SharedLimitStoreConformance(memory).runAll() }
 
     @Test func blobsOnFiles() async throws {

@@ -90,6 +90,35 @@ struct AdminTests {
     }
 
     /// `user set` merges into what is stored, refuses what it would lose, and says what applies now.
+    /// Every change is in the audit log, with who did it from where, and never a secret.
+    @Test func everyChangeIsAudited() async throws {
+        let console = admin.acting(as: .init(name: "root", address: "2001:db8::7"))
+        try await admin.addUser("ann", password: "pw-secret", cost: 4)
+        _ = try await console.setUserSettings("ann", .init(plan: "default", overrides: [.pullsPer6h: 5], role: "admin"))
+        let token = try await console.createToken(user: "ann", label: "ci", lifetime: nil)
+        try await console.revokeToken(id: token.record.id)
+        try await admin.upstreamLogin(user: "ann", upstream: "docker.io", username: "annhub", password: "hub-secret")
+        try await admin.upstreamLogout(user: "ann", upstream: "docker.io")
+        try await console.setPassword("ann", password: "pw-2", cost: 4)
+        try await console.setDisabled("ann", true)
+        _ = try await admin.revokeAllTokens(user: "ann")
+        _ = try await console.deleteUser("ann")
+        let log = try await admin.auditLog(since: .distantPast, limit: 100)
+        #expect(log.map(\.action) == [
+            "user.add", "user.set", "token.create", "token.revoke", "upstream.login", "upstream.logout", "user.passwd",
+            "user.disable", "token.revoke-all", "user.del",
+        ])
+        #expect(log.allSatisfy { $0.target == "ann" })
+        #expect(log[0].actor == "cli" && log[0].address == "local")
+        #expect(log[1].actor == "root" && log[1].address == "2001:db8::7")
+        #expect(log[1].detail == "plan=default pulls_per_6h=5 role=admin")
+        #expect(log[2].detail.hasPrefix("id \(token.record.id) label ci"))
+        #expect(log[4].detail == "docker.io as annhub")
+        for e in log { #expect(!e.detail.contains("secret") && !e.detail.contains(token.secret) && !e.detail.contains("pw")) }
+        // the log outlives the user
+        #expect(try await admin.auditLog(since: .distantPast, limit: 3).map(\.action) == ["user.disable", "token.revoke-all", "user.del"])
+    }
+
     @Test func rolesAndEndDaysAreSettingsThatClearingKeeps() async throws {
         try await admin.addUser("ann", password: "pw", cost: 4)
         let v = try await admin.setUserSettings("ann", .init(role: "admin", expires: "2027-01-31"))

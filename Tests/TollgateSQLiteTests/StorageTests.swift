@@ -1,9 +1,13 @@
 import Foundation
+import GRDB
+import TollgateAdmin
 import NIOCore
 import RegistryCore
 import Testing
 import TollgateFileStorage
 import TollgateProxy
+
+@testable import TollgateSQLite
 
 struct StorageTests {
     func tempDir() -> String { NSTemporaryDirectory() + "tollgate-storage-\(UUID().uuidString)" }
@@ -31,5 +35,19 @@ struct StorageTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").count == 1)
         _ = try FileBlobStore(root: dir)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
+    }
+}
+
+/// The audit log refuses to be changed, whoever asks: the table's triggers, not only the adapter.
+struct AuditLogAppendOnlyTests {
+    @Test func updatesAndDeletesAreRefused() async throws {
+        let path = NSTemporaryDirectory() + "tollgate-audit-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteStore(path: path)
+        try await store.appendAudit(AuditEntry(at: Date(), actor: "cli", address: "local", action: "user.add", target: "a"))
+        for sql in ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"] {
+            await #expect(throws: (any Error).self, "\(sql)") { try await store.pool.write { try $0.execute(sql: sql) } }
+        }
+        #expect(try await store.auditEntries(since: .distantPast, limit: 10).map(\.actor) == ["cli"])
     }
 }

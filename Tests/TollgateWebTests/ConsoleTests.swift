@@ -510,6 +510,24 @@ struct ConsoleTests {
         }
     }
 
+    @Test func consoleChangesAreAuditedWithTheVisitorAndAddress() async throws {
+        try await withConsole { client in
+            let b = try await adminBrowser(client)
+            _ = try await b.post(client, "/admin/user/plan", ["name": "bob", "plan": "anonymous"])
+            try await b.get(client, "/tokens")
+            _ = try await b.post(client, "/tokens", ["label": "<b>x</b>", "expires": "30d"])
+            let log = try await admin.auditLog(since: .distantPast, limit: 50).filter { $0.actor == "alice" }
+            #expect(log.map(\.action) == ["user.set", "token.create"])
+            #expect(log.allSatisfy { $0.address == "127.0.0.1" })
+            let (status, page, _) = try await b.get(client, "/admin/audit")
+            #expect(status == .ok && page.contains("<td>alice</td><td>127.0.0.1</td><td>token.create</td><td>alice</td>"))
+            #expect(page.contains("label &lt;b&gt;x&lt;/b&gt;"), "escaped")
+            let bob = Browser()
+            _ = try await bob.login(client, "bob", "bob-pw")
+            #expect(try await bob.get(client, "/admin/audit").0 == .forbidden)
+        }
+    }
+
     // MARK: placement
 
     @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
