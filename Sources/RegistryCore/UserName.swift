@@ -11,6 +11,11 @@ public struct UserName: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Why `name` can't be a user name, or nil when it can.
     public static func problem(with name: String) -> String? {
+        // Most names are printable ASCII without ':': settled without Unicode properties.
+        let utf8 = name.utf8
+        if !utf8.isEmpty, utf8.count <= 255, utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: ":") }) {
+            return nil
+        }
         if name.isEmpty { return "empty" }
         if name.utf8.count > 255 { return "longer than 255 bytes" }
         if name.contains(":") { return "contains ':'" }

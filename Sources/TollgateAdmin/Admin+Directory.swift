@@ -29,15 +29,16 @@ extension Admin {
         let book = PlanBook(plans: policy.plans, defaultPlan: policy.defaultPlan)
         book.replace(PlanBook.settings(from: settings))
         var pulls: [String: Int64] = [:], bytes: [String: Int64] = [:], seen: [String: String] = [:]
-        let todayText = today.description
-        for r in try await stores.usageLedger.usage(since: monthStart.description, user: nil) {
-            bytes[r.user, default: 0] += r.bytesSent
-            if r.day == todayText { pulls[r.user, default: 0] += r.pulls }
-            if r.requests > 0, seen[r.user].map({ $0 < r.day }) ?? true { seen[r.user] = r.day }
+        for t in try await stores.usageLedger.usageTotals(since: monthStart.description, today: today.description) {
+            pulls[t.user] = t.pullsToday
+            bytes[t.user] = t.bytesSent
+            seen[t.user] = t.lastSeen
         }
+        let defaultPlan = policy.defaultPlan  // the configuration checked that it is a plan
         return users.map { u in
             let s = byUser[u.name]
-            let plan = UserName(u.name).map { book.limits(for: .user($0)).plan } ?? policy.defaultPlan
+            // Only a user with settings can be on another plan than the default.
+            let plan = s != nil ? (UserName(u.name).map { book.limits(for: .user($0)).plan } ?? defaultPlan) : defaultPlan
             return UserSummary(
                 name: u.name, disabled: u.disabled, plan: plan, admin: s?.role == "admin", expires: s?.expires,
                 pullsToday: pulls[u.name] ?? 0, bytesThisMonth: bytes[u.name] ?? 0, lastSeen: seen[u.name])

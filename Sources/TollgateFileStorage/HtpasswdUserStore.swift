@@ -7,6 +7,7 @@ import Darwin
 #endif
 import Foundation
 import NIOPosix
+import Synchronization
 import TollgateAuth
 
 /// `UserStore` on an htpasswd file (bcrypt, `!` before the hash = disabled), the format
@@ -15,6 +16,9 @@ import TollgateAuth
 /// modification time.
 public struct HtpasswdUserStore: UserStore {
     public let path: String
+    /// The last listing read and the file version it was read at: listing again an unchanged file
+    /// (the console's users page, a reload) doesn't parse 10,000 lines again.
+    private let lastListing = ListingCache()
 
     public init(path: String) { self.path = path }
 
@@ -27,8 +31,13 @@ public struct HtpasswdUserStore: UserStore {
     }
 
     public func listUsers() async throws -> UserListing {
-        let file = try await io { try HtpasswdFile.read(path) }
-        return Self.listing(file)
+        // The version is taken before the read: a change in between is read now and, its version
+        // being newer than the one kept, read again next time.
+        let before = try await version()
+        if let before, let hit = lastListing.get(before) { return hit }
+        let listing = Self.listing(try await io { try HtpasswdFile.read(path) })
+        if let before { lastListing.set(before, listing) }
+        return listing
     }
 
     public func addUser(_ user: UserRecord) async throws -> Bool {
@@ -64,6 +73,12 @@ public struct HtpasswdUserStore: UserStore {
         UserListing(
             users: file.users.mapValues { UserRecord(name: $0.name, passwordHash: $0.hash, disabled: $0.disabled) },
             problems: file.problems.map(\.description))
+    }
+
+    final class ListingCache: Sendable {
+        private let kept = Mutex<(version: String, listing: UserListing)?>(nil)
+        func get(_ version: String) -> UserListing? { kept.withLock { $0?.version == version ? $0?.listing : nil } }
+        func set(_ version: String, _ listing: UserListing) { kept.withLock { $0 = (version, listing) } }
     }
 
     /// The file's reads and locked rewrites block: on NIO's thread pool.

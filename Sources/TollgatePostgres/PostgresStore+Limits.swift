@@ -23,6 +23,20 @@ extension PostgresStore: UsageLedgerStore {
         }
     }
 
+    public func usageTotals(since day: String, today: String) async throws -> [UsageTotals] {
+        var result: [UsageTotals] = []
+        for try await (user, pulls, bytes, seen) in try await client.query(
+            """
+            SELECT user_name, coalesce(sum(CASE WHEN day = \(today) THEN pulls ELSE 0 END), 0)::bigint,
+                coalesce(sum(bytes_sent), 0)::bigint, max(CASE WHEN requests > 0 THEN day END)
+            FROM usage_daily WHERE day >= \(day) GROUP BY user_name ORDER BY user_name
+            """, logger: logger
+        ).decode((String, Int64, Int64, String?).self) {
+            result.append(UsageTotals(user: user, pullsToday: pulls, bytesSent: bytes, lastSeen: seen))
+        }
+        return result
+    }
+
     public func usage(since day: String, user: String?) async throws -> [UsageRecord] {
         let columns = "user_name, day, upstream, requests, pulls, bytes_sent, hit_bytes, upstream_bytes"
         let rows =

@@ -141,12 +141,12 @@ enum ConsoleTemplates {
         <section class="card"><h2>Bytes from the cache and from upstream</h2>{{{sourceChart}}}</section>
         <section class="card">
           <h2>By day and upstream</h2>
-          {{^rows}}<p class="muted">No use in these days.</p>{{/rows}}
+          {{^hasRows}}<p class="muted">No use in these days.</p>{{/hasRows}}
           {{#hasRows}}
           <table class="list" id="usage-table">
             <thead><tr><th>Day</th><th>Upstream</th><th>Requests</th><th>Pulls</th><th>Bytes</th><th>From cache</th><th>From upstream</th></tr></thead>
             <tbody>
-            {{#rows}}<tr><td>{{day}}</td><td>{{upstream}}</td><td>{{requests}}</td><td>{{pulls}}</td><td>{{bytes}}</td><td>{{hit}}</td><td>{{fetched}}</td></tr>{{/rows}}
+            {{{rowsHTML}}}
             </tbody>
             {{#total}}<tfoot><tr><th>Total</th><th></th><th>{{requests}}</th><th>{{pulls}}</th><th>{{bytes}}</th><th>{{hit}}</th><th>{{fetched}}</th></tr></tfoot>{{/total}}
           </table>

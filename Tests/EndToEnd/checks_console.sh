@@ -53,3 +53,38 @@ check_console_browser() {
     "stderr tail: $(tail -c 800 "$WORK/console-browser.err" | tr '\n' ' ')"
   tg_stop $n
 }
+
+# cluster-console: the console's session lives in the cluster's database: made through the balancer,
+# it opens pages on every node, and logout through one node ends it on all (curl with a cookie jar).
+check_cluster_console() {
+  cluster_up cluster-console || return
+  cl_users cluster-console webc || return
+  local lb jar="$WORK/cluster/console.jar" csrf code i n cookie
+  lb=$(cl_lb_url)
+  rm -f "$jar"
+  csrf=$(curl -s -c "$jar" "$lb/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" --data-urlencode "csrf=$csrf" \
+    --data-urlencode "username=webc" --data-urlencode "password=webc-pw" "$lb/login")
+  cookie=$(awk '$6 == "tollgate_session" {print $7}' "$jar")
+  expect "cluster-console: logging in through the balancer → 303 and a session cookie" "303 yes" \
+    "$code $([ -n "$cookie" ] && echo yes || echo no)" "request: POST $lb/login"
+  for i in 0 1 2; do
+    req -H "Cookie: tollgate_session=$cookie" "$(cl_url $i)/"
+    expect "cluster-console: the session opens the overview on ${CL_NODES[$i]} directly" "200 yes" \
+      "$RS $(grep -q 'Hello, webc' "$RB" && echo yes || echo no)" "request: $REQ" "$(got)"
+  done
+  for i in 1 2 3 4 5 6; do  # and through the balancer, whichever node answers
+    req -H "Cookie: tollgate_session=$cookie" "$lb/activity"
+    [ "$RS" = 200 ] || break
+  done
+  expect "cluster-console: six pages in a row through the balancer → 200 each" 200 "$RS" "request: $REQ" "$(got)"
+  # logout on n2 (its form token: from a page of the session)
+  csrf=$(curl -s -H "Cookie: tollgate_session=$cookie" "$(cl_url 1)/" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: tollgate_session=$cookie" --data-urlencode "csrf=$csrf" "$(cl_url 1)/logout")
+  expect "cluster-console: logout on n2 → 303" 303 "$code" "request: POST $(cl_url 1)/logout"
+  for i in 0 1 2; do
+    req -H "Cookie: tollgate_session=$cookie" "$(cl_url $i)/"
+    expect "cluster-console: … the session is over on ${CL_NODES[$i]} too (→ 303 to /login)" "303 /login" \
+      "$RS $(hdr location)" "request: $REQ" "$(got)"
+  done
+}

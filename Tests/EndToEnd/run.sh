@@ -32,7 +32,8 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-token-form security-forwarded-for
   realm-host first-contact referrers-api referrers-cosign upgrade-storage
   console-browser
-  cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage)
+  cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage
+  cluster-console)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"

@@ -21,6 +21,21 @@ extension InMemoryDatabase: UsageLedgerStore {
     }
 }
 
+extension InMemoryDatabase {
+    public func usageTotals(since day: String, today: String) async throws -> [UsageTotals] {
+        let rows = try await usage(since: day, user: nil)
+        var totals: [String: UsageTotals] = [:]
+        for r in rows {
+            var t = totals[r.user] ?? UsageTotals(user: r.user, pullsToday: 0, bytesSent: 0, lastSeen: nil)
+            if r.day == today { t.pullsToday += r.pulls }
+            t.bytesSent += r.bytesSent
+            if r.requests > 0, t.lastSeen.map({ $0 < r.day }) ?? true { t.lastSeen = r.day }
+            totals[r.user] = t
+        }
+        return totals.values.sorted { String.sqliteOrder($0.user, $1.user) }
+    }
+}
+
 extension InMemoryDatabase: LimitWindowStore {
     public func saveLimitWindows(_ windows: [LimitWindowRecord]) async throws {
         try locked { state in

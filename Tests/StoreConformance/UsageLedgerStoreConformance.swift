@@ -11,6 +11,7 @@ public struct UsageLedgerStoreConformance<Store: UsageLedgerStore>: ConformanceS
         [
             ("batchesAddUpPerUserDayAndUpstream", batchesAddUpPerUserDayAndUpstream),
             ("readFromADayOnInOrder", readFromADayOnInOrder),
+            ("totalsPerUserFromADay", totalsPerUserFromADay),
             ("survivesARestart", survivesARestart),
             ("twoConcurrentWriters", twoConcurrentWriters),
         ]
@@ -45,6 +46,24 @@ public struct UsageLedgerStoreConformance<Store: UsageLedgerStore>: ConformanceS
         #expect(
             try await m.usage(since: "2026-11-01", user: "a").map(key)
                 == ["a 2026-11-01 docker.io", "a 2026-11-03 docker.io", "a 2026-11-03 ghcr.io"])
+    }
+
+    func totalsPerUserFromADay() async throws {
+        let m = try await engine.open().store
+        #expect(try await m.usageTotals(since: "2026-11-01", today: "2026-11-05").isEmpty)
+        try await m.addUsage([
+            usage("b", "2026-11-05", "docker.io", requests: 3, pulls: 2, bytesSent: 100),
+            usage("b", "2026-11-05", "ghcr.io", requests: 1, pulls: 1, bytesSent: 5),
+            usage("b", "2026-11-03", "docker.io", requests: 4, pulls: 4, bytesSent: 10),
+            usage("a", "2026-11-02", "docker.io", requests: 1, pulls: 1, bytesSent: 7),
+            usage("a", "2026-11-04", "docker.io", requests: 0, pulls: 0, bytesSent: 1),  // bytes only: not "seen"
+            usage("c", "2026-10-31", "docker.io", requests: 9, pulls: 9, bytesSent: 9),  // before the span
+        ])
+        #expect(
+            try await m.usageTotals(since: "2026-11-01", today: "2026-11-05") == [
+                UsageTotals(user: "a", pullsToday: 0, bytesSent: 8, lastSeen: "2026-11-02"),
+                UsageTotals(user: "b", pullsToday: 3, bytesSent: 115, lastSeen: "2026-11-05"),
+            ])
     }
 
     func survivesARestart() async throws {

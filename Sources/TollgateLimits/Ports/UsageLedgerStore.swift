@@ -60,10 +60,31 @@ extension UsageRecord {
     }
 }
 
+/// One user's use from some day on, summed by the store (the admin's user list: one row per user,
+/// not per day and upstream).
+public struct UsageTotals: Sendable, Equatable {
+    public var user: String
+    /// Pulls on the day given as today.
+    public var pullsToday: Int64
+    public var bytesSent: Int64
+    /// The last day with a request (nil: none in the span).
+    public var lastSeen: String?
+
+    public init(user: String, pullsToday: Int64, bytesSent: Int64, lastSeen: String?) {
+        self.user = user
+        self.pullsToday = pullsToday
+        self.bytesSent = bytesSent
+        self.lastSeen = lastSeen
+    }
+}
+
 /// The usage ledger's storage (limits): per user, UTC day and upstream, counts only ever added to.
 public protocol UsageLedgerStore: Sendable {
     /// Adds `usage` to the stored daily rows, in one transaction.
     func addUsage(_ usage: [UsageRecord]) async throws
     /// Daily rows from `day` (inclusive, `YYYY-MM-DD`) on, for one user or all, ordered by user, day, upstream.
     func usage(since day: String, user: String?) async throws -> [UsageRecord]
+    /// Every user with rows from `day` on: their pulls on `today`, bytes sent since `day`, and the
+    /// last day with a request; ordered by user.
+    func usageTotals(since day: String, today: String) async throws -> [UsageTotals]
 }
