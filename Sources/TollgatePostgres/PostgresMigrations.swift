@@ -119,6 +119,14 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            7,
+            [
+                // Whether the upstream accepted a user's own credentials at their last use.
+                "ALTER TABLE upstream_secrets ADD COLUMN last_accepted BOOLEAN",
+                "ALTER TABLE upstream_secrets ADD COLUMN last_checked_at DOUBLE PRECISION",
+            ]
+        ),
     ]
 
     static func migrate(_ client: GuardedClient, logger: Logger) async throws {

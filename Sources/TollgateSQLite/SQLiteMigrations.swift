@@ -161,6 +161,13 @@ extension SQLiteStore {
                         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                     """)
         }
+        m.registerMigration("v11-upstream-login-results") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE upstream_credentials ADD COLUMN last_accepted INTEGER;
+                    ALTER TABLE upstream_credentials ADD COLUMN last_checked_at REAL;
+                    """)
+        }
         return m
     }
 

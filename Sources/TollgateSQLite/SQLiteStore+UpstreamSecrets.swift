@@ -12,10 +12,20 @@ extension SQLiteStore: UpstreamSecretStore {
                     VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (user, upstream) DO UPDATE SET
                         username = excluded.username, sealed_password = excluded.sealed_password,
-                        created_at = excluded.created_at
+                        created_at = excluded.created_at, last_accepted = NULL, last_checked_at = NULL
                     """,
                 arguments: [r.user, r.upstream, r.username, r.sealedPassword, r.created.timeIntervalSince1970])
             try db.execute(sql: "UPDATE settings_version SET version = version + 1 WHERE id = 1")
+        }
+    }
+
+    public func noteUpstreamSecretResult(
+        user: String, upstream: String, _ result: UpstreamSecretRecord.LoginResult
+    ) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE upstream_credentials SET last_accepted = ?, last_checked_at = ? WHERE user = ? AND upstream = ?",
+                arguments: [result.accepted, result.at.timeIntervalSince1970, user, upstream])
         }
     }
 
@@ -39,9 +49,12 @@ extension SQLiteStore: UpstreamSecretStore {
                     try Row.fetchAll(db, sql: "SELECT * FROM upstream_credentials ORDER BY user, upstream")
                 }
             return rows.map {
-                UpstreamSecretRecord(
+                let accepted: Bool? = $0["last_accepted"]
+                let checked: Double? = $0["last_checked_at"]
+                return UpstreamSecretRecord(
                     user: $0["user"], upstream: $0["upstream"], username: $0["username"],
-                    sealedPassword: $0["sealed_password"], created: Date(timeIntervalSince1970: $0["created_at"]))
+                    sealedPassword: $0["sealed_password"], created: Date(timeIntervalSince1970: $0["created_at"]),
+                    lastResult: accepted.flatMap { a in checked.map { .init(accepted: a, at: Date(timeIntervalSince1970: $0)) } })
             }
         }
     }

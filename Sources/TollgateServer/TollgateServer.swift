@@ -112,6 +112,11 @@ public enum TollgateServer {
             clients.append(client)
             upstreams[configuration.name] = Upstream(client: client, manifestTTL: ttl)
         }
+        let loginResults = UpstreamLoginResults(store: stores.upstreamSecrets, logger: logger)
+        for client in clients {
+            let upstream = client.name
+            client.observeUserLogins { user, accepted in loginResults.note(user, upstream, accepted: accepted) }
+        }
         let router = Router(context: TollgateContext.self)
         if !config.trustedProxies.isEmpty {
             router.add(middleware: ClientAddressMiddleware(trusted: TrustedProxies(config.trustedProxies)))

@@ -33,6 +33,12 @@ public final class RegistryClient: Sendable {
 
     public var name: UpstreamName { configuration.name }
 
+    /// `observer` learns, for each pull made with a user's own credentials, whether the upstream
+    /// accepted them (its token server, or the upstream itself for Basic).
+    public func observeUserLogins(_ observer: @escaping @Sendable (UserName, Bool) -> Void) {
+        authenticator.userLogins.withLock { $0 = observer }
+    }
+
     public func shutdown() async throws {
         try await transport.shutdown()
     }
@@ -96,7 +102,10 @@ public final class RegistryClient: Sendable {
         let authorization = try await authenticator.authorization(scope: scope, identity)
         request.authorize(authorization)
         let response = try await transport.follow(&request)
-        guard response.status == 401 else { return response }
+        guard response.status == 401 else {
+            if authorization?.hasPrefix("Basic ") == true { authenticator.noteUserLogin(identity, accepted: true) }
+            return response
+        }
         let challenge = response.headers[canonicalForm: "www-authenticate"].joined(separator: ", ")
         await response.discard()
         guard let answer = try await authenticator.answer(challenge: challenge, scope: scope, identity) else {
@@ -104,6 +113,10 @@ public final class RegistryClient: Sendable {
                 method, url: request.url, headers: headers, authorization: nil, sink: sink)
         }
         request.authorize(answer)
-        return try await transport.follow(&request)
+        let answered = try await transport.follow(&request)
+        if answer.hasPrefix("Basic ") {  // a user's Basic credentials (an upstream without tokens)
+            authenticator.noteUserLogin(identity, accepted: answered.status != 401)
+        }
+        return answered
     }
 }

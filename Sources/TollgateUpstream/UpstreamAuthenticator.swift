@@ -1,6 +1,7 @@
 import Logging
 import NIOHTTP1
 import RegistryCore
+import Synchronization
 
 /// Upstream auth for one upstream: how it asks for credentials (`LearnedChallenge`), the
 /// credentials each identity's provider gives, Bearer tokens from the pinned realm only, cached
@@ -14,6 +15,14 @@ final class UpstreamAuthenticator: Sendable {
     private let pingURL: String
     /// Where Basic credentials go: the upstream's own origin.
     private let origin: UpstreamCredentialsRequest.Recipient
+    /// Told whether the upstream accepted a user's own credentials (their token server answered a
+    /// token, or a request with them was not refused).
+    let userLogins = Mutex<(@Sendable (UserName, Bool) -> Void)?>(nil)
+
+    func noteUserLogin(_ identity: UpstreamIdentity, accepted: Bool) {
+        guard let owner = identity.owner, let observe = userLogins.withLock({ $0 }) else { return }
+        observe(owner, accepted)
+    }
 
     init(baseURL: String, transport: UpstreamTransport, logger: Logger) {
         self.transport = transport
@@ -71,7 +80,14 @@ final class UpstreamAuthenticator: Sendable {
         async throws -> String
     {
         let credentials = try await credentials(identity, scope: scope, to: .tokenRealm(realm.realm))
-        let token = try await realm.token(scope: scope, credentials: credentials, of: identity, via: transport)
+        let token: (value: String, lifetime: Duration)
+        do {
+            token = try await realm.token(scope: scope, credentials: credentials, of: identity, via: transport)
+        } catch let error as UpstreamError where error.kind == .credentialsRejected {
+            if credentials != nil { noteUserLogin(identity, accepted: false) }
+            throw error
+        }
+        if credentials != nil { noteUserLogin(identity, accepted: true) }
         tokens.store(token.value, for: Self.tokenKey(requestScope, identity), lifetime: token.lifetime)
         return "Bearer \(token.value)"
     }

@@ -257,7 +257,17 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         var values: [String: Any] = [
             "upstreams": admin.policy.upstreams.map { name -> [String: Any] in
                 var v: [String: Any] = ["name": name]
-                if let r = mine[name] { v["username"] = r.username; v["since"] = Self.utcText(r.created) }
+                if let r = mine[name] {
+                    v["username"] = r.username
+                    v["since"] = Self.utcText(r.created)
+                    if let last = r.lastResult {
+                        v["checked"] =
+                            last.accepted
+                            ? "\(name) accepted them at the last pull (\(Self.utcText(last.at)))."
+                            : "\(name) refused them at the last pull (\(Self.utcText(last.at))): replace them."
+                        v["refused"] = !last.accepted
+                    }
+                }
                 return v
             }
         ]

@@ -20,6 +20,8 @@ enum ConsoleAssets {
         .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.2rem; margin: 0 0 1rem; }
         .narrow { max-width: 26rem; margin: 2rem auto; }
         .muted { color: var(--muted); }
+        .accepted { color: #1a7f37; }
+        .refused { color: var(--bad); font-weight: 600; }
         .notice { border-left: 4px solid #2da44e; background: #e9f7ee; padding: .5rem .8rem; }
         .alert { border-left: 4px solid var(--bad); background: #fdecea; padding: .5rem .8rem; }
         label { display: block; margin: .5rem 0; }

@@ -177,7 +177,9 @@ enum ConsoleTemplates {
         {{#upstreams}}
         <section class="card" id="upstream-{{name}}">
           <h2>{{name}}</h2>
-          {{#username}}<p>Logged in as <strong>{{username}}</strong> since {{since}}.</p>
+          {{#username}}<p>Logged in as <strong>{{username}}</strong> since {{since}}.
+            {{#checked}}<span class="{{#refused}}refused{{/refused}}{{^refused}}accepted{{/refused}}">{{checked}}</span>{{/checked}}
+            {{^checked}}<span class="muted">Not used by a pull yet.</span>{{/checked}}</p>
           <form method="post" action="{{prefix}}/credentials/{{name}}/remove" data-confirm="Remove your login for {{name}}? Your pulls from it go back to the mirror's shared access.">
             <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="danger">Remove</button></form>{{/username}}
           {{^username}}<p class="muted">Not set: your pulls from {{name}} use the mirror's shared access.</p>{{/username}}

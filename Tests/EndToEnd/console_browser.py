@@ -201,6 +201,9 @@ try:
     time.sleep(1.5)  # the server reloads user settings within a second
     rc, out = skopeo(f"{USER}:{PASSWORD}", "private/app:1.0", tmp + "/p")
     report(rc == 0, "with the stored upstream login the user pulls private/app:1.0", out)
+    time.sleep(0.5)
+    go("/credentials")
+    report("docker.io accepted them at the last pull" in text(), "the credentials page says the upstream accepted them", text()[:400])
 
     go("/setup")
     report("registry-mirrors" in text(), "the setup page shows the Docker configuration", text()[:200])

@@ -3,9 +3,17 @@ import TollgateAuth
 extension InMemoryDatabase: UpstreamSecretStore {
     public func putUpstreamSecret(_ r: UpstreamSecretRecord) async throws {
         try locked { state in
+            var r = r
+            r.lastResult = nil
             state.upstreamSecrets[UpstreamSecretKey(user: r.user, upstream: r.upstream)] = r
             state.bumpSettingsVersion()
         }
+    }
+
+    public func noteUpstreamSecretResult(
+        user: String, upstream: String, _ result: UpstreamSecretRecord.LoginResult
+    ) async throws {
+        try locked { state in state.upstreamSecrets[UpstreamSecretKey(user: user, upstream: upstream)]?.lastResult = result }
     }
 
     public func deleteUpstreamSecret(user: String, upstream: String) async throws -> Bool {

@@ -14,6 +14,7 @@ public struct UpstreamSecretStoreConformance<Store: UpstreamSecretStore>: Confor
             ("putReplacesPerUserAndUpstream", putReplacesPerUserAndUpstream),
             ("listedInOrder", listedInOrder),
             ("deleteAnswersWhetherThereWasOne", deleteAnswersWhetherThereWasOne),
+            ("lastResultsAreNotedAndResetByAReplacement", lastResultsAreNotedAndResetByAReplacement),
             ("survivesARestart", survivesARestart),
             ("twoConcurrentWriters", twoConcurrentWriters),
         ]
@@ -50,6 +51,24 @@ public struct UpstreamSecretStoreConformance<Store: UpstreamSecretStore>: Confor
         #expect(try await m.deleteUpstreamSecret(user: "a", upstream: "docker.io"))
         #expect(try await !m.deleteUpstreamSecret(user: "a", upstream: "docker.io"))
         #expect(try await m.upstreamSecrets(user: nil).map(\.upstream) == ["ghcr.io"])
+    }
+
+    func lastResultsAreNotedAndResetByAReplacement() async throws {
+        let (m, reopen) = try await engine.open()
+        try await m.putUpstreamSecret(secret("a", "docker.io"))
+        try await m.putUpstreamSecret(secret("a", "ghcr.io"))
+        #expect(try await m.upstreamSecrets(user: "a").allSatisfy { $0.lastResult == nil })
+        let refused = UpstreamSecretRecord.LoginResult(accepted: false, at: Date(timeIntervalSince1970: 1_800_000_000))
+        try await m.noteUpstreamSecretResult(user: "a", upstream: "docker.io", refused)
+        try await m.noteUpstreamSecretResult(user: "b", upstream: "docker.io", refused)  // none: nothing happens
+        #expect(try await reopen().upstreamSecrets(user: "a").map(\.lastResult) == [refused, nil])
+        #expect(try await m.upstreamSecrets(user: "b").isEmpty)
+        let accepted = UpstreamSecretRecord.LoginResult(accepted: true, at: Date(timeIntervalSince1970: 1_800_000_060))
+        try await m.noteUpstreamSecretResult(user: "a", upstream: "docker.io", accepted)
+        #expect(try await m.upstreamSecrets(user: "a").first?.lastResult == accepted)
+        // new credentials are untried
+        try await m.putUpstreamSecret(secret("a", "docker.io", username: "other"))
+        #expect(try await m.upstreamSecrets(user: "a").first?.lastResult == nil)
     }
 
     func survivesARestart() async throws {

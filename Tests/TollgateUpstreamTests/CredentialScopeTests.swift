@@ -145,3 +145,36 @@ final class RealmBox: Sendable {
     func setDefault(_ s: String) { value.withLock { $0.default = s } }
     func set(_ s: String) { value.withLock { $0.override = s } }
 }
+
+/// The client tells whether an upstream accepted a user's own credentials (the console shows it).
+struct UserLoginResultTests {
+    @Test func basicCredentialsAcceptedOrRefusedAreReported() async throws {
+        let fake = FakeRegistry()
+        fake.setOptions { $0.basic = ("u", "p") }
+        let blob = fake.addBlob(Array(repeating: 5, count: 100))
+        fake.addImage(repo: "org/app", tag: "v1", layers: [blob])
+        let seen = Mutex<[String]>([])
+        try await withLiveServer(fake.router(realm: { "http://127.0.0.1:1/token" })) { port in
+            let c = RegistryClient(
+                configuration: UpstreamConfiguration(
+                    name: UpstreamName("fake")!, url: "http://127.0.0.1:\(port)", credentials: nil, connectTimeout: 2,
+                    firstByteTimeout: 5, idleTimeout: 2),
+                logger: Logger(label: "test"))
+            try await closing(c) { c in
+                c.observeUserLogins { user, accepted in seen.withLock { $0.append("\(user) \(accepted)") } }
+                let repo = try RepositoryName(parsing: "org/app")
+                let good = UpstreamIdentity.user(UserName("alice")!, StaticCredentials(username: "u", password: "p"))
+                let bad = UpstreamIdentity.user(UserName("bob")!, StaticCredentials(username: "u", password: "wrong"))
+                let r1 = try await c.blob(repo, blob, method: .GET, as: good)
+                #expect(r1.status == 200)
+                await r1.discard()
+                let r2 = try await c.blob(repo, blob, method: .GET, as: bad)
+                #expect(r2.status == 401)
+                await r2.discard()
+                let r3 = try await c.blob(repo, blob, method: .GET)  // shared (no credentials): nothing to report
+                await r3.discard()
+            }
+        }
+        #expect(seen.withLock { $0 } == ["alice true", "bob false"])
+    }
+}

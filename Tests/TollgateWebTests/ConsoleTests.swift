@@ -392,6 +392,13 @@ struct ConsoleTests {
             #expect(
                 try await b.post(client, "/credentials/docker.io", ["username": "x", "password": "y"], csrf: false).0 == .forbidden)
             #expect(try await admin.upstreamLogins(user: "alice").map(\.username) == ["alice2"])
+            // what the upstream said at the last pull
+            let (_, untried, _) = try await b.get(client, "/credentials")
+            #expect(untried.contains("Not used by a pull yet."))
+            try await database.noteUpstreamSecretResult(
+                user: "alice", upstream: "docker.io", .init(accepted: false, at: Date(timeIntervalSince1970: 1_800_000_000)))
+            let (_, refused, _) = try await b.get(client, "/credentials")
+            #expect(refused.contains("docker.io refused them at the last pull (2027-01-15 08:00 UTC): replace them."))
             // remove
             let (s2, _, r2) = try await b.post(client, "/credentials/docker.io/remove", [:])
             #expect(s2 == .seeOther && r2.headers[.location] == "/credentials")
