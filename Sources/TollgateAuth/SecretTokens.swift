@@ -71,12 +71,17 @@ public final class SecretTokens: Sendable {
         try await store.touchSecretToken(id: record.id, at: now)
     }
 
-    /// `verify` for personal tokens on the request path, remembered for `cacheTTL`.
+    /// `verify` for personal tokens on the request path, remembered for `cacheTTL`; notes the
+    /// token's use (to the minute).
     public func verifyPersonal(_ secret: String) async throws -> SecretTokenRecord? {
         let key = SHA256.hash(data: Array(secret.utf8))
         let now = ContinuousClock.now
         if let hit = recent.withLock({ $0[key] }), hit.until > now { return hit.record }
         guard let record = try await verify(secret, kind: .personal) else { return nil }
+        // "Last used" for `token list` and the console, written at most once a minute per token.
+        if record.lastUsed.map({ Date().timeIntervalSince($0) >= 60 }) ?? true {
+            try? await store.touchSecretToken(id: record.id, at: Date())
+        }
         recent.withLock { r in
             if r.count > 10_000 { r = r.filter { $0.value.until > now } }
             r[key] = (record, now + cacheTTL)

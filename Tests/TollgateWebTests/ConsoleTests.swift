@@ -270,6 +270,10 @@ struct ConsoleTests {
             // the secret is a password for the registry's login
             let other = Browser()
             #expect(try await other.login(client, "alice", String(secret)).status == .seeOther)
+            // and its use shows as "last used"
+            #expect(try await admin.listTokens(user: "alice").tokens.first?.lastUsed != nil)
+            let (_, used, _) = try await b.get(client, "/tokens")
+            #expect(!used.contains("<td>—</td>"), "a last-used time instead of a dash")
         }
     }
 
