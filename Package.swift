@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "TollgateWeb",
             dependencies: [
-                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin",
+                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),

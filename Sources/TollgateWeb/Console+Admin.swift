@@ -5,6 +5,7 @@ import RegistryCore
 import TollgateAdmin
 import TollgateAuth
 import TollgateLimits
+import TollgateProxy
 
 /// The admin pages (`tollgate user set NAME --role admin`): the users, and one user's page with
 /// the same actions as `tollgate user …`. Anyone else gets 403.
@@ -16,6 +17,9 @@ extension Console {
             await adminPage(request, context) { request, _, visitor in
                 try await userPage(request.uri.queryParameters["name"].map(String.init) ?? "", visitor, notice: nil, error: nil)
             }
+        }
+        group.get("/admin/cache") { request, context in
+            await adminPage(request, context) { _, _, visitor in try await cachePage(visitor) }
         }
         group.get("/admin/audit") { request, context in
             await adminPage(request, context) { _, _, visitor in try await auditPage(visitor) }
@@ -136,6 +140,26 @@ extension Console {
         logger.info("console user added", metadata: ["admin": "\(visitor.user)", "user": "\(name)"])
         return try await usersPage(
             nil, visitor, notice: "User \(name) created.", error: nil, created: made ? (name, password) : nil, status: .created)
+    }
+
+    // MARK: cache
+
+    func cachePage(_ visitor: Visitor) async throws -> Response {
+        let stats = try await admin.cacheStats()
+        let max = admin.policy.maxCacheSize
+        func shares(_ list: [CacheShare]) -> [[String: Any]] {
+            list.map { ["name": $0.name, "blobs": $0.blobs, "bytes": ByteCount.format($0.bytes)] }
+        }
+        let values: [String: Any] = [
+            "size": ByteCount.format(stats.bytes), "max": max.map(ByteCount.format) ?? "no limit (storage.max_size)",
+            "bounded": max != nil,
+            "percent": max.map { $0 > 0 ? Swift.min(100, Int((Double(stats.bytes) * 100 / Double($0)).rounded())) : 100 } ?? 0,
+            "blobs": stats.blobs, "hitRatio": stats.hitRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "—",
+            "hit": ByteCount.format(stats.hit30d), "sent": ByteCount.format(stats.sent30d),
+            "quarantined": stats.quarantined, "damaged": stats.quarantined > 0,
+            "upstreams": shares(stats.byUpstream), "repositories": shares(stats.topRepositories),
+        ]
+        return render("adminCache", title: "Cache", values, visitor: visitor, nav: "cache")
     }
 
     // MARK: audit log

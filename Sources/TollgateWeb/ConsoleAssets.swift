@@ -33,7 +33,7 @@ enum ConsoleAssets {
         .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .9rem; }
         .actions form { margin: 0; }
         .logout button { background: #eef0f4; color: var(--fg); }
-        .meters { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1rem; }
+        .meters { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1rem; margin-bottom: 1rem; }
         .meter { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .9rem 1rem; }
         .meter.reached { border-color: var(--bad); }
         .figure { font-size: 1.2rem; margin: .2rem 0 .5rem; }

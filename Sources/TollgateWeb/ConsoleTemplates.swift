@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit, "adminCache": adminCache,
     ]
 
     static let layout = """
@@ -40,6 +40,7 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/credentials"{{#nav.credentials}} aria-current="page"{{/nav.credentials}}>Upstream logins</a>
             <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
             {{#admin}}<a href="{{prefix}}/admin/users"{{#nav.admin}} aria-current="page"{{/nav.admin}}>Users</a>
+            <a href="{{prefix}}/admin/cache"{{#nav.cache}} aria-current="page"{{/nav.cache}}>Cache</a>
             <a href="{{prefix}}/admin/audit"{{#nav.audit}} aria-current="page"{{/nav.audit}}>Audit log</a>{{/admin}}
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
@@ -289,6 +290,26 @@ enum ConsoleTemplates {
           <tbody>{{#entries}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{address}}</td><td>{{action}}</td><td>{{target}}</td><td>{{detail}}</td></tr>{{/entries}}</tbody>
         </table>
         {{/hasEntries}}
+        """
+
+    static let adminCache = """
+        <h1>Cache</h1>
+        <p class="muted">What this server's disk holds (in a cluster: this node's share). Also <code>tollgate cache stats</code>.</p>
+        <section class="meters">
+          <div class="meter" id="cache-size"><h2>Size</h2><p class="figure">{{size}} of {{max}}</p>
+            {{#bounded}}<div class="bar" role="img" aria-label="{{percent}} percent used"><span class="fill w{{percent}}"></span></div>{{/bounded}}
+            <p class="muted">{{blobs}} blobs</p></div>
+          <div class="meter" id="cache-hits"><h2>Served from the cache, 30 days</h2><p class="figure">{{hitRatio}}</p>
+            <p class="muted">{{hit}} of {{sent}} sent</p></div>
+          <div class="meter{{#damaged}} reached{{/damaged}}" id="cache-damaged"><h2>Damaged blobs</h2><p class="figure">{{quarantined}}</p>
+            <p class="muted">found by reads or <code>tollgate cache verify</code>, moved aside</p></div>
+        </section>
+        <section class="card"><h2>By upstream</h2>
+          <table class="list" id="cache-upstreams"><thead><tr><th>Upstream</th><th>Blobs</th><th>Size</th></tr></thead>
+          <tbody>{{#upstreams}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/upstreams}}</tbody></table></section>
+        <section class="card"><h2>Largest repositories</h2>
+          <table class="list" id="cache-repositories"><thead><tr><th>Repository</th><th>Blobs</th><th>Size</th></tr></thead>
+          <tbody>{{#repositories}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/repositories}}</tbody></table></section>
         """
 
     static let message = """

@@ -233,6 +233,16 @@ try:
     disable = [f for f in a.find_elements(By.CSS_SELECTOR, "#account form") if "/admin/user/disable" in f.get_attribute("action")]
     submit(disable[0].find_element(By.TAG_NAME, "button"), b=a)
     report("is disabled" in a.find_element(By.TAG_NAME, "body").text, "admin: the user disabled in the browser", "")
+    a.get(BASE + "/admin/cache")
+    collect_log(a)
+    body = a.find_element(By.TAG_NAME, "body").text
+    report("Served from the cache, 30 days" in body and "docker.io" in a.find_element(By.ID, "cache-upstreams").text,
+           "admin: the cache page shows the size, the hit ratio and docker.io's share", body[:300])
+    shots("admin-cache", a)
+    a.get(BASE + "/admin/audit")
+    collect_log(a)
+    report("user.disable" in a.find_element(By.ID, "audit").text, "admin: the audit log page lists the disable", "")
+    shots("admin-audit", a)
     time.sleep(1.0)
     go("/")
     report(d.current_url.endswith("/login"), "the disabled user's session has ended (back at the login page)", d.current_url)

@@ -539,6 +539,21 @@ struct ConsoleTests {
         }
     }
 
+    @Test func theCachePageShowsSizeHitsAndShares() async throws {
+        try await withConsole { client in
+            let today = CivilDate(unixSeconds: Int64(Date().timeIntervalSince1970)).description
+            var r = UsageRecord(user: "bob", day: today, upstream: "docker.io")
+            r.bytesSent = 4000; r.hitBytes = 3000; r.upstreamBytes = 1000
+            try await database.addUsage([r])
+            let b = try await adminBrowser(client)
+            let (status, page, _) = try await b.get(client, "/admin/cache")
+            #expect(status == .ok && page.contains("<p class=\"figure\">75 %</p>") && page.contains("no limit (storage.max_size)"))
+            let bob = Browser()
+            _ = try await bob.login(client, "bob", "bob-pw")
+            #expect(try await bob.get(client, "/admin/cache").0 == .forbidden)
+        }
+    }
+
     // MARK: placement
 
     @Test func theConsoleCanLiveUnderAPathPrefix() async throws {
