@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "TollgateWeb",
             dependencies: [
-                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateProxy",
+                "RegistryCore", "TollgateAuth", "TollgateLimits", "TollgateAdmin", "TollgateProxy", "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -249,6 +249,7 @@ let package = Package(
             name: "TollgateWebTests",
             dependencies: [
                 "TollgateWeb", "TollgateAuth", "TollgateAdmin", "TollgateLimits", "TollgateInMemoryStores", "RegistryCore",
+                "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -154,7 +154,8 @@ public enum TollgateServer {
                 auth: authenticator,
                 sessions: WebSessions(secrets: authenticator.secrets) { await authenticator.isActive($0) },
                 admin: Admin(stores: stores, policy: config.adminPolicy), limiter: config.limitsEnabled ? limiter : nil,
-                ledger: config.limitsEnabled ? ledger : nil, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
+                ledger: config.limitsEnabled ? ledger : nil,
+                upstreamHealth: clients.map { ($0.name.value, config.upstreams[$0.name.value]?.url ?? "", $0.health) }, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
             ).addRoutes(to: router)
         }
         return Parts(

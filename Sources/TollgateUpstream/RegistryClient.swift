@@ -33,6 +33,9 @@ public final class RegistryClient: Sendable {
 
     public var name: UpstreamName { configuration.name }
 
+    /// How the upstream answered this process over the last hour.
+    public var health: UpstreamHealth { transport.metrics.health }
+
     /// `observer` learns, for each pull made with a user's own credentials, whether the upstream
     /// accepted them (its token server, or the upstream itself for Basic).
     public func observeUserLogins(_ observer: @escaping @Sendable (UserName, Bool) -> Void) {
@@ -49,9 +52,15 @@ public final class RegistryClient: Sendable {
         _ repository: RepositoryName, _ reference: Reference, accept: String, method: HTTPMethod,
         as identity: UpstreamIdentity? = nil
     ) async throws -> UpstreamResponse {
-        try await send(
+        let who = identity ?? shared
+        let response = try await send(
             method, path: "/v2/\(repository)/manifests/\(reference)", scope: Self.pullScope(repository),
-            identity: identity ?? shared, headers: [("Accept", accept)])
+            identity: who, headers: [("Accept", accept)])
+        if who.owner == nil {  // the mirror's own headroom, not a user's
+            transport.metrics.health.noteRateLimit(
+                remaining: response.headers.first(name: "ratelimit-remaining"), limit: response.headers.first(name: "ratelimit-limit"))
+        }
+        return response
     }
 
     /// GET follows redirects (e.g. Docker Hub's CDN) itself. With a `sink`, a 200 body goes there

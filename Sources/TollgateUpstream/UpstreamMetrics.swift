@@ -6,6 +6,8 @@ import RegistryCore
 struct UpstreamMetrics: Sendable {
     private let latency: CoreMetrics.Timer?
     private let errors: [String: Counter]
+    /// The last hour, for the console.
+    let health = UpstreamHealth()
 
     init(upstream: String, factory: (any MetricsFactory)?) {
         let u = [("upstream", upstream)]
@@ -23,12 +25,22 @@ struct UpstreamMetrics: Sendable {
 
     /// A response head arrived for a request sent at `started`.
     func responded(status: Int, since started: ContinuousClock.Instant) {
-        latency?.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+        let took = ContinuousClock.now - started
+        latency?.recordNanoseconds(Int64(took.seconds * 1e9))
+        health.responded(status: status, latency: took)
         if status == 429 { errors["status_429"]?.increment() }
         if status >= 500 { errors["status_5xx"]?.increment() }
     }
 
     func failed(_ kind: UpstreamError.Kind) {
+        let what: String =
+            switch kind {
+            case .unreachable: "unreachable"
+            case .timeout: "timed out"
+            case .protocolError: "protocol error"
+            case .credentialsRejected: "credentials refused"
+            }
+        health.failed(what)
         switch kind {
         case .unreachable: errors["unreachable"]?.increment()
         case .timeout: errors["timeout"]?.increment()

@@ -21,6 +21,9 @@ extension Console {
         group.get("/admin/cache") { request, context in
             await adminPage(request, context) { _, _, visitor in try await cachePage(visitor) }
         }
+        group.get("/admin/upstreams") { request, context in
+            await adminPage(request, context) { _, _, visitor in upstreamsPage(visitor) }
+        }
         group.get("/admin/audit") { request, context in
             await adminPage(request, context) { _, _, visitor in try await auditPage(visitor) }
         }
@@ -160,6 +163,31 @@ extension Console {
             "upstreams": shares(stats.byUpstream), "repositories": shares(stats.topRepositories),
         ]
         return render("adminCache", title: "Cache", values, visitor: visitor, nav: "cache")
+    }
+
+    // MARK: upstreams
+
+    func upstreamsPage(_ visitor: Visitor) -> Response {
+        func ms(_ d: Duration?) -> String {
+            guard let d else { return "—" }
+            let v = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+            return v < 10 ? String(format: "%.1f ms", v) : String(format: "%.0f ms", v)
+        }
+        let rows = upstreamHealth.map { u -> [String: Any] in
+            let r = u.health.report()
+            var row: [String: Any] = [
+                "name": u.name, "url": u.url, "requests": r.requests,
+                "errors": r.errorRate.map { "\(r.failures) (\(String(format: "%.1f", $0 * 100)) %)" } ?? "0",
+                "bad": r.failures > 0, "latency": r.meanLatency == nil ? "—" : "\(ms(r.meanLatency)) / \(ms(r.maxLatency))",
+                "success": r.lastSuccess.map(Self.utcText) ?? "—",
+                "failure": r.lastFailure.map { "\(Self.utcText($0.at)): \($0.what)" } ?? "—",
+                "ratelimit": r.rateLimit.map { "\($0.remaining)\($0.limit.map { " of \($0)" } ?? "") (\(Self.utcText($0.at)))" }
+                    ?? "not reported",
+            ]
+            if r.requests == 0 { row["latency"] = "—" }
+            return row
+        }
+        return render("adminUpstreams", title: "Upstreams", ["upstreams": rows], visitor: visitor, nav: "upstreams")
     }
 
     // MARK: audit log

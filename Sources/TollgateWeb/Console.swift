@@ -6,6 +6,7 @@ import RegistryCore
 import TollgateAdmin
 import TollgateAuth
 import TollgateLimits
+import TollgateUpstream
 
 /// The web console (`/` beside `/v2/`): server-rendered pages for a user's limits and tokens,
 /// behind a login with a session cookie. It calls the same use cases as the CLI (`Admin`) and the
@@ -19,6 +20,8 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
     public let limiter: (any Limiter)?
     /// Usage counted but not yet written (nil with limits off).
     public let ledger: UsageLedger?
+    /// Each configured upstream's last hour as this process saw it, in configuration order.
+    public let upstreamHealth: [(name: String, url: String, health: UpstreamHealth)]
     /// `public_url` without a trailing slash (else each request's origin).
     public let publicURL: String?
     /// "" or a path such as "/console" (no trailing slash).
@@ -27,9 +30,11 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
 
     public init(
         auth: Authenticator, sessions: WebSessions, admin: Admin, limiter: (any Limiter)?, ledger: UsageLedger?,
-        publicURL: String?, prefix: String, logger: Logger
+        upstreamHealth: [(name: String, url: String, health: UpstreamHealth)] = [], publicURL: String?, prefix: String,
+        logger: Logger
     ) {
         self.ledger = ledger
+        self.upstreamHealth = upstreamHealth
         self.auth = auth
         self.sessions = sessions
         self.admin = admin

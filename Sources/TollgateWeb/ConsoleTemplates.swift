@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit, "adminCache": adminCache,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit, "adminCache": adminCache, "adminUpstreams": adminUpstreams,
     ]
 
     static let layout = """
@@ -41,6 +41,7 @@ enum ConsoleTemplates {
             <a href="{{prefix}}/setup"{{#nav.setup}} aria-current="page"{{/nav.setup}}>Setup</a>
             {{#admin}}<a href="{{prefix}}/admin/users"{{#nav.admin}} aria-current="page"{{/nav.admin}}>Users</a>
             <a href="{{prefix}}/admin/cache"{{#nav.cache}} aria-current="page"{{/nav.cache}}>Cache</a>
+            <a href="{{prefix}}/admin/upstreams"{{#nav.upstreams}} aria-current="page"{{/nav.upstreams}}>Upstreams</a>
             <a href="{{prefix}}/admin/audit"{{#nav.audit}} aria-current="page"{{/nav.audit}}>Audit log</a>{{/admin}}
           </nav>
           <form class="logout" method="post" action="{{prefix}}/logout">
@@ -310,6 +311,17 @@ enum ConsoleTemplates {
         <section class="card"><h2>Largest repositories</h2>
           <table class="list" id="cache-repositories"><thead><tr><th>Repository</th><th>Blobs</th><th>Size</th></tr></thead>
           <tbody>{{#repositories}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/repositories}}</tbody></table></section>
+        """
+
+    static let adminUpstreams = """
+        <h1>Upstreams</h1>
+        <p class="muted">How each upstream answered this server over the last hour (since its start, if later). Failures:
+        no answer, a timeout, a broken exchange, a 429 or a 5xx.</p>
+        <table class="list" id="upstreams">
+          <thead><tr><th>Upstream</th><th>Requests</th><th>Errors</th><th>Latency (mean / max)</th><th>Last success</th><th>Last failure</th><th>Rate limit left</th></tr></thead>
+          <tbody>{{#upstreams}}<tr><td><strong>{{name}}</strong><br><span class="muted">{{url}}</span></td><td>{{requests}}</td>
+            <td class="{{#bad}}refused{{/bad}}">{{errors}}</td><td>{{latency}}</td><td>{{success}}</td><td>{{failure}}</td><td>{{ratelimit}}</td></tr>{{/upstreams}}</tbody>
+        </table>
         """
 
     static let message = """

@@ -239,6 +239,11 @@ try:
     report("Served from the cache, 30 days" in body and "docker.io" in a.find_element(By.ID, "cache-upstreams").text,
            "admin: the cache page shows the size, the hit ratio and docker.io's share", body[:300])
     shots("admin-cache", a)
+    a.get(BASE + "/admin/upstreams")
+    collect_log(a)
+    row = [r.text for r in a.find_elements(By.CSS_SELECTOR, "#upstreams tbody tr") if r.text.startswith("docker.io")]
+    report(bool(row) and "—" not in row[0].split("\n")[1].split(" ")[0], "admin: the upstreams page counts docker.io's requests of the last hour", row)
+    shots("admin-upstreams", a)
     a.get(BASE + "/admin/audit")
     collect_log(a)
     report("user.disable" in a.find_element(By.ID, "audit").text, "admin: the audit log page lists the disable", "")

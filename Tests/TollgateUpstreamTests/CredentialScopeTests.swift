@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RegistryCore
@@ -176,5 +177,35 @@ struct UserLoginResultTests {
             }
         }
         #expect(seen.withLock { $0 } == ["alice true", "bob false"])
+    }
+}
+
+struct UpstreamHealthTests {
+    final class Clock: @unchecked Sendable {
+        var t = Date(timeIntervalSince1970: 1_800_000_000)
+    }
+
+    @Test func theLastHourOfAnswersFailuresAndHeadroom() {
+        let clock = Clock()
+        let h = UpstreamHealth(now: { clock.t })
+        #expect(h.report().requests == 0 && h.report().errorRate == nil && h.report().meanLatency == nil)
+        h.responded(status: 200, latency: .milliseconds(10))
+        h.responded(status: 404, latency: .milliseconds(30))
+        h.responded(status: 503, latency: .milliseconds(20))
+        clock.t += 30
+        h.failed("timed out")
+        h.noteRateLimit(remaining: "76;w=21600", limit: "100;w=21600")
+        h.noteRateLimit(remaining: nil, limit: "100")  // nothing said: the last stands
+        var r = h.report()
+        #expect(r.requests == 4 && r.failures == 2 && r.errorRate == 0.5)
+        #expect(r.meanLatency == .milliseconds(20) && r.maxLatency == .milliseconds(30))
+        #expect(r.lastSuccess == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(r.lastFailure?.what == "timed out" && r.rateLimit?.remaining == 76 && r.rateLimit?.limit == 100)
+        // an hour later the counts are gone; the last success and failure stay
+        clock.t += 3600
+        h.responded(status: 200, latency: .milliseconds(5))
+        r = h.report()
+        #expect(r.requests == 1 && r.failures == 0 && r.maxLatency == .milliseconds(5))
+        #expect(r.lastFailure?.what == "timed out")
     }
 }

@@ -10,6 +10,7 @@ import TollgateAdmin
 @testable import TollgateAuth
 import TollgateInMemoryStores
 import TollgateLimits
+import TollgateUpstream
 
 @testable import TollgateWeb
 
@@ -50,6 +51,8 @@ struct ConsoleTests {
                 maxCacheSize: nil))
     }
 
+    let health = UpstreamHealth()
+
     func withConsole(prefix: String = "", _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         try await admin.addUser("alice", password: "alice-pw", cost: 4)
         try await admin.addUser("bob", password: "bob-pw", cost: 4)
@@ -58,7 +61,8 @@ struct ConsoleTests {
         let router = Router(context: ConsoleTestContext.self)
         Console<ConsoleTestContext>(
             auth: auth, sessions: WebSessions(secrets: auth.secrets) { await auth.isActive($0) }, admin: admin,
-            limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), ledger: ledger, publicURL: nil,
+            limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), ledger: ledger,
+            upstreamHealth: [("docker.io", "https://registry-1.docker.io", health)], publicURL: nil,
             prefix: prefix, logger: logger
         ).addRoutes(to: router)
         try await Application(router: router).test(.router) { client in try await body(client) }
@@ -536,6 +540,23 @@ struct ConsoleTests {
             let bob = Browser()
             _ = try await bob.login(client, "bob", "bob-pw")
             #expect(try await bob.get(client, "/admin/audit").0 == .forbidden)
+        }
+    }
+
+    @Test func theUpstreamsPageShowsTheLastHour() async throws {
+        try await withConsole { client in
+            let b = try await adminBrowser(client)
+            let (s0, quiet, _) = try await b.get(client, "/admin/upstreams")
+            #expect(s0 == .ok && quiet.contains("<strong>docker.io</strong>") && quiet.contains("not reported"))
+            health.responded(status: 200, latency: .milliseconds(4))
+            health.responded(status: 429, latency: .milliseconds(8))
+            health.noteRateLimit(remaining: "12;w=21600", limit: "100;w=21600")
+            let (_, busy, _) = try await b.get(client, "/admin/upstreams")
+            #expect(busy.contains("<td>2</td>") && busy.contains("1 (50.0 %)") && busy.contains("6.0 ms / 8.0 ms"))
+            #expect(busy.contains("HTTP 429") && busy.contains("12 of 100"))
+            let bob = Browser()
+            _ = try await bob.login(client, "bob", "bob-pw")
+            #expect(try await bob.get(client, "/admin/upstreams").0 == .forbidden)
         }
     }
 
