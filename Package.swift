@@ -249,7 +249,7 @@ let package = Package(
             name: "TollgateWebTests",
             dependencies: [
                 "TollgateWeb", "TollgateAuth", "TollgateAdmin", "TollgateLimits", "TollgateInMemoryStores", "RegistryCore",
-                "TollgateUpstream",
+                "TollgateUpstream", "TollgateProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

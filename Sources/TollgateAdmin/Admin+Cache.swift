@@ -83,3 +83,44 @@ extension Admin {
             logger: Logger(label: "tollgate.cache"))
     }
 }
+
+extension Admin {
+    /// A cached tag as the admin's cache browser shows it.
+    public struct CachedTag: Sendable, Equatable {
+        public var tag: String
+        public var digest: Digest
+        /// The manifest's size and media type, when the manifest itself is cached.
+        public var size: Int64?
+        public var mediaType: String?
+        public var fetchedAt: Date
+        /// `shared`, or `user:<name>` for content fetched with that user's own credentials.
+        public var audience: String
+    }
+
+    /// Every audience content can be cached for: shared, and each user's own.
+    func allAudiences() async throws -> [Audience] {
+        [.shared] + (try await listUsers()).compactMap { UserName($0.name).map(Audience.user) }
+    }
+
+    /// Every (upstream, repository) with cached content, for anyone.
+    public func cachedRepositories() async throws -> [RepositoryKey] {
+        try await stores.contentIndex.repositories(audiences: try await allAudiences())
+    }
+
+    /// A cached repository's tags, for every audience, by tag then audience.
+    public func cachedTags(upstream: String, repository: String) async throws -> [CachedTag] {
+        var result: [CachedTag] = []
+        for audience in try await allAudiences() {
+            for tag in try await stores.contentIndex.tags(upstream: upstream, repository: repository, audiences: [audience]) {
+                guard let record = try await stores.contentIndex.tag(upstream: upstream, repository: repository, tag: tag, audience: audience)
+                else { continue }
+                let manifest = try await stores.contentIndex.manifest(record.digest)
+                result.append(
+                    CachedTag(
+                        tag: tag, digest: record.digest, size: manifest?.size, mediaType: manifest?.mediaType,
+                        fetchedAt: Date(timeIntervalSince1970: record.fetchedAt), audience: audience.key))
+            }
+        }
+        return result.sorted { ($0.tag, $0.audience) < ($1.tag, $1.audience) }
+    }
+}

@@ -21,6 +21,13 @@ extension Console {
         group.get("/admin/cache") { request, context in
             await adminPage(request, context) { _, _, visitor in try await cachePage(visitor) }
         }
+        group.get("/admin/cache/repository") { request, context in
+            await adminPage(request, context) { request, _, visitor in
+                let q = request.uri.queryParameters
+                return try await repositoryPage(
+                    visitor, upstream: q["upstream"].map(String.init) ?? "", repository: q["name"].map(String.init) ?? "")
+            }
+        }
         group.get("/admin/upstreams") { request, context in
             await adminPage(request, context) { _, _, visitor in upstreamsPage(visitor) }
         }
@@ -149,6 +156,7 @@ extension Console {
 
     func cachePage(_ visitor: Visitor) async throws -> Response {
         let stats = try await admin.cacheStats()
+        let repos = try await admin.cachedRepositories()
         let max = admin.policy.maxCacheSize
         func shares(_ list: [CacheShare]) -> [[String: Any]] {
             list.map { ["name": $0.name, "blobs": $0.blobs, "bytes": ByteCount.format($0.bytes)] }
@@ -161,8 +169,35 @@ extension Console {
             "hit": ByteCount.format(stats.hit30d), "sent": ByteCount.format(stats.sent30d),
             "quarantined": stats.quarantined, "damaged": stats.quarantined > 0,
             "upstreams": shares(stats.byUpstream), "repositories": shares(stats.topRepositories),
+            "repoCount": repos.count, "repoMore": repos.count > Self.reposShown, "shown": Self.reposShown,
+            "repoList": repos.prefix(Self.reposShown).map { r in
+                [
+                    "upstream": r.upstream, "repository": r.repository, "upstreamURL": FormURLEncoding.encode(r.upstream),
+                    "repositoryURL": FormURLEncoding.encode(r.repository),
+                ]
+            },
         ]
         return render("adminCache", title: "Cache", values, visitor: visitor, nav: "cache")
+    }
+
+    static var reposShown: Int { 500 }
+
+    func repositoryPage(_ visitor: Visitor, upstream: String, repository: String) async throws -> Response {
+        guard admin.policy.upstreams.contains(upstream), (try? RepositoryName(parsing: repository)) != nil else {
+            return message(.notFound, "No such repository", "Name an upstream of this mirror and a repository.", visitor)
+        }
+        let tags = try await admin.cachedTags(upstream: upstream, repository: repository)
+        let values: [String: Any] = [
+            "upstream": upstream, "repository": repository, "hasTags": !tags.isEmpty,
+            "tags": tags.map { t -> [String: Any] in
+                [
+                    "tag": t.tag, "digest": t.digest.description, "shortDigest": String(t.digest.description.prefix(19)),
+                    "manifest": t.size.map { "\(ByteCount.format($0)), \(t.mediaType ?? "")" } ?? "not cached",
+                    "fetched": Self.utcText(t.fetchedAt), "audience": t.audience,
+                ]
+            },
+        ]
+        return render("adminRepository", title: "\(upstream)/\(repository)", values, visitor: visitor, nav: "cache")
     }
 
     // MARK: upstreams

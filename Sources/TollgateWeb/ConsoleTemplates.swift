@@ -15,7 +15,7 @@ enum ConsoleTemplates {
     }()
 
     static let sources: [String: String] = [
-        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit, "adminCache": adminCache, "adminUpstreams": adminUpstreams,
+        "layout": layout, "login": login, "overview": overview, "tokens": tokens, "message": message, "usage": usage, "setup": setup, "credentials": credentials, "adminUsers": adminUsers, "adminUser": adminUser, "adminAudit": adminAudit, "adminCache": adminCache, "adminUpstreams": adminUpstreams, "adminRepository": adminRepository,
     ]
 
     static let layout = """
@@ -311,6 +311,22 @@ enum ConsoleTemplates {
         <section class="card"><h2>Largest repositories</h2>
           <table class="list" id="cache-repositories"><thead><tr><th>Repository</th><th>Blobs</th><th>Size</th></tr></thead>
           <tbody>{{#repositories}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/repositories}}</tbody></table></section>
+        <section class="card"><h2>Cached repositories ({{repoCount}})</h2>
+          {{^repoCount}}<p class="muted">Nothing cached yet.</p>{{/repoCount}}
+          <ul id="cache-repo-list">{{#repoList}}<li><a href="{{prefix}}/admin/cache/repository?upstream={{upstreamURL}}&amp;name={{repositoryURL}}">{{upstream}}/{{repository}}</a></li>{{/repoList}}</ul>
+          {{#repoMore}}<p class="muted">The first {{shown}} are listed.</p>{{/repoMore}}</section>
+        """
+
+    static let adminRepository = """
+        <p><a href="{{prefix}}/admin/cache">← Cache</a></p>
+        <h1>{{upstream}}/{{repository}}</h1>
+        {{^hasTags}}<p class="muted">No cached tags (content may be cached by digest only).</p>{{/hasTags}}
+        {{#hasTags}}
+        <table class="list" id="cache-tags">
+          <thead><tr><th>Tag</th><th>Digest</th><th>Manifest</th><th>Fetched (UTC)</th><th>For</th></tr></thead>
+          <tbody>{{#tags}}<tr><td>{{tag}}</td><td><code title="{{digest}}">{{shortDigest}}</code></td><td>{{manifest}}</td><td>{{fetched}}</td><td>{{audience}}</td></tr>{{/tags}}</tbody>
+        </table>
+        {{/hasTags}}
         """
 
     static let adminUpstreams = """

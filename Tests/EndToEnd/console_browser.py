@@ -239,6 +239,9 @@ try:
     report("Served from the cache, 30 days" in body and "docker.io" in a.find_element(By.ID, "cache-upstreams").text,
            "admin: the cache page shows the size, the hit ratio and docker.io's share", body[:300])
     shots("admin-cache", a)
+    submit(a.find_element(By.LINK_TEXT, "docker.io/library/alpine"), b=a)
+    tags = a.find_element(By.ID, "cache-tags").text
+    report("3.19" in tags and "shared" in tags, "admin: the cache browser lists alpine's cached tag 3.19 with its digest", tags[:300])
     a.get(BASE + "/admin/upstreams")
     collect_log(a)
     row = [r.text for r in a.find_elements(By.CSS_SELECTOR, "#upstreams tbody tr") if r.text.startswith("docker.io")]

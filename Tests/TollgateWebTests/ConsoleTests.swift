@@ -10,6 +10,7 @@ import TollgateAdmin
 @testable import TollgateAuth
 import TollgateInMemoryStores
 import TollgateLimits
+import TollgateProxy
 import TollgateUpstream
 
 @testable import TollgateWeb
@@ -557,6 +558,26 @@ struct ConsoleTests {
             let bob = Browser()
             _ = try await bob.login(client, "bob", "bob-pw")
             #expect(try await bob.get(client, "/admin/upstreams").0 == .forbidden)
+        }
+    }
+
+    @Test func theCacheBrowserListsRepositoriesAndTheirTags() async throws {
+        try await withConsole { client in
+            let d = try Digest(parsing: "sha256:" + String(repeating: "ab", count: 32))
+            try await database.putManifest(ManifestRecord(digest: d, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 1234))
+            for audience in [Audience.shared, .user(UserName("bob")!)] {
+                try await database.putLink(LinkRecord(upstream: "docker.io", repository: "library/alpine", digest: d, size: 1234, audience: audience))
+                try await database.putTag(
+                    TagRecord(upstream: "docker.io", repository: "library/alpine", tag: "3.19", digest: d, fetchedAt: 1_800_000_000, audience: audience))
+            }
+            let b = try await adminBrowser(client)
+            let (_, cache, _) = try await b.get(client, "/admin/cache")
+            #expect(cache.contains("Cached repositories (1)"))
+            #expect(cache.contains("/admin/cache/repository?upstream=docker.io&amp;name=library%2Falpine\">docker.io/library/alpine</a>"))
+            let (status, repo, _) = try await b.get(client, "/admin/cache/repository?upstream=docker.io&name=library%2Falpine")
+            #expect(status == .ok && repo.contains("<td>3.19</td>") && repo.contains("1.2 KiB, application/vnd.oci.image.manifest.v1+json"))
+            #expect(repo.contains("<td>shared</td>") && repo.contains("<td>user:bob</td>") && repo.contains("2027-01-15 08:00 UTC"))
+            #expect(try await b.get(client, "/admin/cache/repository?upstream=evil&name=x").0 == .notFound)
         }
     }
 
