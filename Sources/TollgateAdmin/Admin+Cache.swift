@@ -110,7 +110,14 @@ extension Admin {
     /// A cached repository's tags, for every audience, by tag then audience.
     public func cachedTags(upstream: String, repository: String) async throws -> [CachedTag] {
         var result: [CachedTag] = []
-        for audience in try await allAudiences() {
+        let users = Array(try await allAudiences().dropFirst())
+        // Content fetched with users' own credentials is rare: one query says whether there is any
+        // here before each user's tags are asked for.
+        var anyOwn = false
+        if !users.isEmpty {
+            anyOwn = try await !stores.contentIndex.tags(upstream: upstream, repository: repository, audiences: users).isEmpty
+        }
+        for audience in [Audience.shared] + (anyOwn ? users : []) {
             for tag in try await stores.contentIndex.tags(upstream: upstream, repository: repository, audiences: [audience]) {
                 guard let record = try await stores.contentIndex.tag(upstream: upstream, repository: repository, tag: tag, audience: audience)
                 else { continue }
