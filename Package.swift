@@ -194,8 +194,8 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateAdmin", "TollgateFileStorage",
-                "TollgateSQLite", "TollgatePostgres",
+                "RegistryCore", "TollgateServer", "TollgateAuth", "TollgateLimits", "TollgateProxy", "TollgateAdmin",
+                "TollgateFileStorage", "TollgateSQLite", "TollgatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

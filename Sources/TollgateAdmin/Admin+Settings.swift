@@ -1,3 +1,4 @@
+import RegistryCore
 import TollgateAuth
 import TollgateLimits
 
@@ -83,7 +84,7 @@ extension Admin {
         if let text = change.expires {
             if text == "never" {
                 expires = .some(nil)
-            } else if let day = CivilDate(parsing: text), CivilDate(daysSinceEpoch: day.daysSinceEpoch).description == text {
+            } else if let day = CivilDate(parsing: text), day.exists, day.description == text {
                 expires = .some(day.description)
             } else {
                 throw AdminError("--expires: a day such as 2027-01-31 (the account's last day, UTC) or never")

@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import Synchronization
 
 /// Each user's role and the last day their account works, as the admin set them (`user set
@@ -38,7 +39,7 @@ public final class AccountBook: Sendable {
 
     /// Accounts that end within `days` from today (not yet ended), by end day.
     public func expiringSoon(within days: Int, from date: Date = Date()) -> [(user: String, expires: String)] {
-        let horizon = Self.day(date.addingTimeInterval(Double(days) * 86400))
+        let horizon = CivilDate(daysSinceEpoch: Self.day(date).daysSinceEpoch + Int64(days)).description
         let now = today()
         return accounts.withLock { a in
             a.compactMap { user, account in
@@ -47,12 +48,7 @@ public final class AccountBook: Sendable {
         }.sorted { ($0.expires, $0.user) < ($1.expires, $1.user) }
     }
 
-    @Sendable public static func utcToday() -> String { day(Date()) }
+    @Sendable public static func utcToday() -> String { day(Date()).description }
 
-    static func day(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-    }
+    static func day(_ date: Date) -> CivilDate { CivilDate(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down))) }
 }

@@ -1,3 +1,4 @@
+import RegistryCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -7,7 +7,7 @@ import Synchronization
 /// upstream reported (Docker Hub's `ratelimit-remaining` / `ratelimit-limit`) for the mirror's
 /// shared identity. What the console's Upstreams page shows.
 public final class UpstreamHealth: Sendable {
-    public struct Report: Sendable, Equatable {
+    public struct Report: Sendable {
         public var requests: Int
         public var failures: Int
         /// Mean and slowest time to the response head over the hour (nil: no answer).
@@ -19,13 +19,6 @@ public final class UpstreamHealth: Sendable {
         public var rateLimit: (remaining: Int, limit: Int?, at: Date)?
 
         public var errorRate: Double? { requests > 0 ? Double(failures) / Double(requests) : nil }
-
-        public static func == (a: Report, b: Report) -> Bool {
-            a.requests == b.requests && a.failures == b.failures && a.meanLatency == b.meanLatency
-                && a.maxLatency == b.maxLatency && a.lastSuccess == b.lastSuccess
-                && a.lastFailure?.at == b.lastFailure?.at && a.lastFailure?.what == b.lastFailure?.what
-                && a.rateLimit?.remaining == b.rateLimit?.remaining && a.rateLimit?.limit == b.rateLimit?.limit
-        }
     }
 
     private struct Bucket {

@@ -43,11 +43,15 @@ extension Console {
 
     func isAdmin(_ visitor: Visitor) -> Bool { auth.accounts.isAdmin(visitor.user.value) }
 
+    func adminsOnly(_ visitor: Visitor) -> Response {
+        message(.forbidden, "Admins only", "This page is for the mirror's admins.", visitor)
+    }
+
     func adminPage(
         _ request: Request, _ context: Context, _ body: (Request, Context, Visitor) async throws -> Response
     ) async -> Response {
         await page(request, context) { request, context, visitor in
-            guard isAdmin(visitor) else { return message(.forbidden, "Admins only", "This page is for the mirror's admins.", visitor) }
+            guard isAdmin(visitor) else { return adminsOnly(visitor) }
             return try await body(request, context, visitor)
         }
     }
@@ -56,7 +60,7 @@ extension Console {
         _ request: Request, _ context: Context, _ body: (Context, Visitor, [String: String]) async throws -> Response
     ) async -> Response {
         await action(request, context) { _, context, visitor, form in
-            guard isAdmin(visitor) else { return message(.forbidden, "Admins only", "This page is for the mirror's admins.", visitor) }
+            guard isAdmin(visitor) else { return adminsOnly(visitor) }
             return try await body(context, visitor, form)
         }
     }

@@ -435,18 +435,17 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         status: HTTPResponse.Status = .ok
     ) -> Response {
         var values = values
+        var layout: [String: Any] = ["title": title, "prefix": prefix]
         values["prefix"] = prefix
         if let visitor {
+            let formToken = visitor.formToken
             values["user"] = visitor.user.value
-            values["csrf"] = visitor.formToken
-        }
-        let body = ConsoleTemplates.library.render(values, withTemplate: template) ?? ""
-        var layout: [String: Any] = ["title": title, "prefix": prefix, "body": body]
-        if let visitor {
+            values["csrf"] = formToken
             layout["user"] = visitor.user.value
-            layout["csrf"] = visitor.formToken
+            layout["csrf"] = formToken
             layout["admin"] = isAdmin(visitor)
         }
+        layout["body"] = ConsoleTemplates.library.render(values, withTemplate: template) ?? ""
         if let nav { layout["nav"] = [nav: true] }
         let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""
         return Response(
@@ -491,19 +490,16 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
         return String(origin[r.upperBound...])
     }
 
-    static func iso(_ unix: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(unix)))
+    /// `2026-12-07T06:00:00Z` (a `<time datetime>`).
+    static func iso(_ unix: Int64) -> String { CivilDate.timestamp(unix) }
+
+    /// `2026-12-07 06:00 UTC`.
+    static func utcText(_ unix: Int64) -> String {
+        let t = CivilDate.timestamp(unix)  // 2026-12-07T06:00:00Z
+        return t.prefix(10) + " " + t.dropFirst(11).prefix(5) + " UTC"
     }
 
-    static func utcText(_ unix: Int64) -> String { utcText(Date(timeIntervalSince1970: Double(unix))) }
-
-    static func utcText(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return f.string(from: date)
-    }
+    static func utcText(_ date: Date) -> String { utcText(Int64(date.timeIntervalSince1970.rounded(.down))) }
 }
 
 /// The token form's expiry choices.

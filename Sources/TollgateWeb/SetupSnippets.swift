@@ -37,25 +37,34 @@ public struct SetupSnippets: Sendable {
             Snippet(
                 title: "Podman / Buildah / Skopeo",
                 text: "echo \(Self.quote(secret)) | podman login \(Self.quote(host)) -u \(Self.quote(user)) --password-stdin"),
-            Snippet(
-                title: "Kubernetes pull secret",
-                text: """
-                    kubectl create secret docker-registry tollgate-pull \\
-                      --docker-server=\(Self.quote(host)) \\
-                      --docker-username=\(Self.quote(user)) \\
-                      --docker-password=\(Self.quote(secret))
-                    """),
+            Snippet(title: "Kubernetes pull secret", text: kubectlSecret(password: Self.quote(secret))),
             Snippet(
                 title: "containerd, node-wide (/etc/containerd/certs.d/docker.io/hosts.toml)",
-                text: """
-                    server = "https://registry-1.docker.io"
-
-                    [host."\(origin)"]
-                      capabilities = ["pull", "resolve"]
-                      [host."\(origin)".header]
-                        Authorization = "\(basicAuthorization)"
-                    """),
+                text: hostsToml(header: "Authorization = \"\(basicAuthorization)\"")),
         ]
+    }
+
+    /// A `kubectl` pull secret for the user; `password`: a shell word.
+    func kubectlSecret(password: String) -> String {
+        """
+        kubectl create secret docker-registry tollgate-pull \\
+          --docker-server=\(Self.quote(host)) \\
+          --docker-username=\(Self.quote(user)) \\
+          --docker-password=\(password)
+        """
+    }
+
+    /// containerd's `hosts.toml` for docker.io through the mirror, with `header` lines sent to it
+    /// (node-wide credentials) when given.
+    func hostsToml(header: String? = nil) -> String {
+        var text = """
+            server = "https://registry-1.docker.io"
+
+            [host."\(origin)"]
+              capabilities = ["pull", "resolve"]
+            """
+        if let header { text += "\n  [host.\"\(origin)\".header]\n" + header.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") }
+        return text
     }
 
     /// The setup page: every client, filled in with the mirror and the user (a token where the
@@ -92,12 +101,7 @@ public struct SetupSnippets: Sendable {
                 text: (others.first.map { "docker pull \(host)/\($0)/ORG/IMAGE:TAG\n" } ?? "") + "docker pull \(host)/library/alpine:3.19"),
             Snippet(
                 title: "containerd: /etc/containerd/certs.d/docker.io/hosts.toml (one file per registry; ?ns= routes them)",
-                text: """
-                    server = "https://registry-1.docker.io"
-
-                    [host."\(origin)"]
-                      capabilities = ["pull", "resolve"]
-                    """),
+                text: hostsToml()),
             Snippet(
                 title: "containerd: CRI credentials (config.toml, containerd 1.x; Kubernetes nodes)",
                 text: """
@@ -109,26 +113,15 @@ public struct SetupSnippets: Sendable {
                     """),
             Snippet(
                 title: "containerd: node-wide credentials without CRI auth (hosts.toml; also Docker's containerd image store in /etc/docker/certs.d/\(host)/hosts.toml)",
-                text: """
-                    server = "https://registry-1.docker.io"
-
-                    [host."\(origin)"]
-                      capabilities = ["pull", "resolve"]
-                      [host."\(origin)".header]
-                        # Basic, then the output of: \(base64)
-                        Authorization = "Basic PASTE_THE_BASE64_HERE"
-                    """),
+                text: hostsToml(
+                    header: "# Basic, then the output of: \(base64)\nAuthorization = \"Basic PASTE_THE_BASE64_HERE\"")),
             Snippet(title: "ctr", text: "ctr images pull --hosts-dir /etc/containerd/certs.d --user \(Self.quote(user)) docker.io/library/alpine:3.19"),
             Snippet(title: "podman / CRI-O / buildah: /etc/containers/registries.conf", text: podman.trimmingCharacters(in: .newlines)),
             Snippet(
                 title: "skopeo",
                 text: "skopeo copy --src-creds \(Self.quote(user)):YOUR_TOKEN\(insecure ? " --src-tls-verify=false" : "") docker://\(host)/library/alpine:3.19 dir:/tmp/alpine"),
             Snippet(
-                title: "Kubernetes: a pull secret, used by a pod's imagePullSecrets",
-                text: """
-                    kubectl create secret docker-registry tollgate-pull \\
-                      --docker-server=\(Self.quote(host)) --docker-username=\(Self.quote(user)) --docker-password=YOUR_TOKEN
-                    """),
+                title: "Kubernetes: a pull secret, used by a pod's imagePullSecrets", text: kubectlSecret(password: "YOUR_TOKEN")),
             Snippet(
                 title: "GitHub Actions",
                 text: """

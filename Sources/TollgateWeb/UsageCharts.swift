@@ -1,3 +1,4 @@
+import RegistryCore
 import TollgateLimits
 
 /// A user's daily usage over a span of days, as the usage page shows it: stacked bar charts drawn
@@ -9,6 +10,8 @@ public struct UsageHistory: Sendable {
     public let upstreams: [String]
     /// Day → upstream → the day's record.
     let byDay: [String: [String: UsageRecord]]
+    /// One row per day and upstream with any use, newest first.
+    public let rows: [UsageRecord]
 
     public init(records: [UsageRecord], lastDay: CivilDate, count: Int) {
         let first = lastDay.daysSinceEpoch - Int64(count - 1)
@@ -20,18 +23,10 @@ public struct UsageHistory: Sendable {
         }
         self.byDay = byDay
         upstreams = Set(byDay.values.flatMap(\.keys)).sorted()
+        rows = days.reversed().flatMap { day in (byDay[day] ?? [:]).values.sorted { $0.upstream < $1.upstream } }
     }
 
-    /// One row per day and upstream with any use, newest first.
-    public var rows: [UsageRecord] {
-        days.reversed().flatMap { day in (byDay[day] ?? [:]).values.sorted { $0.upstream < $1.upstream } }
-    }
-
-    public var total: UsageRecord {
-        var t = UsageRecord(user: "", day: "", upstream: "")
-        for r in rows { t.add(r) }
-        return t
-    }
+    public var total: UsageRecord { UsageRecord.total(rows) }
 
     /// The rows as CSV (a header line, then one line per row, oldest first).
     public var csv: String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RegistryCore
 import TollgateAdmin
 import TollgateServer
 
@@ -45,20 +46,11 @@ extension Tollgate {
             }
         }
 
-        /// `7d` / `24h` / `30m` ago, or the start of a UTC day.
+        /// `7d` / `24h` / `30m` ago (`ConfigValues.duration`), or the start of a UTC day.
         static func start(_ text: String, now: Date) -> Date? {
-            if let unit = text.last, let n = Int(text.dropLast()), n >= 0, n <= 100_000 {
-                let seconds: Int? = ["d": 86400, "h": 3600, "m": 60][String(unit)]
-                if let seconds { return now.addingTimeInterval(-Double(n * seconds)) }
-            }
-            let parts = text.split(separator: "-")
-            guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC")!
-            guard let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
-                calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d)
-            else { return nil }
-            return date
+            if let ago = ConfigValues.duration(text) { return now.addingTimeInterval(-ago.seconds) }
+            guard let day = CivilDate(parsing: text), day.exists else { return nil }
+            return Date(timeIntervalSince1970: Double(day.daysSinceEpoch * 86400))
         }
     }
 }
