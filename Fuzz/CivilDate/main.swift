@@ -1,6 +1,6 @@
 // CivilDate(parsing:) — `YYYY-MM-DD` of /usage?since= and `tollgate usage --since`, and the
 // days stored in the usage table.
-@testable import TollgateLimits
+@testable import RegistryCore
 
 func daysIn(_ year: Int64, _ month: Int64) -> Int64 {
     switch month {
