@@ -77,9 +77,9 @@ extension Admin {
     }
 
     /// A janitor on the stores alone, beside a server that may be running.
-    func makeJanitor() -> CacheJanitor {
+    public func makeJanitor() -> CacheJanitor {
         CacheJanitor(
-            blobs: stores.blobs, index: stores.cacheIndex, maxSize: policy.maxCacheSize,
+            blobs: stores.blobs, index: stores.cacheIndex, content: stores.contentIndex, maxSize: policy.maxCacheSize,
             logger: Logger(label: "tollgate.cache"))
     }
 }
@@ -95,6 +95,10 @@ extension Admin {
         public var fetchedAt: Date
         /// `shared`, or `user:<name>` for content fetched with that user's own credentials.
         public var audience: String
+        /// When the tag was last pulled here, and by how many different users (anonymous
+        /// callers count as one); nil and 0 before the first pull noted.
+        public var lastPulled: Date?
+        public var pulledBy: Int
     }
 
     /// Every audience content can be cached for: shared, and each user's own.
@@ -107,27 +111,112 @@ extension Admin {
         try await stores.contentIndex.repositories(audiences: try await allAudiences())
     }
 
-    /// A cached repository's tags, for every audience, by tag then audience.
+    /// A cached repository's tags, for every audience, by tag then audience, with who pulled
+    /// them here.
     public func cachedTags(upstream: String, repository: String) async throws -> [CachedTag] {
+        let pulls = try await stores.cacheIndex.tagPulls(upstream: upstream, repository: repository)
         var result: [CachedTag] = []
-        let users = Array(try await allAudiences().dropFirst())
-        // Content fetched with users' own credentials is rare: one query says whether there is any
-        // here before each user's tags are asked for.
-        var anyOwn = false
-        if !users.isEmpty {
-            anyOwn = try await !stores.contentIndex.tags(upstream: upstream, repository: repository, audiences: users).isEmpty
-        }
-        for audience in [Audience.shared] + (anyOwn ? users : []) {
-            for tag in try await stores.contentIndex.tags(upstream: upstream, repository: repository, audiences: [audience]) {
-                guard let record = try await stores.contentIndex.tag(upstream: upstream, repository: repository, tag: tag, audience: audience)
-                else { continue }
-                let manifest = try await stores.contentIndex.manifest(record.digest)
-                result.append(
-                    CachedTag(
-                        tag: tag, digest: record.digest, size: manifest?.size, mediaType: manifest?.mediaType,
-                        fetchedAt: Date(timeIntervalSince1970: record.fetchedAt), audience: audience.key))
-            }
+        for record in try await stores.contentIndex.tagRecords(upstream: upstream, repository: repository) {
+            let manifest = try await stores.contentIndex.manifest(record.digest)
+            let pulled = pulls[record.tag]
+            result.append(
+                CachedTag(
+                    tag: record.tag, digest: record.digest, size: manifest?.size, mediaType: manifest?.mediaType,
+                    fetchedAt: Date(timeIntervalSince1970: record.fetchedAt), audience: record.audience.key,
+                    lastPulled: pulled.map { Date(timeIntervalSince1970: $0.lastPulled) }, pulledBy: pulled?.users ?? 0))
         }
         return result.sorted { ($0.tag, $0.audience) < ($1.tag, $1.audience) }
+    }
+}
+
+extension Admin {
+    /// What an eviction did: the order's id in the eviction log, and what it removed here.
+    public struct Eviction: Sendable {
+        public var order: Int64
+        public var scope: CacheScope
+        public var removed: EvictionResult
+    }
+
+    /// Evicts `scope` (`UPSTREAM`, `UPSTREAM/REPO` or `UPSTREAM/REPO:TAG`) from the cache, for
+    /// every audience: logs the order (running servers apply it to their memory and, in a
+    /// cluster, every node to its own cache) and applies it to this cache's stores now.
+    public func evictCache(_ text: String) async throws -> Eviction {
+        let scope: CacheScope
+        do {
+            scope = try CacheScope(parsing: text)
+        } catch {
+            throw AdminError(error.description)
+        }
+        if !policy.upstreams.contains(scope.upstream),
+            try await !cachedRepositories().contains(where: { $0.upstream == scope.upstream })
+        {
+            throw AdminError(
+                "\(scope.upstream): no such upstream (configured: \(policy.upstreams.joined(separator: ", "))) and nothing cached from it")
+        }
+        let order = try await stores.evictions.appendEviction(scope: scope.description, digests: [], actor: actor.name, at: Date())
+        let removed = try await evictions(makeJanitor()).apply(
+            EvictionOrder(id: order, scope: scope.description, actor: actor.name, at: Date()))
+        try await audit(
+            "cache.evict", scope.description,
+            "order \(order): \(removed.tags) tag record(s), \(removed.blobs) blob(s), \(removed.bytes) bytes here")
+        return Eviction(order: order, scope: scope, removed: removed)
+    }
+
+    /// The eviction log applied to this cache with `janitor` (a running server's has its memory).
+    public func evictions(_ janitor: CacheJanitor) -> CacheEvictions {
+        CacheEvictions(stores: stores, janitor: janitor, clustered: policy.clustered)
+    }
+
+    /// Whether this cache's running server has applied eviction order `order` (to its memory).
+    public func evictionApplied(_ order: Int64) async throws -> Bool {
+        (try await stores.cacheIndex.appliedEviction() ?? 0) >= order
+    }
+}
+
+/// The eviction log's orders applied to one cache: each once, in order (`applyPending`, by the
+/// running server), or one at once (`apply`, by the CLI or console that logged it).
+public struct CacheEvictions: Sendable {
+    let stores: Stores
+    let janitor: CacheJanitor
+    /// In a cluster a tag lives on one node and its layers on others: the node that held the tag
+    /// logs what it named as a second order (same scope, with digests) for the others.
+    let clustered: Bool
+
+    /// Applies one order here; an order this version can't read is an `AdminError`.
+    public func apply(_ order: EvictionOrder) async throws -> EvictionResult {
+        let scope: CacheScope
+        do {
+            scope = try CacheScope(parsing: order.scope)
+        } catch {
+            throw AdminError("eviction order \(order.id): \(error.description)")
+        }
+        var named: Set<Digest>?
+        if !order.digests.isEmpty {
+            named = Set(order.digests.compactMap { try? Digest(parsing: $0) })
+        }
+        let result = try await janitor.evict(scope, named: named)
+        if clustered, named == nil, !result.named.isEmpty {
+            _ = try await stores.evictions.appendEviction(
+                scope: scope.description, digests: result.named.map(\.description).sorted(), actor: order.actor, at: Date())
+        }
+        return result
+    }
+
+    /// Applies the orders this cache has not applied yet, oldest first, noting each as applied;
+    /// `applied` hears of each. A cache that never applied one starts after the newest (there was
+    /// nothing of its own to evict before).
+    public func applyPending(_ applied: (EvictionOrder, Result<EvictionResult, AdminError>) -> Void) async throws {
+        guard let last = try await stores.cacheIndex.appliedEviction() else {
+            try await stores.cacheIndex.recordAppliedEviction(try await stores.evictions.latestEviction())
+            return
+        }
+        for order in try await stores.evictions.evictions(after: last) {
+            do {
+                applied(order, .success(try await apply(order)))
+            } catch let error as AdminError {
+                applied(order, .failure(error))
+            }
+            try await stores.cacheIndex.recordAppliedEviction(order.id)
+        }
     }
 }

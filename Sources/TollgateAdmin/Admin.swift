@@ -66,11 +66,14 @@ public struct AdminPolicy: Sendable {
     public var upstreams: [String]
     /// `storage.max_size`.
     public var maxCacheSize: Int64?
+    /// A cluster node (`database:`): this cache is one of several.
+    public var clustered: Bool
 
     public init(
         plans: [String: Plan], defaultPlan: String, defaultAllow: [String], defaultDeny: [String], upstreams: [String],
-        maxCacheSize: Int64?
+        maxCacheSize: Int64?, clustered: Bool = false
     ) {
+        self.clustered = clustered
         self.plans = plans
         self.defaultPlan = defaultPlan
         self.defaultAllow = defaultAllow

@@ -21,12 +21,13 @@ public struct Stores: Sendable {
     // admin
     public let userRemovals: any UserRemovalStore
     public let audit: any AuditLogStore
+    public let evictions: any CacheEvictionStore
 
     public init(
         blobs: any BlobStore, contentIndex: any ContentIndexStore, cacheIndex: any CacheIndexStore,
         users: any UserStore, keys: any KeyStore, secretTokens: any SecretTokenStore, upstreamSecrets: any UpstreamSecretStore,
         usageLedger: any UsageLedgerStore, limitWindows: any LimitWindowStore, userSettings: any UserSettingsStore,
-        userRemovals: any UserRemovalStore, audit: any AuditLogStore
+        userRemovals: any UserRemovalStore, audit: any AuditLogStore, evictions: any CacheEvictionStore
     ) {
         self.blobs = blobs
         self.contentIndex = contentIndex
@@ -40,17 +41,18 @@ public struct Stores: Sendable {
         self.userSettings = userSettings
         self.userRemovals = userRemovals
         self.audit = audit
+        self.evictions = evictions
     }
 
     /// Every port but the blob, user and key stores from one metadata adapter that implements them all.
     public init<Metadata>(blobs: any BlobStore, users: any UserStore, keys: any KeyStore, metadata: Metadata)
     where
         Metadata: ContentIndexStore & CacheIndexStore & SecretTokenStore & UpstreamSecretStore & UsageLedgerStore
-            & LimitWindowStore & UserSettingsStore & UserRemovalStore & AuditLogStore
+            & LimitWindowStore & UserSettingsStore & UserRemovalStore & AuditLogStore & CacheEvictionStore
     {
         self.init(
             blobs: blobs, contentIndex: metadata, cacheIndex: metadata, users: users, keys: keys, secretTokens: metadata,
             upstreamSecrets: metadata, usageLedger: metadata, limitWindows: metadata, userSettings: metadata,
-            userRemovals: metadata, audit: metadata)
+            userRemovals: metadata, audit: metadata, evictions: metadata)
     }
 }

@@ -32,4 +32,13 @@ public final class StorageLock: Sendable {
     }
 
     deinit { close(fd) }  // releases the lock
+
+    /// The process that holds (or last held) the lock of `root`, if it is still alive: the
+    /// running server, for the CLI beside it. Never takes the lock.
+    public static func runningHolder(root: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: root + "/tollgate.lock", encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, pid != getpid()
+        else { return nil }
+        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
 }

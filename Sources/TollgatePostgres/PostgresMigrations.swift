@@ -127,6 +127,17 @@ enum PostgresMigrations {
                 "ALTER TABLE upstream_secrets ADD COLUMN last_checked_at DOUBLE PRECISION",
             ]
         ),
+        (
+            8,
+            [
+                // The eviction log: every node applies each order to its own cache.
+                """
+                CREATE TABLE cache_evictions (
+                    id BIGSERIAL PRIMARY KEY, scope TEXT NOT NULL, digests TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL)
+                """
+            ]
+        ),
     ]
 
     static func migrate(_ client: GuardedClient, logger: Logger) async throws {

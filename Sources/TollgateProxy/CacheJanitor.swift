@@ -24,6 +24,8 @@ import NIOCore
 public final class CacheJanitor: Service {
     let blobs: any BlobStore
     let store: any CacheIndexStore
+    /// Tags and links, for evicting an admin's scope.
+    let content: any ContentIndexStore
     let memory: (any CacheMemory)?
     let disk: DiskBudget
     let metrics: JanitorMetrics?
@@ -39,13 +41,15 @@ public final class CacheJanitor: Service {
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     public init(
-        blobs: any BlobStore, index store: any CacheIndexStore, maxSize: Int64?, logger: Logger,
+        blobs: any BlobStore, index store: any CacheIndexStore, content: any ContentIndexStore, maxSize: Int64?,
+        logger: Logger,
         memory: (any CacheMemory)? = nil, disk: DiskBudget = DiskBudget(), metrics factory: (any MetricsFactory)? = nil,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         interval: Duration = .seconds(2), graceSeconds: Double = 10
     ) {
         self.blobs = blobs
         self.store = store
+        self.content = content
         self.memory = memory
         self.disk = disk
         self.metrics = factory.map(JanitorMetrics.init)
@@ -132,6 +136,13 @@ public final class CacheJanitor: Service {
     }
 
     func flushAccesses() async {
+        if let pulls = memory?.takeTagPulls(), !pulls.isEmpty {
+            do {
+                try await store.recordTagPulls(pulls)
+            } catch {
+                logger.error("could not store tag pulls", metadata: ["error": "\(error)"])
+            }
+        }
         guard let accesses = memory?.takeAccesses(), !accesses.isEmpty else { return }
         do {
             try await store.recordAccess(accesses)
@@ -223,6 +234,76 @@ public final class CacheJanitor: Service {
     }
 }
 
+extension CacheJanitor {
+    /// Removes what `scope` covers from this cache, for every audience: its tags, its links (for
+    /// a tag: those to the tag's manifests, their children, configs and layers that no other tag of
+    /// the repository still names) and referrers pages; then deletes the blobs nothing links any
+    /// more. A running cache forgets its copies at once, and its next request for the scope goes
+    /// upstream. Idempotent: a second run finds nothing.
+    ///
+    /// For a tag, `named` is what the tag named where it was cached (a cluster node that holds
+    /// its layers need not hold the tag); without it, what this cache's records of the tag name,
+    /// returned in the result's `named`.
+    public func evict(_ scope: CacheScope, named: Set<Digest>? = nil) async throws -> EvictionResult {
+        var unlink: Set<Digest> = []
+        var computed: Set<Digest> = []
+        if let repository = scope.repository, let tag = scope.tag {
+            let records = try await content.tagRecords(upstream: scope.upstream, repository: repository.value)
+            let kept = records.filter { $0.tag != tag.value }.map(\.digest)
+            var own = named ?? []
+            if named == nil { own = try await reachable(from: records.filter { $0.tag == tag.value }.map(\.digest)) }
+            unlink = own.subtracting(try await reachable(from: kept))
+            if named == nil { computed = unlink }
+        }
+        memory?.forget(scope)
+        let removed = try await content.evict(scope, tagLinks: unlink)
+        memory?.forget(scope)  // what a request read from the store meanwhile
+        var result = EvictionResult(tags: removed.tags)
+        result.named = computed
+        var deleted: Set<Digest> = []
+        for digest in removed.unlinked.sorted(by: { $0.description < $1.description }) {
+            guard try await !content.isLinked(digest), try await !store.isTagged(digest) else { continue }
+            let size = try await blobs.size(of: digest)
+            try await blobs.remove(digest)
+            try await store.forget(digest)
+            deleted.insert(digest)
+            if let size {
+                result.blobs += 1
+                result.bytes += size
+            }
+        }
+        memory?.forgetEvicted(deleted)
+        counters.withLock {
+            $0.evictedBlobs += Int64(result.blobs)
+            $0.evictedBytes += result.bytes
+        }
+        metrics?.evictedBlobs.increment(by: Int64(result.blobs))
+        metrics?.evictedBytes.increment(by: result.bytes)
+        logger.info(
+            "cache content evicted",
+            metadata: ["scope": "\(scope)", "tags": "\(result.tags)", "blobs": "\(result.blobs)", "bytes": "\(result.bytes)"])
+        return result
+    }
+
+    /// `roots` and everything their stored manifests name, transitively (an index's manifests,
+    /// then their configs and layers). Manifests not stored here add nothing.
+    func reachable(from roots: [Digest]) async throws -> Set<Digest> {
+        var seen = Set(roots)
+        var queue = roots
+        while let digest = queue.popLast() {
+            guard try await content.manifest(digest) != nil, let reader = try await blobs.reader(digest),
+                reader.size <= PullThroughCache.maxManifestSize
+            else { continue }
+            let buffer = try await reader.read(at: 0, count: Int(reader.size))
+            for child in ManifestReferences.digests(in: Array(buffer.readableBytesView)) ?? [] where !seen.contains(child) {
+                seen.insert(child)
+                queue.append(child)
+            }
+        }
+        return seen
+    }
+}
+
 /// What a running cache keeps in memory that the janitor must see: access times not yet
 /// written down, and copies of content the janitor removes.
 public protocol CacheMemory: Sendable {
@@ -230,6 +311,10 @@ public protocol CacheMemory: Sendable {
     func takeAccesses() -> [BlobAccess]
     /// Drops memory's copies and links of removed content.
     func forgetEvicted(_ digests: Set<Digest>)
+    /// Drops memory's tags and links inside `scope` (an admin's eviction).
+    func forget(_ scope: CacheScope)
+    /// The pulls by tag noted since the last call.
+    func takeTagPulls() -> [TagPull]
 }
 
 extension BlobStore {

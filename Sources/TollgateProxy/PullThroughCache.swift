@@ -26,6 +26,8 @@ public final class PullThroughCache: Service, CacheMemory {
     /// Blobs and manifests used since the janitor last wrote them down (last-access times are
     /// stored in batches, not per request).
     let accesses = Mutex<[Digest: BlobAccess]>([:])
+    /// Pulls by tag not yet written down (the janitor takes them with the accesses).
+    let tagPulls = Mutex<[TagPullKey: Double]>([:])
     /// Blob sizes declared by manifests that pulled through: the bound of their downloads.
     let declaredSizes = DeclaredSizes()
     /// The bound of a download whose size neither a manifest nor the upstream declared.
@@ -116,6 +118,33 @@ public final class PullThroughCache: Service, CacheMemory {
         guard !digests.isEmpty else { return }
         index.forgetLinks(to: digests)
         for d in digests { memory.remove(d) }
+    }
+
+    /// Drops memory's tags and links inside an admin's eviction scope.
+    public func forget(_ scope: CacheScope) { index.forget(scope) }
+
+    struct TagPullKey: Hashable {
+        var upstream: String
+        var repository: String
+        var tag: String
+        var user: String
+    }
+
+    /// Notes that `user` (`-`: anonymous) pulled a tag's manifest now; at most 100,000 pulls
+    /// wait for the janitor (it takes them every 2 s).
+    public func notePull(upstream: String, repository: RepositoryName, tag: Tag, user: String) {
+        let key = TagPullKey(upstream: upstream, repository: repository.value, tag: tag.value, user: user)
+        let now = clock()
+        tagPulls.withLock { pulls in
+            if pulls.count < 100_000 || pulls[key] != nil { pulls[key] = now }
+        }
+    }
+
+    public func takeTagPulls() -> [TagPull] {
+        tagPulls.withLock { pulls in
+            defer { pulls.removeAll(keepingCapacity: true) }
+            return pulls.map { TagPull(upstream: $0.key.upstream, repository: $0.key.repository, tag: $0.key.tag, user: $0.key.user, at: $0.value) }
+        }
     }
 
     /// Number of upstream downloads running now.

@@ -106,3 +106,22 @@ enum UpstreamReferrers {
             && index.manifests.allSatisfy { (try? Digest(parsing: $0.digest)) != nil && $0.size >= 0 }
     }
 }
+
+/// The digests a manifest or image index names: an index's manifests, a manifest's config and
+/// layers (not its `subject`: that is another image). Nil when the bytes are not such a document.
+enum ManifestReferences {
+    static func digests(in body: [UInt8]) -> [Digest]? {
+        struct Descriptor: Decodable { var digest: String }
+        struct Document: Decodable {
+            var manifests: [Descriptor]?
+            var config: Descriptor?
+            var layers: [Descriptor]?
+            var fsLayers: [Layer]?
+            struct Layer: Decodable { var blobSum: String }
+        }
+        guard let doc = try? JSONDecoder().decode(Document.self, from: Data(body)) else { return nil }
+        let named = (doc.manifests ?? []).map(\.digest) + [doc.config?.digest].compactMap { $0 } + (doc.layers ?? []).map(\.digest)
+            + (doc.fsLayers ?? []).map(\.blobSum)
+        return named.compactMap { try? Digest(parsing: $0) }
+    }
+}

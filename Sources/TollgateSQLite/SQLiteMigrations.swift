@@ -168,6 +168,23 @@ extension SQLiteStore {
                     ALTER TABLE upstream_credentials ADD COLUMN last_checked_at REAL;
                     """)
         }
+        m.registerMigration("v12-cache-evictions-and-tag-pulls") { db in
+            // The eviction log (the CLI's and console's orders, which a running server applies
+            // too), the last order this cache applied, and who pulled which tag when.
+            try db.execute(
+                sql: """
+                    CREATE TABLE cache_evictions (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, digests TEXT NOT NULL DEFAULT '',
+                        actor TEXT NOT NULL, at REAL NOT NULL
+                    );
+                    CREATE TABLE cache_state (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE tag_pulls (
+                        upstream TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, user TEXT NOT NULL,
+                        last_pulled REAL NOT NULL, PRIMARY KEY (upstream, repository, tag, user)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX referrers_subject ON referrers(upstream, repository, subject);
+                    """)
+        }
         return m
     }
 

@@ -98,4 +98,51 @@ extension SQLiteStore: CacheIndexStore {
             ).map { CacheShare(name: $0["name"], blobs: $0["blobs"], bytes: $0["bytes"]) }
         }
     }
+
+    public func recordTagPulls(_ pulls: [TagPull]) async throws {
+        guard !pulls.isEmpty else { return }
+        try await pool.write { db in
+            for p in pulls {
+                try db.execute(
+                    sql: """
+                        INSERT INTO tag_pulls (upstream, repository, tag, user, last_pulled) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (upstream, repository, tag, user) DO UPDATE SET
+                            last_pulled = max(last_pulled, excluded.last_pulled)
+                        """,
+                    arguments: [p.upstream, p.repository, p.tag, p.user, p.at])
+            }
+        }
+    }
+
+    public func tagPulls(upstream: String, repository: String) async throws -> [String: TagPullSummary] {
+        try await pool.read { db in
+            var result: [String: TagPullSummary] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT tag, max(last_pulled) AS last, count(*) AS users FROM tag_pulls
+                    WHERE upstream = ? AND repository = ? GROUP BY tag
+                    """,
+                arguments: [upstream, repository])
+            {
+                result[row["tag"]] = TagPullSummary(lastPulled: row["last"], users: row["users"])
+            }
+            return result
+        }
+    }
+
+    public func appliedEviction() async throws -> Int64? {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM cache_state WHERE key = 'applied_eviction'") }
+    }
+
+    public func recordAppliedEviction(_ id: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO cache_state (key, value) VALUES ('applied_eviction', ?)
+                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                    """,
+                arguments: [id])
+        }
+    }
 }

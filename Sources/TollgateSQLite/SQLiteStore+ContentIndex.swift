@@ -156,4 +156,59 @@ extension SQLiteStore: ContentIndexStore {
             ).map { RepositoryKey(upstream: $0["upstream"], repository: $0["repository"]) }
         }
     }
+
+    public func tagRecords(upstream: String, repository: String) async throws -> [TagRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT tag, audience, digest, fetched_at FROM tags WHERE upstream = ? AND repository = ? ORDER BY tag, audience",
+                arguments: [upstream, repository]
+            ).compactMap { row in
+                guard let digest = try? Digest(parsing: row["digest"] as String), let audience = row["audience"] as Audience?
+                else { return nil }
+                return TagRecord(
+                    upstream: upstream, repository: repository, tag: row["tag"], digest: digest, fetchedAt: row["fetched_at"],
+                    audience: audience)
+            }
+        }
+    }
+
+    public func evict(_ scope: CacheScope, tagLinks: Set<Digest>) async throws -> (tags: Int, unlinked: Set<Digest>) {
+        try await pool.write { db in
+            // (condition, arguments) selecting the scope's rows of tags, links and referrers.
+            var match = "upstream = ?"
+            var arguments: [String] = [scope.upstream]
+            if let repository = scope.repository {
+                match += " AND repository = ?"
+                arguments.append(repository.value)
+            }
+            var unlinked = Set<Digest>()
+            if let tag = scope.tag {
+                try db.execute(sql: "DELETE FROM tags WHERE \(match) AND tag = ?", arguments: StatementArguments(arguments + [tag.value]))
+                let tags = db.changesCount
+                for digest in tagLinks {
+                    let one = StatementArguments(arguments + [digest.description])
+                    try db.execute(sql: "DELETE FROM links WHERE \(match) AND digest = ?", arguments: one)
+                    if db.changesCount > 0 { unlinked.insert(digest) }
+                    try db.execute(sql: "DELETE FROM referrers WHERE \(match) AND subject = ?", arguments: one)
+                }
+                return (tags, unlinked)
+            }
+            let all = StatementArguments(arguments)
+            try db.execute(sql: "DELETE FROM tags WHERE \(match)", arguments: all)
+            let tags = db.changesCount
+            for text in try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM links WHERE \(match)", arguments: all) {
+                if let digest = try? Digest(parsing: text) { unlinked.insert(digest) }
+            }
+            try db.execute(sql: "DELETE FROM links WHERE \(match)", arguments: all)
+            try db.execute(sql: "DELETE FROM referrers WHERE \(match)", arguments: all)
+            return (tags, unlinked)
+        }
+    }
+
+    public func isLinked(_ digest: Digest) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM links WHERE digest = ?)", arguments: [digest.description]) ?? false
+        }
+    }
 }

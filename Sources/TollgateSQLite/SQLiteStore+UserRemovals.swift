@@ -61,6 +61,7 @@ extension SQLiteStore: UserRemovalStore {
         try db.execute(sql: "DELETE FROM tags WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM referrers WHERE audience = ?", arguments: [audience])
         try db.execute(sql: "DELETE FROM usage_daily WHERE user = ?", arguments: [user.value])
+        try db.execute(sql: "DELETE FROM tag_pulls WHERE user = ?", arguments: [user.value])
         try db.execute(sql: "DELETE FROM limit_windows WHERE subject = ?", arguments: [limitSubject])
     }
 }

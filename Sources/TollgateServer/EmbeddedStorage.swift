@@ -59,6 +59,6 @@ extension TollgateConfiguration {
     public var adminPolicy: AdminPolicy {
         AdminPolicy(
             plans: plans, defaultPlan: defaultPlan, defaultAllow: auth.allow, defaultDeny: auth.deny,
-            upstreams: upstreamOrder, maxCacheSize: storage.maxSize)
+            upstreams: upstreamOrder, maxCacheSize: storage.maxSize, clustered: database != nil)
     }
 }

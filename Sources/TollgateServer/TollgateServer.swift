@@ -57,6 +57,9 @@ public enum TollgateServer {
         let cache = PullThroughCache(
             blobs: stores.blobs, metadata: stores.contentIndex, logger: logger, memoryBudget: Int(config.storage.memoryCache),
             maxBlobSize: config.storage.maxBlobSize, metrics: factory)
+        let janitor = CacheJanitor(
+            blobs: stores.blobs, index: stores.cacheIndex, content: stores.contentIndex, maxSize: config.storage.maxSize,
+            logger: logger, memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock)
         // Everything that can fail comes before the upstream clients exist: a client must be shut
         // down before it is freed, so none is created until nothing else can throw.
         let configurations = try config.upstreamOrder.compactMap { name -> (UpstreamConfiguration, Duration)? in
@@ -95,7 +98,8 @@ public enum TollgateServer {
             credentials: credentials, vault: vault, logger: logger)
         let watcher = UserSettingsWatcher(
             stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            cache: cache, limiter: limiter, ledger: ledger, auth: authenticator, logger: logger, loadedVersion: version)
+            cache: cache, evictions: Admin(stores: stores, policy: config.adminPolicy).evictions(janitor), limiter: limiter, ledger: ledger, auth: authenticator, logger: logger,
+            loadedVersion: version)
         if let database = storage.database {
             clusterServices.append(ClusterChangeListener(database: database, auth: authenticator, settings: watcher))
         }
@@ -155,15 +159,14 @@ public enum TollgateServer {
                 sessions: WebSessions(secrets: authenticator.secrets) { await authenticator.isActive($0) },
                 admin: Admin(stores: stores, policy: config.adminPolicy), limiter: config.limitsEnabled ? limiter : nil,
                 ledger: config.limitsEnabled ? ledger : nil,
-                upstreamHealth: clients.map { ($0.name.value, config.upstreams[$0.name.value]?.url ?? "", $0.health) }, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix, logger: logger
+                upstreamHealth: clients.map { ($0.name.value, config.upstreams[$0.name.value]?.url ?? "", $0.health) }, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix,
+                clustered: config.cluster != nil, evicted: { await watcher.check() }, logger: logger
             ).addRoutes(to: router)
         }
         return Parts(
             router: router, cache: cache, clients: clients, limiter: limiter, ledger: ledger, metrics: metrics,
             limitsService: limitsService, settingsWatcher: watcher,
-            janitor: CacheJanitor(
-                blobs: stores.blobs, index: stores.cacheIndex, maxSize: config.storage.maxSize, logger: logger,
-                memory: cache, disk: cache.disk, metrics: factory, clock: cache.clock),
+            janitor: janitor,
             accessLog: accessLog, drain: drain, certificates: certificates, storageLock: lock,
             clusterServices: clusterServices, storage: storage)
     }

@@ -35,6 +35,8 @@ final class UserSettingsWatcher: Service, Sendable {
     let vault: CredentialVault
     /// Where a deleted user's cached content, counts and limits are forgotten (`tollgate user del`).
     let cache: PullThroughCache
+    /// The eviction log's orders (`tollgate cache rm`, the console), applied to this cache.
+    let evictions: CacheEvictions
     let limiter: any Limiter
     let ledger: UsageLedger
     let auth: Authenticator
@@ -46,7 +48,7 @@ final class UserSettingsWatcher: Service, Sendable {
 
     init(
         stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
-        vault: CredentialVault, cache: PullThroughCache, limiter: any Limiter, ledger: UsageLedger, auth: Authenticator,
+        vault: CredentialVault, cache: PullThroughCache, evictions: CacheEvictions, limiter: any Limiter, ledger: UsageLedger, auth: Authenticator,
         logger: Logger, loadedVersion: Int64
     ) {
         self.stores = stores
@@ -55,6 +57,7 @@ final class UserSettingsWatcher: Service, Sendable {
         self.credentials = credentials
         self.vault = vault
         self.cache = cache
+        self.evictions = evictions
         self.limiter = limiter
         self.ledger = ledger
         self.auth = auth
@@ -117,7 +120,30 @@ final class UserSettingsWatcher: Service, Sendable {
         logger.info("forgot a deleted user's content, usage and limits", metadata: ["user": "\(user)"])
     }
 
+    /// Applies the eviction orders this cache has not applied yet, in order: those logged while
+    /// this server was down first (`run`), then each as the settings version moves.
+    func applyEvictions() async throws {
+        try await evictions.applyPending { order, outcome in
+            switch outcome {
+            case .success(let result):
+                logger.notice(
+                    "eviction order applied",
+                    metadata: [
+                        "order": "\(order.id)", "scope": "\(order.scope)", "by": "\(order.actor)", "tags": "\(result.tags)",
+                        "blobs": "\(result.blobs)", "bytes": "\(result.bytes)", "named": "\(order.digests.count)",
+                    ])
+            case .failure(let error):
+                logger.error("skipping an eviction order this version can't read", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     func run() async {
+        do {
+            try await applyEvictions()
+        } catch {
+            logger.error("could not apply the eviction log; retrying with the next settings change", metadata: ["error": "\(error)"])
+        }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
             await check()
@@ -135,6 +161,7 @@ final class UserSettingsWatcher: Service, Sendable {
             for removal in try await stores.userRemovals.userRemovals(after: version) {
                 try await forget(removal.user, removed: removal.removed)
             }
+            try await applyEvictions()
             let loaded = try await Self.load(
                 stores: stores, plans: plans, policies: policies, accounts: auth.accounts, credentials: credentials,
                 vault: vault, logger: logger)

@@ -28,6 +28,9 @@ extension Console {
                     visitor, upstream: q["upstream"].map(String.init) ?? "", repository: q["name"].map(String.init) ?? "")
             }
         }
+        group.post("/admin/cache/evict") { request, context in
+            await adminAction(request, context) { try await evict($0, $1, $2) }
+        }
         group.get("/admin/upstreams") { request, context in
             await adminPage(request, context) { _, _, visitor in upstreamsPage(visitor) }
         }
@@ -158,14 +161,16 @@ extension Console {
 
     // MARK: cache
 
-    func cachePage(_ visitor: Visitor) async throws -> Response {
+    func cachePage(_ visitor: Visitor, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok)
+        async throws -> Response
+    {
         let stats = try await admin.cacheStats()
         let repos = try await admin.cachedRepositories()
         let max = admin.policy.maxCacheSize
         func shares(_ list: [CacheShare]) -> [[String: Any]] {
             list.map { ["name": $0.name, "blobs": $0.blobs, "bytes": ByteCount.format($0.bytes)] }
         }
-        let values: [String: Any] = [
+        var values: [String: Any] = [
             "size": ByteCount.format(stats.bytes), "max": max.map(ByteCount.format) ?? "no limit (storage.max_size)",
             "bounded": max != nil,
             "percent": max.map { $0 > 0 ? Swift.min(100, Int((Double(stats.bytes) * 100 / Double($0)).rounded())) : 100 } ?? 0,
@@ -181,27 +186,61 @@ extension Console {
                 ]
             },
         ]
-        return render("adminCache", title: "Cache", values, visitor: visitor, nav: "cache")
+        if let notice { values["notice"] = notice }
+        if let error { values["error"] = error }
+        return render("adminCache", title: "Cache", values, visitor: visitor, nav: "cache", status: status)
     }
 
     static var reposShown: Int { 500 }
 
-    func repositoryPage(_ visitor: Visitor, upstream: String, repository: String) async throws -> Response {
+    func repositoryPage(
+        _ visitor: Visitor, upstream: String, repository: String, notice: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         guard admin.policy.upstreams.contains(upstream), (try? RepositoryName(parsing: repository)) != nil else {
             return message(.notFound, "No such repository", "Name an upstream of this mirror and a repository.", visitor)
         }
         let tags = try await admin.cachedTags(upstream: upstream, repository: repository)
-        let values: [String: Any] = [
+        var values: [String: Any] = [
             "upstream": upstream, "repository": repository, "hasTags": !tags.isEmpty,
             "tags": tags.map { t -> [String: Any] in
                 [
                     "tag": t.tag, "digest": t.digest.description, "shortDigest": String(t.digest.description.prefix(19)),
                     "manifest": t.size.map { "\(ByteCount.format($0)), \(t.mediaType ?? "")" } ?? "not cached",
                     "fetched": Self.utcText(t.fetchedAt), "audience": t.audience,
+                    "pulled": t.lastPulled.map(Self.utcText) ?? "—", "users": t.pulledBy,
                 ]
             },
         ]
-        return render("adminRepository", title: "\(upstream)/\(repository)", values, visitor: visitor, nav: "cache")
+        if let notice { values["notice"] = notice }
+        if let error { values["error"] = error }
+        return render("adminRepository", title: "\(upstream)/\(repository)", values, visitor: visitor, nav: "cache", status: status)
+    }
+
+    /// Evicts the form's `scope` (an upstream, a repository or a tag), then shows the page it
+    /// was asked from: the repository's for a tag or repository, the cache's for an upstream.
+    func evict(_ context: Context, _ visitor: Visitor, _ form: [String: String]) async throws -> Response {
+        let text = form["scope"] ?? ""
+        let scope = try? CacheScope(parsing: text)
+        func page(notice: String?, error: String?, status: HTTPResponse.Status) async throws -> Response {
+            if let scope, let repository = scope.repository, scope.tag != nil || error != nil {
+                return try await repositoryPage(
+                    visitor, upstream: scope.upstream, repository: repository.value, notice: notice, error: error, status: status)
+            }
+            return try await cachePage(visitor, notice: notice, error: error, status: status)
+        }
+        do {
+            let done = try await admin(visitor, context).evictCache(text)
+            await evicted()
+            let r = done.removed
+            logger.info("console cache eviction", metadata: ["admin": "\(visitor.user)", "scope": "\(done.scope)"])
+            return try await page(
+                notice: "Evicted \(done.scope): \(r.tags) tag record(s), \(r.blobs) blob(s), \(ByteCount.format(r.bytes))"
+                    + (clustered ? " on this node; the other nodes apply it within a second." : "."),
+                error: nil, status: .ok)
+        } catch let error as AdminError {
+            return try await page(notice: nil, error: error.description, status: .badRequest)
+        }
     }
 
     // MARK: upstreams

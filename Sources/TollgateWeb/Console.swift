@@ -26,13 +26,19 @@ public struct Console<Context: ConsoleRequestContext>: Sendable {
     public let publicURL: String?
     /// "" or a path such as "/console" (no trailing slash).
     public let prefix: String
+    /// Called after an admin's eviction: the running cache applies the order to its memory now.
+    let evicted: @Sendable () async -> Void
+    /// A cluster node: the cache pages show this node's share.
+    let clustered: Bool
     let logger: Logger
 
     public init(
         auth: Authenticator, sessions: WebSessions, admin: Admin, limiter: (any Limiter)?, ledger: UsageLedger?,
         upstreamHealth: [(name: String, url: String, health: UpstreamHealth)] = [], publicURL: String?, prefix: String,
-        logger: Logger
+        clustered: Bool = false, evicted: @escaping @Sendable () async -> Void = {}, logger: Logger
     ) {
+        self.clustered = clustered
+        self.evicted = evicted
         self.ledger = ledger
         self.upstreamHealth = upstreamHealth
         self.auth = auth

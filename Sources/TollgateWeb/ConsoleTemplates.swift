@@ -296,6 +296,8 @@ enum ConsoleTemplates {
     static let adminCache = """
         <h1>Cache</h1>
         <p class="muted">What this server's disk holds (in a cluster: this node's share). Also <code>tollgate cache stats</code>.</p>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
         <section class="meters">
           <div class="meter" id="cache-size"><h2>Size</h2><p class="figure">{{size}} of {{max}}</p>
             {{#bounded}}<div class="bar" role="img" aria-label="{{percent}} percent used"><span class="fill w{{percent}}"></span></div>{{/bounded}}
@@ -306,8 +308,11 @@ enum ConsoleTemplates {
             <p class="muted">found by reads or <code>tollgate cache verify</code>, moved aside</p></div>
         </section>
         <section class="card"><h2>By upstream</h2>
-          <table class="list" id="cache-upstreams"><thead><tr><th>Upstream</th><th>Blobs</th><th>Size</th></tr></thead>
-          <tbody>{{#upstreams}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/upstreams}}</tbody></table></section>
+          <table class="list" id="cache-upstreams"><thead><tr><th>Upstream</th><th>Blobs</th><th>Size</th><th></th></tr></thead>
+          <tbody>{{#upstreams}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td>
+            <td><form method="post" action="{{prefix}}/admin/cache/evict" data-confirm="Evict everything cached from {{name}} ({{bytes}}), for every user? The next pulls fetch it again.">
+              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="{{name}}">
+              <button type="submit" class="danger">Evict all</button></form></td></tr>{{/upstreams}}</tbody></table></section>
         <section class="card"><h2>Largest repositories</h2>
           <table class="list" id="cache-repositories"><thead><tr><th>Repository</th><th>Blobs</th><th>Size</th></tr></thead>
           <tbody>{{#repositories}}<tr><td>{{name}}</td><td>{{blobs}}</td><td>{{bytes}}</td></tr>{{/repositories}}</tbody></table></section>
@@ -320,13 +325,22 @@ enum ConsoleTemplates {
     static let adminRepository = """
         <p><a href="{{prefix}}/admin/cache">← Cache</a></p>
         <h1>{{upstream}}/{{repository}}</h1>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
         {{^hasTags}}<p class="muted">No cached tags (content may be cached by digest only).</p>{{/hasTags}}
         {{#hasTags}}
         <table class="list" id="cache-tags">
-          <thead><tr><th>Tag</th><th>Digest</th><th>Manifest</th><th>Fetched (UTC)</th><th>For</th></tr></thead>
-          <tbody>{{#tags}}<tr><td>{{tag}}</td><td><code title="{{digest}}">{{shortDigest}}</code></td><td>{{manifest}}</td><td>{{fetched}}</td><td>{{audience}}</td></tr>{{/tags}}</tbody>
+          <thead><tr><th>Tag</th><th>Digest</th><th>Manifest</th><th>Fetched (UTC)</th><th>For</th><th>Last pulled (UTC)</th><th>Users</th><th></th></tr></thead>
+          <tbody>{{#tags}}<tr><td>{{tag}}</td><td><code title="{{digest}}">{{shortDigest}}</code></td><td>{{manifest}}</td><td>{{fetched}}</td><td>{{audience}}</td><td>{{pulled}}</td><td>{{users}}</td>
+            <td><form method="post" action="{{prefix}}/admin/cache/evict" data-confirm="Evict {{upstream}}/{{repository}}:{{tag}} and the content only it uses?">
+              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="{{upstream}}/{{repository}}:{{tag}}">
+              <button type="submit" class="danger">Evict</button></form></td></tr>{{/tags}}</tbody>
         </table>
         {{/hasTags}}
+        <form method="post" action="{{prefix}}/admin/cache/evict" id="evict-repository" class="actions" data-confirm="Evict {{upstream}}/{{repository}} (every tag, for every user)? The next pulls fetch it again.">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="{{upstream}}/{{repository}}">
+          <button type="submit" class="danger">Evict this repository</button>
+        </form>
         """
 
     static let adminUpstreams = """

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TollgateLimits
+import TollgateFileStorage
 import TollgateProxy
 import TollgateServer
 
@@ -9,7 +10,7 @@ extension Tollgate {
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Inspect and maintain the blob cache (safe while `serve` runs).",
-            subcommands: [Stats.self, Prune.self, Verify.self])
+            subcommands: [Stats.self, Prune.self, Verify.self, Remove.self])
 
         struct Stats: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -81,6 +82,44 @@ extension Tollgate {
                     let before = total.before
                     let verb = dryRun ? "would evict" : "evicted"
                     print("\(verb) \(total.blobs) blobs, \(ByteCount.format(total.bytes)); cache \(ByteCount.format(before)) → \(ByteCount.format(before - total.bytes))")
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rm",
+                abstract: "Evict a tag, a repository or everything of an upstream (for every user).",
+                discussion: """
+                    UPSTREAM/REPO:TAG removes the tag and the content only it names (its manifests, configs and
+                    layers no other tag of the repository uses); UPSTREAM/REPO the repository's tags and links;
+                    UPSTREAM everything fetched from that upstream. Blobs nothing else links are deleted. A
+                    running server applies the order at once (in a cluster, every node); the next pull fetches
+                    from the upstream again. Names are as cached: docker.io/library/alpine, not docker.io/alpine.
+                    """)
+            @OptionGroup var options: ConfigOption
+            @Argument(help: "UPSTREAM, UPSTREAM/REPO or UPSTREAM/REPO:TAG (e.g. docker.io/library/alpine:3.19).")
+            var scope: String
+
+            func run() async throws {
+                try await options.runAsync { config in
+                    let admin = try await OpenedStorage.admin(config)
+                    let done = try await admin.evictCache(scope)
+                    let r = done.removed
+                    var line = "evicted \(done.scope): \(r.tags) tag record(s), \(r.blobs) blob(s), \(ByteCount.format(r.bytes))"
+                    if config.cluster != nil { line += " on this node; the other nodes apply order \(done.order) themselves" }
+                    print(line)
+                    // The server beside this command forgets what it remembered within a quarter
+                    // second; say so once it has, so that the next pull is known to go upstream.
+                    if let pid = StorageLock.runningHolder(root: config.storage.path) {
+                        let deadline = ContinuousClock.now + .seconds(5)
+                        var applied = try await admin.evictionApplied(done.order)
+                        while !applied, ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(50))
+                            applied = try await admin.evictionApplied(done.order)
+                        }
+                        print(applied ? "the running server (pid \(pid)) has applied it" : "the running server (pid \(pid)) has not applied it yet; it will when it next reads its settings")
+                    }
                 }
             }
         }

@@ -88,3 +88,49 @@ check_cluster_console() {
       "$RS $(hdr location)" "request: $REQ" "$(got)"
   done
 }
+
+# cluster-evict: `tollgate cache rm` on one node evicts from every node's cache: the order goes
+# into the shared eviction log (PostgreSQL), each node applies it to its own disk and memory.
+check_cluster_evict() {
+  cluster_up cluster-evict || return
+  cl_users cluster-evict evu || return
+  local d="$WORK/cluster/evict" img dg raw parts=() held="" c n i rc out applied
+  rm -rf "$d"; mkdir -p "$d"
+  img=ghcr.io/cluster/evict-$RANDOM
+  if ! dg=$(timeout 120 "$HARNESS/mkimage.sh" "docker://$GHCR_HOST/${img#ghcr.io/}:1" --layers 4 --layer-size 100000 \
+    --seed "$img" 2>"$d/mk.err"); then
+    fail "cluster-evict: (setup) push a fresh image to ghcr" "got: $(tail -c 300 "$d/mk.err")"; return
+  fi
+  raw=$(timeout 30 skopeo inspect --raw --tls-verify=false "docker://$GHCR_HOST/${img#ghcr.io/}:1")
+  mapfile -t parts < <(jq -r '.config.digest, .layers[].digest' <<<"$raw")
+  timeout 120 skopeo copy -q --src-tls-verify=false --src-creds "$(cr evu)" "docker://$(cl_lb_host)/$img:1" "dir:$d/a" >"$d/sk.out" 2>&1 &&
+    [ "$(sk_digest "$d/a")" = "$dg" ]
+  verdict "cluster-evict: skopeo copies $img:1 through the balancer" $? "got: $(tail -c 300 "$d/sk.out")"
+  for c in "$dg" "${parts[@]}"; do held+="$(cl_on_disk "$c") "; done
+  info "nodes holding the manifest, config and layers: $held"
+  [ -n "${held// /}" ]
+  verdict "cluster-evict: (setup) the image's content is on the nodes' disks" $? "held: $held"
+
+  tgc n1 cache rm "$img:1"; rc=$?
+  out=$(head -1 "$WORK/cli.out")
+  [ $rc = 0 ] && [[ "$out" == "evicted $img:1: "*" on this node; the other nodes apply order "*" themselves" ]]
+  verdict "cluster-evict: rm $img:1 on n1 → exit 0, says the other nodes apply the order" $? "command: $CLI" "got: $(cli_got $rc)"
+  for i in $(seq 50); do
+    applied=0
+    for n in "${CL_NODES[@]}"; do
+      grep 'eviction order applied' "$WORK/tg/$n/tollgate.log" | grep -qF "scope=$img:1" && applied=$((applied + 1))
+    done
+    [ $applied = 3 ] && break
+    sleep 0.1
+  done
+  expect "cluster-evict: … every node's log says it applied the order within 5 s" 3 "$applied" \
+    "logs: $(for n in "${CL_NODES[@]}"; do grep -i 'evict' "$WORK/tg/$n/tollgate.log" | tail -1; done | tr '\n' ' ')"
+  held=""
+  for c in "$dg" "${parts[@]}"; do held+="$(cl_on_disk "$c")"; done
+  expect "cluster-evict: … the manifest, config and layers are gone from every node's disk" "" "$held"
+  rm -rf "$d/a"
+  timeout 120 skopeo copy -q --src-tls-verify=false --src-creds "$(cr evu)" "docker://$(cl_lb_host)/$img:1" "dir:$d/a" >"$d/sk.out" 2>&1 &&
+    [ "$(sk_digest "$d/a")" = "$dg" ]
+  verdict "cluster-evict: … and the next copy through the balancer fetches it again, same digest" $? "got: $(tail -c 300 "$d/sk.out")"
+  rm -rf "$d"
+}

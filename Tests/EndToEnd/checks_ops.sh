@@ -1084,6 +1084,104 @@ check_cache_cli() {
   ops_term cachecli
 }
 
+# cache-rm: `tollgate cache rm UPSTREAM[/REPO[:TAG]]` beside a running server (instance `cacherm`):
+# a tag's own content goes (an image's manifest, config and layers; an index's child manifests), what
+# other tags use stays; the running server drops what it remembered at once and asks the upstream
+# again within manifest_ttl; a repository and a whole upstream go the same way; bad scopes are
+# refused with one line; every order is in the audit log. (The console's buttons: console-browser.)
+check_cache_rm() {
+  ops_bin
+  local U sk rc out n al_parts=() bb_parts=() tool_parts=() mu_children=() left miss re m0 m1 c name want arg
+  ops_config cacherm
+  ops_start cacherm 2>"$OPS/cacherm.start.err" || { fail "cache-rm: instance starts" "$(tail -c 600 "$OPS/cacherm.start.err")"; return; }
+  U=$(ops_url cacherm) sk="$OPS/sk-cacherm"
+  ops_pull cacherm alpine library/alpine:3.19 && [ "$(sk_digest "$sk/alpine")" = "$ALPINE_DIGEST" ] &&
+    ops_pull cacherm busybox library/busybox:latest && ops_pull cacherm tool ghcr.io/org/tool:v1 &&
+    ops_pull cacherm multi library/multi:latest --all
+  verdict "cache-rm: (content) skopeo copies alpine:3.19, busybox, ghcr.io/org/tool:v1, multi:latest --all" $? \
+    "logs: $(tail -c 300 "$sk"/*.log 2>/dev/null | tr '\n' ' ')"
+  mapfile -t al_parts < <(ops_digests "$sk/alpine")
+  mapfile -t bb_parts < <(ops_digests "$sk/busybox")
+  mapfile -t tool_parts < <(ops_digests "$sk/tool")
+  mapfile -t mu_children < <(jq -r '.manifests[].digest' "$sk/multi/manifest.json" 2>/dev/null)
+  req "${ACCEPT_ALL[@]}" "$U/v2/library/alpine/manifests/3.19"
+  resp_is "cache-rm: (before) alpine:3.19 by tag within manifest_ttl → hit" 200 sha="$ALPINE_DIGEST" xcache=hit
+
+  # --- a tag
+  tgc cacherm cache rm docker.io/library/alpine:3.19; rc=$?
+  out=$(head -1 "$WORK/cli.out")
+  [ $rc = 0 ] && [[ "$out" =~ ^evicted\ docker.io/library/alpine:3.19:\ 1\ tag\ record\(s\),\ ([0-9]+)\ blob\(s\),\ .+$ ]] &&
+    [ "${BASH_REMATCH[1]}" = $((1 + ${#al_parts[@]})) ]
+  verdict "cache-rm: rm docker.io/library/alpine:3.19 → 'evicted …: 1 tag record(s), $((1 + ${#al_parts[@]})) blob(s), …' (manifest, config, layers)" $? \
+    "command: $CLI" "got: $(cli_got $rc)"
+  grep -qE "^the running server \(pid $(cat "$WORK/tg/cacherm/pid")\) has applied it$" "$WORK/cli.out"
+  verdict "cache-rm: … and says once the running server (its pid) has applied it" $? "got: $(cli_got $rc)"
+  left=$(ops_present cacherm "$ALPINE_DIGEST" "${al_parts[@]}")
+  verdict "cache-rm: … alpine's manifest, config and layers are gone from disk" "$([ -z "$left" ]; echo $?)" "still there: $left"
+  miss=$(ops_missing cacherm "$BUSYBOX_DIGEST" "${bb_parts[@]}" "$TOOL_DIGEST" "${tool_parts[@]}" "$MULTI_DIGEST")
+  verdict "cache-rm: … busybox, ghcr.io/org/tool and multi stay" "$([ -z "$miss" ]; echo $?)" "missing: $miss"
+  re=$(re_escape "/v2/library/alpine/manifests/3.19")
+  m0=$(up_count hub GET "$re" '2[0-9][0-9]')
+  req "${ACCEPT_ALL[@]}" "$U/v2/library/alpine/manifests/3.19"
+  resp_is "cache-rm: the running server asks hub again at once (within manifest_ttl) → 200, X-Cache: miss" 200 sha="$ALPINE_DIGEST" xcache=miss
+  m1=$(up_count hub GET "$re" '2[0-9][0-9]')
+  expect "cache-rm: … hub served alpine:3.19 once more" 1 "$((m1 - m0))"
+  req "$U/v2/library/alpine/blobs/$SMALL_BLOB"
+  resp_is "cache-rm: … and an evicted alpine layer → 200, right bytes, X-Cache: miss" 200 sha="$SMALL_BLOB" xcache=miss
+  req "${ACCEPT_ALL[@]}" "$U/v2/library/busybox/manifests/latest"
+  resp_is "cache-rm: … busybox:latest is still a hit" 200 sha="$BUSYBOX_DIGEST" xcache=hit
+  grep 'eviction order applied' "$WORK/tg/cacherm/tollgate.log" | grep -qF 'scope=docker.io/library/alpine:3.19' 
+  verdict "cache-rm: the server's log says it applied the order" $? "log: $(grep -i evict "$WORK/tg/cacherm/tollgate.log" | tail -3 | tr '\n' ' ')"
+
+  # --- an index: its child manifests go with it
+  tgc cacherm cache rm docker.io/library/multi:latest; rc=$?
+  left=$(ops_present cacherm "$MULTI_DIGEST" "${mu_children[@]}")
+  [ $rc = 0 ] && [ ${#mu_children[@]} -ge 2 ] && [ -z "$left" ]
+  verdict "cache-rm: rm docker.io/library/multi:latest → the index and its ${#mu_children[@]} child manifests are gone" $? \
+    "got: $(cli_got $rc); still there: $left"
+
+  # --- a whole upstream, then a repository
+  tgc cacherm cache rm ghcr.io; rc=$?
+  out=$(cat "$WORK/cli.out")
+  left=$(ops_present cacherm "$TOOL_DIGEST" "${tool_parts[@]}")
+  [ $rc = 0 ] && [[ "$out" == "evicted ghcr.io: 1 tag record(s), $((1 + ${#tool_parts[@]})) blob(s), "* ]] && [ -z "$left" ]
+  verdict "cache-rm: rm ghcr.io → everything of ghcr.io gone ($((1 + ${#tool_parts[@]})) blobs)" $? "got: $(cli_got $rc); still there: $left"
+  req "${ACCEPT_ALL[@]}" "$U/v2/ghcr.io/org/tool/manifests/v1"
+  resp_is "cache-rm: … ghcr.io/org/tool:v1 → 200 from ghcr again (X-Cache: miss)" 200 sha="$TOOL_DIGEST" xcache=miss
+  tgc cacherm cache rm docker.io/library/busybox; rc=$?
+  left=$(ops_present cacherm "$BUSYBOX_DIGEST" "${bb_parts[@]}")
+  [ $rc = 0 ] && grep -qF "evicted docker.io/library/busybox: 1 tag record(s)" "$WORK/cli.out" && [ -z "$left" ]
+  verdict "cache-rm: rm docker.io/library/busybox (a repository) → its tag and content gone" $? "got: $(cli_got $rc); still there: $left"
+  tgc cacherm cache rm docker.io/library/busybox; rc=$?
+  [ $rc = 0 ] && grep -qF "evicted docker.io/library/busybox: 0 tag record(s), 0 blob(s)" "$WORK/cli.out"
+  verdict "cache-rm: the same again → exit 0, nothing left to evict" $? "got: $(cli_got $rc)"
+
+  # --- refusals: exit 1, one line on stderr, nothing on stdout, nothing logged
+  local cases=(
+    "an uppercase repository|not a repository name|docker.io/Library/alpine"
+    "an unknown upstream|no such upstream|nosuch.example/a/b"
+    "a digest|not by digest|docker.io/library/alpine@sha256:$(printf '%064d' 0)"
+    "a bad tag|is not a tag|docker.io/library/alpine:-x"
+    "nothing before the slash|no upstream name|/library/alpine"
+  )
+  for c in "${cases[@]}"; do
+    name=${c%%|*}; c=${c#*|}; want=${c%%|*}; arg=${c#*|}
+    tgc cacherm cache rm "$arg"; rc=$?
+    [ $rc = 1 ] && [ ! -s "$WORK/cli.out" ] && [ "$(grep -c . "$WORK/cli.err")" = 1 ] && grep -qF -- "$want" "$WORK/cli.err"
+    verdict "cache-rm: rm with $name → exit 1, one stderr line ('$want')" $? "command: $CLI" "got: $(cli_got $rc)"
+  done
+  tgc cacherm cache rm; rc=$?
+  [ $rc != 0 ] && [ ! -s "$WORK/cli.out" ]
+  verdict "cache-rm: rm without a scope → usage error, non-zero exit" $? "got: $(cli_got $rc)"
+
+  tgc cacherm audit --json; rc=$?
+  expect "cache-rm: the audit log lists the five orders (actor cli)" \
+    "docker.io/library/alpine:3.19 docker.io/library/multi:latest ghcr.io docker.io/library/busybox docker.io/library/busybox cli" \
+    "$(jq -r '[.[] | select(.action == "cache.evict")] | (map(.target) | join(" ")) + " " + (map(.actor) | unique | join(","))' "$WORK/cli.out" 2>/dev/null)" \
+    "command: $CLI" "got: $(cli_got $rc)"
+  ops_term cacherm
+}
+
 # crash-marker: SIGTERM leaves <storage>/clean-shutdown and the next start checks nothing; after
 # kill -9 the start re-hashes, in the background, the blobs written since the last clean stop
 # (README.md, "Cache size, eviction and checks"); a blob damaged while the server was down is moved

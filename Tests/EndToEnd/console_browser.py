@@ -242,6 +242,16 @@ try:
     submit(a.find_element(By.LINK_TEXT, "docker.io/library/alpine"), b=a)
     tags = a.find_element(By.ID, "cache-tags").text
     report("3.19" in tags and "shared" in tags, "admin: the cache browser lists alpine's cached tag 3.19 with its digest", tags[:300])
+    row = [r for r in a.find_elements(By.CSS_SELECTOR, "#cache-tags tbody tr") if r.find_element(By.TAG_NAME, "td").text == "3.19"]
+    cells = [c.text for c in row[0].find_elements(By.TAG_NAME, "td")] if row else []
+    report(len(cells) >= 7 and cells[5] != "—" and cells[6].isdigit() and int(cells[6]) >= 1,
+           "admin: the tag's row says when it was last pulled and by how many users", cells)
+    shots("admin-repository", a)
+    submit(row[0].find_element(By.TAG_NAME, "button"), confirm=True, b=a)
+    body = a.find_element(By.TAG_NAME, "body").text
+    left = [r.text for r in a.find_elements(By.CSS_SELECTOR, "#cache-tags tbody tr")]
+    report("Evicted docker.io/library/alpine:3.19:" in body and not any(t.startswith("3.19 ") for t in left),
+           "admin: Evict (confirmed) removes the tag from the cache browser", body[:300])
     a.get(BASE + "/admin/upstreams")
     collect_log(a)
     row = [r.text for r in a.find_elements(By.CSS_SELECTOR, "#upstreams tbody tr") if r.text.startswith("docker.io")]

@@ -24,7 +24,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   limits-config limits-headers limits-pulls limits-rpm limits-parallel limits-bytes limits-concurrent limits-usage
   limits-isolation limits-anon limits-set limits-metrics limits-restart limits-off
   tenants-config tenants-cli tenants-shared tenants-policy tenants-own tenants-wrong tenants-redirect tenants-secrets
-  crash tls tls-reload tls-clients evict cache-cli crash-marker shutdown health lock
+  crash tls tls-reload tls-clients evict cache-cli cache-rm crash-marker shutdown health lock
   security-pull-paths security-slow-clients security-log-injection security-content-type security-unauthenticated-paths
   security-redirect-credentials security-proof-of-access
   security-fill-bounds security-range-unverified security-quota-unknown-length
@@ -33,7 +33,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   realm-host first-contact referrers-api referrers-cosign upgrade-storage
   console-browser
   cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage
-  cluster-console)
+  cluster-console cluster-evict)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_DIR/checks.sh"

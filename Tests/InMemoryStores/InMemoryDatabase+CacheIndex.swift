@@ -92,4 +92,30 @@ extension InMemoryDatabase: CacheIndexStore {
         }
         return byName.values.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : String.sqliteOrder($0.name, $1.name) }
     }
+
+    public func recordTagPulls(_ pulls: [TagPull]) async throws {
+        try locked { state in
+            for p in pulls {
+                let key = TagPullKey(upstream: p.upstream, repository: p.repository, tag: p.tag, user: p.user)
+                state.tagPulls[key] = max(state.tagPulls[key] ?? p.at, p.at)
+            }
+        }
+    }
+
+    public func tagPulls(upstream: String, repository: String) async throws -> [String: TagPullSummary] {
+        try locked { state in
+            var result: [String: TagPullSummary] = [:]
+            for (key, at) in state.tagPulls where key.upstream == upstream && key.repository == repository {
+                let old = result[key.tag]
+                result[key.tag] = TagPullSummary(lastPulled: max(old?.lastPulled ?? at, at), users: (old?.users ?? 0) + 1)
+            }
+            return result
+        }
+    }
+
+    public func appliedEviction() async throws -> Int64? { try locked { $0.appliedEviction } }
+
+    public func recordAppliedEviction(_ id: Int64) async throws {
+        try locked { state in state.appliedEviction = max(state.appliedEviction ?? id, id) }
+    }
 }

@@ -76,4 +76,43 @@ extension InMemoryDatabase: ContentIndexStore {
             return Set(keys).sorted { sqliteOrder([$0.upstream, $0.repository], [$1.upstream, $1.repository]) }
         }
     }
+
+    public func tagRecords(upstream: String, repository: String) async throws -> [TagRecord] {
+        try locked { state in
+            state.tags.values.filter { $0.upstream == upstream && $0.repository == repository }
+                .sorted { sqliteOrder([$0.tag, $0.audience.key], [$1.tag, $1.audience.key]) }
+        }
+    }
+
+    public func evict(_ scope: CacheScope, tagLinks: Set<Digest>) async throws -> (tags: Int, unlinked: Set<Digest>) {
+        try locked { state in
+            func inScope(_ upstream: String, _ repository: String) -> Bool { scope.contains(upstream: upstream, repository: repository) }
+            let tagsBefore = state.tags.count
+            var unlinked = Set<Digest>()
+            if let tag = scope.tag {
+                state.tags = state.tags.filter { !(inScope($0.key.upstream, $0.key.repository) && $0.key.tag == tag.value) }
+                state.links = state.links.filter { key, _ in
+                    guard inScope(key.upstream, key.repository), tagLinks.contains(key.digest) else { return true }
+                    unlinked.insert(key.digest)
+                    return false
+                }
+                state.referrers = state.referrers.filter {
+                    !(inScope($0.key.upstream, $0.key.repository) && tagLinks.contains($0.key.subject))
+                }
+            } else {
+                state.tags = state.tags.filter { !inScope($0.key.upstream, $0.key.repository) }
+                state.links = state.links.filter { key, _ in
+                    guard inScope(key.upstream, key.repository) else { return true }
+                    unlinked.insert(key.digest)
+                    return false
+                }
+                state.referrers = state.referrers.filter { !inScope($0.key.upstream, $0.key.repository) }
+            }
+            return (tagsBefore - state.tags.count, unlinked)
+        }
+    }
+
+    public func isLinked(_ digest: Digest) async throws -> Bool {
+        try locked { state in state.links.keys.contains { $0.digest == digest } }
+    }
 }

@@ -39,6 +39,7 @@ extension InMemoryDatabase: UserRemovalStore {
         state.tags = state.tags.filter { $0.key.audience != audience }
         state.referrers = state.referrers.filter { $0.key.audience != audience }
         state.usage = state.usage.filter { $0.key.user != user }
+        state.tagPulls = state.tagPulls.filter { $0.key.user != user }
         state.limitWindows = state.limitWindows.filter { $0.key.subject != limitSubject }
     }
 }

@@ -28,6 +28,9 @@ public final class InMemoryDatabase: Sendable {
         var settingsVersion: Int64 = 0
         var removals: [(version: Int64, record: UserRemovalRecord)] = []
         var audit: [AuditEntry] = []
+        var evictions: [EvictionOrder] = []
+        var appliedEviction: Int64?
+        var tagPulls: [TagPullKey: Double] = [:]
         // cluster
         var transfers: [String: SharedTransfer] = [:]
         var buckets: [String: (tokens: Double, updated: Double)] = [:]
@@ -71,6 +74,13 @@ struct ReferrersKey: Hashable {
     var subject: Digest
     var query: String
     var audience: Audience
+}
+
+struct TagPullKey: Hashable {
+    var upstream: String
+    var repository: String
+    var tag: String
+    var user: String
 }
 
 struct UpstreamSecretKey: Hashable {

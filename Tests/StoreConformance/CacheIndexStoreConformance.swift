@@ -20,7 +20,36 @@ public struct CacheIndexStoreConformance<Store: CacheIndexStore & ContentIndexSt
             ("sharesCountEachBlobOncePerGroup", sharesCountEachBlobOncePerGroup),
             ("survivesARestart", survivesARestart),
             ("twoConcurrentWriters", twoConcurrentWriters),
+            ("tagPullsCountUsersAndKeepTheLatest", tagPullsCountUsersAndKeepTheLatest),
+            ("appliedEvictionOnlyMovesForward", appliedEvictionOnlyMovesForward),
         ]
+    }
+
+    func tagPullsCountUsersAndKeepTheLatest() async throws {
+        let (m, reopen) = try await engine.open()
+        #expect(try await m.tagPulls(upstream: "docker.io", repository: "a/b").isEmpty)
+        try await m.recordTagPulls([])
+        try await m.recordTagPulls([
+            TagPull(upstream: "docker.io", repository: "a/b", tag: "1", user: "alice", at: 10),
+            TagPull(upstream: "docker.io", repository: "a/b", tag: "1", user: "-", at: 30),
+            TagPull(upstream: "docker.io", repository: "a/b", tag: "2", user: "alice", at: 5),
+            TagPull(upstream: "docker.io", repository: "a/c", tag: "1", user: "bob", at: 50),
+            TagPull(upstream: "ghcr.io", repository: "a/b", tag: "1", user: "bob", at: 60),
+        ])
+        // alice again, earlier: her time doesn't move back, and she counts once.
+        try await m.recordTagPulls([TagPull(upstream: "docker.io", repository: "a/b", tag: "1", user: "alice", at: 1)])
+        let pulls = try await reopen().tagPulls(upstream: "docker.io", repository: "a/b")
+        #expect(pulls == ["1": TagPullSummary(lastPulled: 30, users: 2), "2": TagPullSummary(lastPulled: 5, users: 1)])
+    }
+
+    func appliedEvictionOnlyMovesForward() async throws {
+        let (m, reopen) = try await engine.open()
+        #expect(try await m.appliedEviction() == nil)
+        try await m.recordAppliedEviction(0)
+        #expect(try await m.appliedEviction() == 0)
+        try await m.recordAppliedEviction(7)
+        try await m.recordAppliedEviction(3)
+        #expect(try await reopen().appliedEviction() == 7)
     }
 
     func accessTimesMoveForwardAndAddUp() async throws {

@@ -20,7 +20,96 @@ public struct ContentIndexStoreConformance<Store: ContentIndexStore>: Conformanc
             ("referrersUnrefreshedForAWeekGo", referrersUnrefreshedForAWeekGo),
             ("survivesARestart", survivesARestart),
             ("twoConcurrentWriters", twoConcurrentWriters),
+            ("tagRecordsListEveryAudience", tagRecordsListEveryAudience),
+            ("evictingATagTakesItsTagsAndTheNamedLinks", evictingATagTakesItsTagsAndTheNamedLinks),
+            ("evictingARepositoryOrUpstreamTakesAllOfIt", evictingARepositoryOrUpstreamTakesAllOfIt),
         ]
+    }
+
+    func tagRecordsListEveryAudience() async throws {
+        let m = try await engine.open().store
+        #expect(try await m.tagRecords(upstream: "docker.io", repository: "a/b").isEmpty)
+        let alice = Audience.user(name("alice"))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "2", digest: testDigest(2), fetchedAt: 2))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "1", digest: testDigest(1), fetchedAt: 1, audience: alice))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "1", digest: testDigest(3), fetchedAt: 3))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/c", tag: "1", digest: testDigest(4), fetchedAt: 4))
+        try await m.putTag(TagRecord(upstream: "ghcr.io", repository: "a/b", tag: "1", digest: testDigest(5), fetchedAt: 5))
+        let records = try await m.tagRecords(upstream: "docker.io", repository: "a/b")
+        #expect(records.map { "\($0.tag) \($0.audience.key) \($0.fetchedAt)" } == ["1 shared 3.0", "1 user:alice 1.0", "2 shared 2.0"])
+        #expect(records[0].digest == testDigest(3))
+    }
+
+    /// Links `digest` in (upstream, repository) for the shared audience and alice's.
+    private func link(_ m: Store, _ upstream: String, _ repository: String, _ n: Int) async throws {
+        for audience in [Audience.shared, .user(name("alice"))] {
+            try await m.putLink(LinkRecord(upstream: upstream, repository: repository, digest: testDigest(n), size: 1, audience: audience))
+        }
+    }
+
+    func evictingATagTakesItsTagsAndTheNamedLinks() async throws {
+        let m = try await engine.open().store
+        let alice = Audience.user(name("alice"))
+        for audience in [Audience.shared, alice] {
+            try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "1", digest: testDigest(1), fetchedAt: 1, audience: audience))
+        }
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "2", digest: testDigest(2), fetchedAt: 1))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/c", tag: "1", digest: testDigest(1), fetchedAt: 1))
+        for n in [1, 2, 3] { try await link(m, "docker.io", "a/b", n) }
+        try await link(m, "docker.io", "a/c", 1)
+        try await m.putReferrers(referrers(subject: testDigest(1), repository: "a/b"))
+        try await m.putReferrers(referrers(subject: testDigest(2), repository: "a/b"))
+        let scope = CacheScope(upstream: "docker.io", repository: try RepositoryName(parsing: "a/b"), tag: try Tag(parsing: "1"))
+        let removed = try await m.evict(scope, tagLinks: [testDigest(1), testDigest(9)])
+        #expect(removed.tags == 2)
+        #expect(removed.unlinked == [testDigest(1)])
+        #expect(try await m.tagRecords(upstream: "docker.io", repository: "a/b").map(\.tag) == ["2"])
+        #expect(try await m.tag(upstream: "docker.io", repository: "a/c", tag: "1", audience: .shared) != nil)
+        for audience in [Audience.shared, alice] {
+            #expect(try await m.link(upstream: "docker.io", repository: "a/b", digest: testDigest(1), audience: audience) == nil)
+            #expect(try await m.link(upstream: "docker.io", repository: "a/b", digest: testDigest(3), audience: audience) != nil)
+        }
+        // Still linked from the other repository.
+        #expect(try await m.isLinked(testDigest(1)))
+        #expect(try await !m.isLinked(testDigest(9)))
+        #expect(try await m.referrers(upstream: "docker.io", repository: "a/b", subject: testDigest(1), query: "", audience: .shared) == nil)
+        #expect(try await m.referrers(upstream: "docker.io", repository: "a/b", subject: testDigest(2), query: "", audience: .shared) != nil)
+        // Again: nothing left to remove.
+        let again = try await m.evict(scope, tagLinks: [testDigest(1)])
+        #expect(again.tags == 0 && again.unlinked.isEmpty)
+    }
+
+    func evictingARepositoryOrUpstreamTakesAllOfIt() async throws {
+        let m = try await engine.open().store
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/b", tag: "1", digest: testDigest(1), fetchedAt: 1))
+        try await m.putTag(TagRecord(upstream: "docker.io", repository: "a/bc", tag: "1", digest: testDigest(2), fetchedAt: 1))
+        try await m.putTag(TagRecord(upstream: "ghcr.io", repository: "a/b", tag: "1", digest: testDigest(3), fetchedAt: 1))
+        try await link(m, "docker.io", "a/b", 1)
+        try await link(m, "docker.io", "a/b", 4)
+        try await link(m, "docker.io", "a/bc", 2)
+        try await link(m, "ghcr.io", "a/b", 3)
+        try await link(m, "ghcr.io", "a/b", 4)
+        try await m.putReferrers(referrers(subject: testDigest(1), repository: "a/b"))
+        let repository = CacheScope(upstream: "docker.io", repository: try RepositoryName(parsing: "a/b"))
+        let removed = try await m.evict(repository, tagLinks: [])
+        #expect(removed.tags == 1 && removed.unlinked == [testDigest(1), testDigest(4)])
+        #expect(try await m.tagRecords(upstream: "docker.io", repository: "a/b").isEmpty)
+        #expect(try await m.tagRecords(upstream: "docker.io", repository: "a/bc").count == 1)
+        #expect(try await !m.isLinked(testDigest(1)))
+        #expect(try await m.isLinked(testDigest(4)))  // ghcr.io's
+        #expect(try await !m.hasLink(upstream: "docker.io", digest: testDigest(4)))
+        #expect(try await m.referrers(upstream: "docker.io", repository: "a/b", subject: testDigest(1), query: "", audience: .shared) == nil)
+        #expect(try await m.repositories(audiences: [.shared]).map { "\($0.upstream)/\($0.repository)" } == ["docker.io/a/bc", "ghcr.io/a/b"])
+        let upstream = try await m.evict(CacheScope(upstream: "ghcr.io"), tagLinks: [])
+        #expect(upstream.tags == 1 && upstream.unlinked == [testDigest(3), testDigest(4)])
+        #expect(try await m.repositories(audiences: [.shared, .user(name("alice"))]).map(\.upstream) == ["docker.io"])
+    }
+
+    private func referrers(subject: Digest, repository: String) -> ReferrersRecord {
+        ReferrersRecord(
+            upstream: "docker.io", repository: repository, subject: subject, query: "", audience: .shared,
+            contentType: "application/vnd.oci.image.index.v1+json", filtersApplied: nil, nextQuery: nil, body: Array("{}".utf8),
+            fetchedAt: Date().timeIntervalSince1970)
     }
 
     func tagsRoundTripReplaceAndDelete() async throws {

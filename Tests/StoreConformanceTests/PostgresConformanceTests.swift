@@ -56,4 +56,5 @@ struct PostgresConformanceTests {
     @Test func userSettings() async throws { try await UserSettingsStoreConformance(engine).runAll() }
     @Test func sharedLimits() async throws { try await SharedLimitStoreConformance(engine).runAll() }
     @Test func auditLog() async throws { try await AuditLogStoreConformance(engine).runAll() }
+    @Test func cacheEvictions() async throws { try await CacheEvictionStoreConformance(engine).runAll() }
 }

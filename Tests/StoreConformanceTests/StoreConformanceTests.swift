@@ -33,6 +33,8 @@ import TollgateStoreConformance
     @Test func userRemovalsInMemory() async throws { try await UserRemovalStoreConformance(memory).runAll() }
     @Test func auditLogSQLite() async throws { try await AuditLogStoreConformance(sqlite).runAll() }
     @Test func auditLogInMemory() async throws { try await AuditLogStoreConformance(memory).runAll() }
+    @Test func cacheEvictionsSQLite() async throws { try await CacheEvictionStoreConformance(sqlite).runAll() }
+    @Test func cacheEvictionsInMemory() async throws { try await CacheEvictionStoreConformance(memory).runAll() }
     @Test func sharedLimitsInMemory() async throws { try await SharedLimitStoreConformance(memory).runAll() }
 
     @Test func blobsOnFiles() async throws {

@@ -119,6 +119,11 @@ public final class FakeRegistry: Sendable {
     public var log: [String] { state.withLock { $0.log } }
     public func count(_ prefix: String) -> Int { log.filter { $0.hasPrefix(prefix) }.count }
     public var tokensIssued: Int { state.withLock { $0.tokensIssued } }
+    /// A blob's or manifest's bytes, as served.
+    public func bytes(of digest: Digest) -> [UInt8]? {
+        state.withLock { s in s.blobs[digest] ?? s.manifests.first { $0.key.hasSuffix("@\(digest)") }?.value.bytes }
+    }
+
     public func clearLog() { state.withLock { $0.log.removeAll() } }
 
     /// The Hummingbird router of this fake; `realm` is the absolute URL of its `/token`.

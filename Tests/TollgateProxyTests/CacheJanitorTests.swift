@@ -15,7 +15,7 @@ struct CacheJanitorTests {
         let store = try SQLiteStore(path: h.dir + "/meta.sqlite")
         let files = try FileBlobStore(root: h.dir, clearTemporary: false)
         let janitor = CacheJanitor(
-            blobs: files, index: store, maxSize: maxSize, logger: Logger(label: "t"), memory: h.cache, disk: h.cache.disk,
+            blobs: files, index: store, content: store, maxSize: maxSize, logger: Logger(label: "t"), memory: h.cache, disk: h.cache.disk,
             clock: h.cache.clock)
         return (janitor, store, files)
     }
@@ -64,6 +64,69 @@ struct CacheJanitorTests {
             let dry = await j.evict(down: .max, dryRun: true)
             #expect(dry.blobs == 2)  // every blob but the tagged manifest
             #expect(h.storedBlobs.count == before)
+        }
+    }
+
+    @Test func evictingATagTakesWhatOnlyItNamesAndTheNextPullGoesUpstream() async throws {
+        let fake = FakeRegistry()
+        let shared = fake.addBlob(PullThroughCacheTests.bytes(100_000, seed: 11))
+        let only1 = fake.addBlob(PullThroughCacheTests.bytes(200_000, seed: 12))
+        let only2 = fake.addBlob(PullThroughCacheTests.bytes(300_000, seed: 13))
+        let v1 = fake.addImage(repo: "org/app", tag: "v1", layers: [shared, only1])
+        let v2 = fake.addImage(repo: "org/app", tag: "v2", layers: [shared, only2])
+        @Sendable func config(_ tag: String) -> Digest { Digest.sha256(of: Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"\(tag)\"}".utf8)) }
+        try await Harness.with(fake) { h in
+            let (j, store, _) = try janitor(h, maxSize: nil)
+            for tag in ["v1", "v2"] {
+                _ = try await h.cache.manifest(from: h.upstream, repo, .tag(try Tag(parsing: tag)), accept: .init(headerValues: []))
+            }
+            for d in [shared, only1, only2, config("v1"), config("v2")] {
+                _ = try await h.read(try await h.cache.blob(from: h.upstream, repo, d, head: false))
+                await h.settle()
+            }
+            #expect(h.storedBlobs.count == 7)
+            let v1Scope = try CacheScope(parsing: "\(h.upstream.name)/org/app:v1")
+            let removed = try await j.evict(v1Scope)
+            // The tag, its manifest, its config and its own layer; the shared layer stays.
+            #expect(removed == EvictionResult(tags: 1, blobs: 3, bytes: 200_000 + Int64(sizes(fake, v1, config("v1")))))
+            #expect(Set(h.storedBlobs) == Set([shared, only2, v2, config("v2")].map { let h = $0.description.dropFirst(7); return "\(h.prefix(2))/\(h)" }))
+            #expect(try await store.tagRecords(upstream: h.upstream.name, repository: "org/app").map(\.tag) == ["v2"])
+            #expect(try await store.link(upstream: h.upstream.name, repository: "org/app", digest: shared, audience: .shared) != nil)
+            // Within the manifest TTL, the tag is asked for upstream again (memory forgot it too).
+            fake.clearLog()
+            let again = try await h.cache.manifest(from: h.upstream, repo, .tag(try Tag(parsing: "v1")), accept: .init(headerValues: []))
+            #expect(again.digest == v1 && again.outcome == .miss)
+            #expect(fake.count("GET /v2/org/app/manifests/") >= 1)
+            let cachedV2 = try await h.cache.manifest(from: h.upstream, repo, .tag(try Tag(parsing: "v2")), accept: .init(headerValues: []))
+            #expect(cachedV2.outcome == .hit)
+            // The repository takes the rest.
+            // v1's tag and manifest, fetched again just now; then a run that finds nothing.
+            #expect(try await j.evict(v1Scope) == EvictionResult(tags: 1, blobs: 1, bytes: Int64(sizes(fake, v1))))
+            #expect(try await j.evict(v1Scope) == EvictionResult())
+            let rest = try await j.evict(CacheScope(parsing: "\(h.upstream.name)/org/app"))
+            #expect(rest.tags == 1 && rest.blobs == 4)
+            #expect(h.storedBlobs.isEmpty)
+            #expect(try await store.cachedBytes().blobs == 0)
+            #expect(try await !store.isLinked(shared))
+        }
+    }
+
+    private func sizes(_ fake: FakeRegistry, _ digests: Digest...) -> Int {
+        var total = 0
+        for d in digests { total += fake.bytes(of: d)?.count ?? 0 }
+        return total
+    }
+
+    @Test func scopesParseAndRefuseBadNames() throws {
+        let tag = try CacheScope(parsing: "localhost:5000/team/app:1.0")
+        #expect(tag.upstream == "localhost:5000" && tag.repository?.value == "team/app" && tag.tag?.value == "1.0")
+        #expect(tag.description == "localhost:5000/team/app:1.0")
+        #expect(try CacheScope(parsing: "docker.io").repository == nil)
+        #expect(try CacheScope(parsing: "docker.io/library/alpine").tag == nil)
+        for bad in ["", "/library/alpine", "docker.io/Library/alpine", "docker.io/alpine:", "docker.io/alpine:-x",
+            "docker.io/alpine@sha256:abc", "docker.io/", "docker.io//a", "a b/c", String(repeating: "a", count: 600)]
+        {
+            #expect(throws: CacheScopeError.self, "\(bad)") { try CacheScope(parsing: bad) }
         }
     }
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import RegistryCore
+import Synchronization
 import Testing
 import TollgateAdmin
 @testable import TollgateAuth
@@ -53,6 +54,8 @@ struct ConsoleTests {
     }
 
     let health = UpstreamHealth()
+    /// How often the console told the running cache about an eviction.
+    let evictedCalls = Counter()
 
     func withConsole(prefix: String = "", _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         try await admin.addUser("alice", password: "alice-pw", cost: 4)
@@ -64,12 +67,16 @@ struct ConsoleTests {
             auth: auth, sessions: WebSessions(secrets: auth.secrets) { await auth.isActive($0) }, admin: admin,
             limiter: RateLimiter(plans: PlanBook(plans: Plan.builtIn, defaultPlan: "default")), ledger: ledger,
             upstreamHealth: [("docker.io", "https://registry-1.docker.io", health)], publicURL: nil,
-            prefix: prefix, logger: logger
+            prefix: prefix, evicted: { [evictedCalls] in evictedCalls.value.withLock { $0 += 1 } }, logger: logger
         ).addRoutes(to: router)
         try await Application(router: router).test(.router) { client in try await body(client) }
     }
 
     // MARK: helpers
+
+    final class Counter: Sendable {
+        let value = Mutex(0)
+    }
 
     /// A browser's cookie jar and the last page's form token.
     final class Browser: @unchecked Sendable {
@@ -578,6 +585,52 @@ struct ConsoleTests {
             #expect(status == .ok && repo.contains("<td>3.19</td>") && repo.contains("1.2 KiB, application/vnd.oci.image.manifest.v1+json"))
             #expect(repo.contains("<td>shared</td>") && repo.contains("<td>user:bob</td>") && repo.contains("2027-01-15 08:00 UTC"))
             #expect(try await b.get(client, "/admin/cache/repository?upstream=evil&name=x").0 == .notFound)
+        }
+    }
+
+    @Test func theCacheBrowserShowsWhoPulledATagAndEvictsTagsRepositoriesAndUpstreams() async throws {
+        try await withConsole { client in
+            let d = try Digest(parsing: "sha256:" + String(repeating: "cd", count: 32))
+            for (repository, tag) in [("library/alpine", "3.19"), ("library/alpine", "3.20"), ("library/debian", "12")] {
+                try await database.putLink(LinkRecord(upstream: "docker.io", repository: repository, digest: d, size: 10))
+                try await database.putTag(TagRecord(upstream: "docker.io", repository: repository, tag: tag, digest: d, fetchedAt: 1_800_000_000))
+            }
+            try await database.recordTagPulls([
+                TagPull(upstream: "docker.io", repository: "library/alpine", tag: "3.19", user: "bob", at: 1_800_000_100),
+                TagPull(upstream: "docker.io", repository: "library/alpine", tag: "3.19", user: "alice", at: 1_800_003_600),
+            ])
+            let b = try await adminBrowser(client)
+            let (_, repo, _) = try await b.get(client, "/admin/cache/repository?upstream=docker.io&name=library%2Falpine")
+            #expect(repo.contains("<td>2027-01-15 09:00 UTC</td><td>2</td>"), "last pulled, by two users")
+            #expect(repo.contains("<td>—</td><td>0</td>"), "3.20 never pulled here")
+            // A user can't; a form without the session's token changes nothing.
+            let bob = Browser()
+            _ = try await bob.login(client, "bob", "bob-pw")
+            _ = try await bob.get(client, "/")
+            #expect(try await bob.post(client, "/admin/cache/evict", ["scope": "docker.io"]).0 == .forbidden)
+            #expect(try await b.post(client, "/admin/cache/evict", ["scope": "docker.io"], csrf: false).0 == .forbidden)
+            #expect(try await database.tagRecords(upstream: "docker.io", repository: "library/alpine").count == 2)
+            // Bad scopes get a clear answer.
+            let (badStatus, bad, _) = try await b.post(client, "/admin/cache/evict", ["scope": "docker.io/Library/x"])
+            #expect(badStatus == .badRequest && bad.contains("is not a repository name"))
+            let (unknownStatus, unknown, _) = try await b.post(client, "/admin/cache/evict", ["scope": "<b>evil.example"])
+            #expect(unknownStatus == .badRequest && unknown.contains("&lt;b&gt;evil.example: no such upstream"))
+            #expect(evictedCalls.value.withLock { $0 } == 0)
+            // A tag: back to the repository's page.
+            let (tagStatus, afterTag, _) = try await b.post(client, "/admin/cache/evict", ["scope": "docker.io/library/alpine:3.19"])
+            #expect(tagStatus == .ok && afterTag.contains("Evicted docker.io/library/alpine:3.19: 1 tag record(s)"))
+            #expect(afterTag.contains("<td>3.20</td>") && !afterTag.contains("<td>3.19</td>"))
+            #expect(evictedCalls.value.withLock { $0 } == 1)
+            // A repository, then the upstream: to the cache page.
+            let (_, afterRepo, _) = try await b.post(client, "/admin/cache/evict", ["scope": "docker.io/library/alpine"])
+            #expect(afterRepo.contains("Evicted docker.io/library/alpine: 1 tag record(s)"))
+            #expect(try await database.tagRecords(upstream: "docker.io", repository: "library/alpine").isEmpty)
+            let (_, afterAll, _) = try await b.post(client, "/admin/cache/evict", ["scope": "docker.io"])
+            #expect(afterAll.contains("Evicted docker.io: 1 tag record(s)") && afterAll.contains("Cached repositories (0)"))
+            let log = try await admin.auditLog(since: .distantPast, limit: 50).filter { $0.action == "cache.evict" }
+            #expect(log.map(\.target) == ["docker.io/library/alpine:3.19", "docker.io/library/alpine", "docker.io"])
+            #expect(log.allSatisfy { $0.actor == "alice" && $0.address == "127.0.0.1" })
+            #expect(try await database.evictions(after: 0).map(\.scope) == log.map(\.target))
         }
     }
 

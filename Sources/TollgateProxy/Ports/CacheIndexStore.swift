@@ -27,6 +27,35 @@ public struct CacheShare: Sendable, Equatable {
     }
 }
 
+/// A pull of a tag's manifest by a user (`-` for anonymous callers), for the cache browser.
+public struct TagPull: Sendable, Hashable {
+    public var upstream: String
+    public var repository: String
+    public var tag: String
+    public var user: String
+    /// Seconds since 1970.
+    public var at: Double
+
+    public init(upstream: String, repository: String, tag: String, user: String, at: Double) {
+        self.upstream = upstream
+        self.repository = repository
+        self.tag = tag
+        self.user = user
+        self.at = at
+    }
+}
+
+/// When a tag was last pulled, and by how many different users (anonymous callers count as one).
+public struct TagPullSummary: Sendable, Equatable {
+    public var lastPulled: Double
+    public var users: Int
+
+    public init(lastPulled: Double, users: Int) {
+        self.lastPulled = lastPulled
+        self.users = users
+    }
+}
+
 /// The index side of cache maintenance: last-access times (written in batches), the cache's
 /// total, eviction candidates, and forgetting evicted content.
 public protocol CacheIndexStore: Sendable {
@@ -45,4 +74,12 @@ public protocol CacheIndexStore: Sendable {
     func reconcile(with files: [StoredBlob]) async throws
     func sharesByUpstream() async throws -> [CacheShare]
     func topRepositories(limit: Int) async throws -> [CacheShare]
+
+    /// Adds pulls by tag (written in batches); a user's later pull moves their time forward.
+    func recordTagPulls(_ pulls: [TagPull]) async throws
+    /// Per tag of the repository that was ever pulled here.
+    func tagPulls(upstream: String, repository: String) async throws -> [String: TagPullSummary]
+    /// The last eviction order (`CacheEvictionStore`) this cache applied; nil before the first.
+    func appliedEviction() async throws -> Int64?
+    func recordAppliedEviction(_ id: Int64) async throws
 }

@@ -130,4 +130,14 @@ public protocol ContentIndexStore: Sendable {
     /// Every (upstream, repository) with cached content, sorted.
     /// Repositories with content linked for any of `audiences`.
     func repositories(audiences: [Audience]) async throws -> [RepositoryKey]
+
+    /// Every tag record of a repository, for every audience.
+    func tagRecords(upstream: String, repository: String) async throws -> [TagRecord]
+    /// Removes what `scope` covers, for every audience, in one step: its tags; its links — all of
+    /// the upstream's or repository's, or for a tag only the repository's links to `tagLinks` —
+    /// and its referrers pages (for a tag: those whose subject is in `tagLinks`). Returns how
+    /// many tag records went and the digests whose links were removed.
+    func evict(_ scope: CacheScope, tagLinks: Set<Digest>) async throws -> (tags: Int, unlinked: Set<Digest>)
+    /// Whether any repository of any upstream links `digest`, for any audience.
+    func isLinked(_ digest: Digest) async throws -> Bool
 }

@@ -33,7 +33,8 @@ public enum ClusterStorage {
                 blobs: blobs, contentIndex: local, cacheIndex: local, users: shared,
                 keys: SealedKeyStore(base: shared, secret: secret), secretTokens: shared, upstreamSecrets: shared,
                 usageLedger: shared, limitWindows: local, userSettings: shared,
-                userRemovals: ClusterUserRemovals(shared: shared, local: local), audit: shared)
+                userRemovals: ClusterUserRemovals(shared: shared, local: local), audit: shared,
+                evictions: shared)
             return (stores, shared)
         } catch {
             shared.shutdown()

@@ -104,6 +104,9 @@ struct RegistryController: Sendable {
                 result = try await cache.manifest(from: upstream, route.repository, reference, accept: accept)
             }
             context.notes.record(cache: result.outcome.rawValue)
+            if case .tag(let tag) = reference {
+                cache.notePull(upstream: upstream.name, repository: route.repository, tag: tag, user: context.notes.user)
+            }
             let etag = "\"\(result.digest)\""
             var headers: HTTPFields = [
                 .contentType: result.mediaType,
