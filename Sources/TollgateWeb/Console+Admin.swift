@@ -206,7 +206,7 @@ extension Console {
             "tags": tags.map { t -> [String: Any] in
                 [
                     "tag": t.tag, "digest": t.digest.description, "shortDigest": String(t.digest.description.prefix(19)),
-                    "manifest": t.size.map { "\(ByteCount.format($0)), \(t.mediaType ?? "")" } ?? "not cached",
+                    "size": t.size.map(ByteCount.format) ?? "not cached", "mediaType": t.mediaType ?? "",
                     "fetched": Self.utcText(t.fetchedAt), "audience": t.audience,
                     "pulled": t.lastPulled.map(Self.utcText) ?? "—", "users": t.pulledBy,
                 ]

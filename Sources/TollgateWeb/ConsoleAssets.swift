@@ -51,6 +51,8 @@ enum ConsoleAssets {
         .copyable { position: relative; }
         .copyable pre { padding-right: 4.2rem; }
         .copyable button.copy { position: absolute; top: .35rem; right: .35rem; padding: .2rem .6rem; font-size: .8rem; }
+        .when { white-space: nowrap; }
+        .small { font-size: .8rem; overflow-wrap: anywhere; }
         code { font: 13px ui-monospace, "DejaVu Sans Mono", monospace; background: #eef0f4; padding: .05rem .3rem; border-radius: 4px; }
         @media (max-width: 600px) {
           main { padding: .8rem; }
@@ -58,7 +60,9 @@ enum ConsoleAssets {
           nav { order: 3; flex-basis: 100%; gap: .4rem .9rem; }
           form.logout { margin-left: auto; }
           table.list thead { display: none; }
-          table.list td { display: block; border: 0; padding: .15rem 0; }
+          table.list, table.list tbody { display: block; }
+          table.list td { display: block; border: 0; padding: .15rem 0; overflow-wrap: anywhere; }
+          .when { white-space: normal; }
           table.list tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
         }
         """ + (0...100).map { ".w\($0) { width: \($0)%; }" }.joined(separator: "\n") + "\n"

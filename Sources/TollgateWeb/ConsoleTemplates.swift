@@ -331,7 +331,7 @@ enum ConsoleTemplates {
         {{#hasTags}}
         <table class="list" id="cache-tags">
           <thead><tr><th>Tag</th><th>Digest</th><th>Manifest</th><th>Fetched (UTC)</th><th>For</th><th>Last pulled (UTC)</th><th>Users</th><th></th></tr></thead>
-          <tbody>{{#tags}}<tr><td>{{tag}}</td><td><code title="{{digest}}">{{shortDigest}}</code></td><td>{{manifest}}</td><td>{{fetched}}</td><td>{{audience}}</td><td>{{pulled}}</td><td>{{users}}</td>
+          <tbody>{{#tags}}<tr><td>{{tag}}</td><td><code title="{{digest}}">{{shortDigest}}</code></td><td>{{size}}<br><span class="muted small">{{mediaType}}</span></td><td class="when">{{fetched}}</td><td>{{audience}}</td><td class="when">{{pulled}}</td><td>{{users}}</td>
             <td><form method="post" action="{{prefix}}/admin/cache/evict" data-confirm="Evict {{upstream}}/{{repository}}:{{tag}} and the content only it uses?">
               <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="{{upstream}}/{{repository}}:{{tag}}">
               <button type="submit" class="danger">Evict</button></form></td></tr>{{/tags}}</tbody>
