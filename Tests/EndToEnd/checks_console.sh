@@ -42,7 +42,8 @@ check_console_browser() {
   audit=$(jq -r '.[] | "\(.actor) \(.address) \(.action) \(.target) \(.detail)"' "$WORK/cli.out" 2>&1)
   for want in "webadmin 127.0.0.1 user.set webuser plan=small" "webadmin 127.0.0.1 user.disable webuser" \
     "webuser 127.0.0.1 token.create webuser id " "webuser 127.0.0.1 token.revoke webuser id " \
-    "webuser 127.0.0.1 upstream.login webuser docker.io as alice" "cli local user.set webadmin role=admin"; do
+    "webuser 127.0.0.1 upstream.login webuser docker.io as alice" "cli local user.set webadmin role=admin" \
+    "webadmin 127.0.0.1 cache.evict docker.io/library/alpine:3.19 order "; do
     grep -qF -- "$want" <<<"$audit"
     verdict "console-browser: tollgate audit lists '$want…'" $? "got: $(head -c 900 <<<"$audit" | tr '\n' '|')"
   done
@@ -133,4 +134,59 @@ check_cluster_evict() {
     [ "$(sk_digest "$d/a")" = "$dg" ]
   verdict "cluster-evict: … and the next copy through the balancer fetches it again, same digest" $? "got: $(tail -c 300 "$d/sk.out")"
   rm -rf "$d"
+}
+
+# console-ctr: the node-wide containerd snippet a new token's page shows (a hosts.toml whose
+# [host."…".header] sends `Authorization: Basic <user:token>`) works as pasted: ctr pulls through a
+# mirror with anonymous access off and no --user; without the header it is refused; after the
+# token is revoked in the console the next pull is refused.
+check_console_ctr() {
+  local n=consolectr d="$WORK/tg/consolectr" C="$HARNESS/clients/containerd.sh" jar page csrf code env hosts id
+  mkdir -p "$d"
+  : >"$d/htpasswd"
+  htpasswd -B -C 10 -b "$d/htpasswd" nodeuser node-user-pw 2>/dev/null
+  tg_config $n "" "" "$(printf 'auth:\n  htpasswd: "%s"\n  anonymous: false\n  token: {key_dir: "%s"}\n' "$d/htpasswd" "$d/tokens")"
+  tg_start_checked $n "console-ctr: tollgate with the console starts" || return
+  jar="$d/jar" page="$d/page.html"
+  rm -f "$jar"
+  csrf=$(curl -s -c "$jar" "$(tg_url $n)/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  curl -s -o /dev/null -b "$jar" -c "$jar" --data-urlencode "csrf=$csrf" --data-urlencode username=nodeuser \
+    --data-urlencode password=node-user-pw "$(tg_url $n)/login"
+  csrf=$(curl -s -b "$jar" "$(tg_url $n)/tokens" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  code=$(curl -s -o "$page" -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" --data-urlencode label=k8s-nodes \
+    --data-urlencode expires=30d "$(tg_url $n)/tokens")
+  hosts=$(/usr/bin/python3 - "$page" <<'PY'
+import html, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<h3>containerd, node-wide[^<]*</h3>\s*<div class="copyable"><pre id="[^"]*">(.*?)</pre>', page, re.S)
+print(html.unescape(m.group(1)) if m else "")
+PY
+)
+  [ "$code" = 201 ] || [ "$code" = 200 ]
+  grep -qE '^ *Authorization = "Basic [A-Za-z0-9+/=]+"$' <<<"$hosts"
+  verdict "console-ctr: creating a token in the console shows a node-wide hosts.toml with an Authorization header" $? \
+    "status $code; snippet: $(head -c 400 <<<"$hosts" | tr '\n' '|')"
+  env=$(timeout 60 "$C" start 2>"$d/ctr.err") || { fail "console-ctr: private containerd starts" "$(tail -c 300 "$d/ctr.err")"; tg_stop $n; return; }
+  eval "$env"
+  echo "containerd $CTR_DIR" >>"$WORK/daemons"
+  mkdir -p "$CTR_DIR/certs.d/docker.io"
+  # as pasted, but the fallback server a closed loopback port (nothing may reach a real registry)
+  sed 's|^server = .*|server = "http://127.0.0.1:9"|' <<<"$hosts" >"$CTR_DIR/certs.d/docker.io/hosts.toml"
+  run_cmd "console-ctr: ctr pull docker.io/library/busybox:latest with the pasted hosts.toml, no --user" 180 \
+    "$C" pull "$CTR_DIR" docker.io/library/busybox:latest &&
+    expect "console-ctr: … digest = hub's" "$BUSYBOX_DIGEST" "$(ctr_digest docker.io/library/busybox:latest)"
+  grep -v -e '\.header\]' -e 'Authorization' <<<"$hosts" | sed 's|^server = .*|server = "http://127.0.0.1:9"|' \
+    >"$CTR_DIR/certs.d/docker.io/hosts.toml"
+  ! timeout 60 "$C" pull "$CTR_DIR" docker.io/library/alpine:3.19 >"$d/noheader.out" 2>&1
+  verdict "console-ctr: … without the header line the pull is refused (anonymous access is off)" $? "got: $(tail -c 300 "$d/noheader.out")"
+  sed 's|^server = .*|server = "http://127.0.0.1:9"|' <<<"$hosts" >"$CTR_DIR/certs.d/docker.io/hosts.toml"
+  id=$(grep -oE '/tokens/[A-Za-z0-9_-]+/revoke' "$page" | head -1)
+  csrf=$(curl -s -b "$jar" "$(tg_url $n)/tokens" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" "$(tg_url $n)$id")
+  expect_match "console-ctr: revoking the token in the console" '^(200|303)$' "$code" "request: POST $id"
+  sleep 1.2  # verified tokens are remembered for a second
+  ! timeout 60 "$C" pull "$CTR_DIR" docker.io/library/alpine:3.19 >"$d/revoked.out" 2>&1
+  verdict "console-ctr: … then the pull with the revoked token in the header is refused" $? "got: $(tail -c 300 "$d/revoked.out")"
+  timeout 30 "$C" stop "$CTR_DIR"
+  tg_stop $n
 }

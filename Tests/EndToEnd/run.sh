@@ -31,7 +31,7 @@ ALL_CHECKS=(config head accept notfound range routing badinput tags containerd d
   security-lockout-burst security-pat-refresh security-user-recreate security-token-endpoint security-user-timing
   security-token-form security-forwarded-for
   realm-host first-contact referrers-api referrers-cosign upgrade-storage
-  console-browser
+  console-browser console-ctr
   cluster-users cluster-clients cluster-singlefetch cluster-limits cluster-isolation cluster-usage cluster-kill cluster-db-outage
   cluster-console cluster-evict)
 
