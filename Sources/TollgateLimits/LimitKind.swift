@@ -101,6 +101,13 @@ public enum LimitUnit: Sendable, Equatable {
 
     /// A figure for people: `20 GiB`, `200`.
     public func format(_ n: Int64) -> String { self == .bytes ? ByteCount.format(n) : String(n) }
+
+    /// A figure as people write it (`500MB`, `200`); nil when it is not one.
+    public func parse(_ s: String) -> Int64? {
+        if self == .bytes { return ByteCount.parse(s) }
+        guard let v = Int64(s.trimmingCharacters(in: .whitespaces)), v >= 0 else { return nil }
+        return v
+    }
 }
 
 /// What a limit counts; each is counted by one hook of `RateLimiter`.

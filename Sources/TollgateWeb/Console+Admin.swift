@@ -37,7 +37,7 @@ extension Console {
         group.get("/admin/audit") { request, context in
             await adminPage(request, context) { _, _, visitor in try await auditPage(visitor) }
         }
-        for action in ["plan", "expires", "role", "disable", "enable", "password", "revoke-tokens", "delete"] {
+        for action in ["plan", "limits", "expires", "role", "disable", "enable", "password", "revoke-tokens", "delete"] {
             group.post(RouterPath("/admin/user/" + action)) { request, context in
                 await adminAction(request, context) { try await userAction(action, $0, $1, $2) }
             }
@@ -312,6 +312,14 @@ extension Console {
             "allow": (settings?.allow ?? admin.policy.defaultAllow).joined(separator: " ").nonEmpty ?? "(none)",
             "deny": (settings?.deny ?? admin.policy.defaultDeny).joined(separator: " ").nonEmpty ?? "(none)",
             "plans": admin.policy.plans.keys.sorted().map { ["value": $0, "selected": $0 == effective.plan] },
+            "overrideFields": LimitKind.allCases.map { kind -> [String: Any] in
+                let planValue = (admin.policy.plans[effective.plan]?.limits[kind]).map(kind.about.unit.format) ?? "unlimited"
+                let value = settings?.overrides[kind.key].map { $0.map(kind.about.unit.format) ?? "unlimited" } ?? ""
+                return ["key": kind.key, "title": kind.about.help, "value": value, "planValue": planValue]
+            },
+            "allowText": (settings?.allow ?? []).joined(separator: "\n"), "denyText": (settings?.deny ?? []).joined(separator: "\n"),
+            "defaultAllow": admin.policy.defaultAllow.joined(separator: " ").nonEmpty ?? "(none)",
+            "defaultDeny": admin.policy.defaultDeny.joined(separator: " ").nonEmpty ?? "(none)",
             "expires": settings?.expires ?? "", "disabled": record.disabled,
             "disableAction": record.disabled ? "enable" : "disable", "disableLabel": record.disabled ? "Enable" : "Disable",
             "otherRole": auth.accounts.isAdmin(name) ? "user" : "admin",
@@ -351,6 +359,28 @@ extension Console {
             case "plan":
                 _ = try await admin.setUserSettings(name, .init(plan: form["plan"] ?? ""))
                 notice = "Plan set to \(form["plan"] ?? "")."
+            case "limits":
+                // The form holds the whole set: overrides and lists not given go back to the plan's
+                // and the defaults (the plan choice stays).
+                var overrides: [LimitKind: Int64?] = [:]
+                for kind in LimitKind.allCases {
+                    let text = (form[kind.key] ?? "").trimmingCharacters(in: .whitespaces)
+                    if text.isEmpty { continue }
+                    if text == "unlimited" {
+                        overrides[kind] = .some(nil)
+                    } else if let n = kind.about.unit.parse(text) {
+                        overrides[kind] = .some(n)
+                    } else {
+                        throw AdminError("\(kind.about.help): expected \(kind.about.unit.expected) or unlimited, got \(text.prefix(40))")
+                    }
+                }
+                func globs(_ field: String) -> [String] {
+                    (form[field] ?? "").split(whereSeparator: { $0.isNewline || $0 == " " || $0 == "," }).map(String.init)
+                }
+                let plan = try await admin.stores.userSettings.userSettings().first { $0.user == name }?.plan
+                _ = try await admin.setUserSettings(
+                    name, .init(plan: plan, overrides: overrides, allow: globs("allow"), deny: globs("deny"), clearFirst: true))
+                notice = "Limits and access policy saved."
             case "expires":
                 let day = (form["expires"] ?? "").trimmingCharacters(in: .whitespaces)
                 _ = try await admin.setUserSettings(name, .init(expires: day.isEmpty ? "never" : day))

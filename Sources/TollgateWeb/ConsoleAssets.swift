@@ -25,7 +25,8 @@ enum ConsoleAssets {
         .notice { border-left: 4px solid #2da44e; background: #e9f7ee; padding: .5rem .8rem; }
         .alert { border-left: 4px solid var(--bad); background: #fdecea; padding: .5rem .8rem; }
         label { display: block; margin: .5rem 0; }
-        input, select { display: block; width: 100%; padding: .45rem .5rem; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
+        .fields { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: 0 1rem; }
+        input, select, textarea { display: block; width: 100%; padding: .45rem .5rem; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
         form.inline { display: flex; flex-wrap: wrap; gap: .6rem; align-items: flex-end; }
         form.inline label { flex: 1 1 12rem; margin: 0; }
         button { padding: .45rem .9rem; border: 0; border-radius: 6px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }

@@ -245,6 +245,17 @@ enum ConsoleTemplates {
             <label>Plan <select name="plan">{{#plans}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/plans}}</select></label>
             <button type="submit">Set plan</button>
           </form>
+          <form method="post" action="{{prefix}}/admin/user/limits" id="limits">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+            <h3>Overrides (empty: the plan's; a number or a size such as 5GiB, or unlimited)</h3>
+            <div class="fields">{{#overrideFields}}<label>{{title}} <input name="{{key}}" value="{{value}}" placeholder="plan: {{planValue}}"></label>{{/overrideFields}}</div>
+            <h3>Access policy (globs over upstream/repository, one a line; empty: the default)</h3>
+            <div class="fields">
+            <label>Allow <textarea name="allow" rows="3" placeholder="default: {{defaultAllow}}">{{allowText}}</textarea></label>
+            <label>Deny (wins) <textarea name="deny" rows="3" placeholder="default: {{defaultDeny}}">{{denyText}}</textarea></label>
+            </div>
+            <button type="submit">Save limits and policy</button>
+          </form>
         </section>
         <section class="card" id="account">
           <h2>Account</h2>

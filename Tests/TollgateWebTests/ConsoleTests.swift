@@ -498,6 +498,24 @@ struct ConsoleTests {
             #expect(s1 == .ok && afterPlan.contains("Plan set to anonymous."))
             #expect(try await database.userSettings().first { $0.user == "bob" }?.plan == "anonymous")
             #expect(try await b.post(client, "/admin/user/plan", ["name": "bob", "plan": "gold"]).0 == .badRequest)
+            // overrides and policy: the form is the whole set; the plan choice stays
+            let (s2, afterLimits, _) = try await b.post(
+                client, "/admin/user/limits",
+                [
+                    "name": "bob", "pulls_per_6h": "100", "bytes_per_day": "5GiB", "concurrent_transfers": "unlimited",
+                    "allow": "docker.io/library/*\r\nghcr.io/org/*", "deny": "docker.io/library/bad*",
+                ])
+            #expect(s2 == .ok && afterLimits.contains("Limits and access policy saved."))
+            #expect(afterLimits.contains(#"name="bytes_per_day" value="5 GiB""#) && afterLimits.contains(#"name="concurrent_transfers" value="unlimited""#))
+            var stored = try #require(try await database.userSettings().first { $0.user == "bob" })
+            #expect(stored.plan == "anonymous" && stored.overrides == ["pulls_per_6h": .some(100), "bytes_per_day": .some(5 << 30), "concurrent_transfers": Int64?.none])
+            #expect(stored.allow == ["docker.io/library/*", "ghcr.io/org/*"] && stored.deny == ["docker.io/library/bad*"])
+            let (s3, bad, _) = try await b.post(client, "/admin/user/limits", ["name": "bob", "bytes_per_day": "lots"])
+            #expect(s3 == .badRequest && bad.contains("expected a size such as 500MB or 20GiB or unlimited, got lots"))
+            #expect(try await b.post(client, "/admin/user/limits", ["name": "bob", "allow": "docker.io//<x>"]).0 == .badRequest)
+            _ = try await b.post(client, "/admin/user/limits", ["name": "bob", "pulls_per_6h": "7"])
+            stored = try #require(try await database.userSettings().first { $0.user == "bob" })
+            #expect(stored.plan == "anonymous" && stored.overrides == ["pulls_per_6h": 7] && stored.allow == nil && stored.deny == nil)
             // end day
             _ = try await b.post(client, "/admin/user/expires", ["name": "bob", "expires": "2027-01-31"])
             #expect(try await database.userSettings().first { $0.user == "bob" }?.expires == "2027-01-31")

@@ -19,31 +19,11 @@ public enum ConfigValues {
     }
 
     /// `500MB`, `20GiB`, `1024` (bytes).
-    public static func size(_ s: String) -> Int64? {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [
-            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824),
-            ("B", 1), ("", 1),
-        ]
-        for (unit, factor) in units where t.hasSuffix(unit) {
-            let number = t.dropLast(unit.count).trimmingCharacters(in: .whitespaces)
-            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number),
-                v >= 0, v * factor < 9e18
-            else { continue }
-            return Int64(v * factor)
-        }
-        return nil
-    }
+    public static func size(_ s: String) -> Int64? { ByteCount.parse(s) }
 
     /// A limit value in the kind's unit: a size for byte limits, a whole number for the others;
     /// nil when invalid (`unlimited` is handled by the callers).
-    public static func limit(_ s: String, kind: LimitKind) -> Int64? {
-        if kind.about.unit == .bytes { return size(s) }
-        let t = s.trimmingCharacters(in: .whitespaces)
-        guard let v = Int64(t), v >= 0 else { return nil }
-        return v
-    }
+    public static func limit(_ s: String, kind: LimitKind) -> Int64? { kind.about.unit.parse(s) }
 
     public static func isPlanName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
