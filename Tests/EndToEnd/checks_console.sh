@@ -88,6 +88,28 @@ check_cluster_console() {
     expect "cluster-console: … the session is over on ${CL_NODES[$i]} too (→ 303 to /login)" "303 /login" \
       "$RS $(hdr location)" "request: $REQ" "$(got)"
   done
+  # the same in a real browser (headless Chromium): pages through the balancer land on several nodes
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
+    fail "cluster-console: chromium, chromium-driver and python3-selenium are installed" "got: not all of them"
+    return
+  fi
+  local mark kind what detail seen=0 used
+  mark=$(cl_lb_mark)
+  LB="$lb" NODES="$(for i in 0 1 2; do printf '%s ' "$(cl_url $i)"; done)" USER=webc PASSWORD=webc-pw \
+    timeout 180 /usr/bin/python3 "$E2E_DIR/console_cluster_browser.py" >"$WORK/cluster/console-browser.out" 2>"$WORK/cluster/console-browser.err"
+  while IFS='|' read -r kind what detail; do
+    case "$kind" in
+      PASS) pass "cluster-console: (browser) $what"; seen=$((seen + 1)) ;;
+      FAIL) fail "cluster-console: (browser) $what" "got: $detail"; seen=$((seen + 1)) ;;
+    esac
+  done <"$WORK/cluster/console-browser.out"
+  [ "$seen" -ge 9 ]
+  verdict "cluster-console: (browser) the script ran to the end ($seen assertions)" $? \
+    "stderr tail: $(tail -c 600 "$WORK/cluster/console-browser.err" | tr '\n' ' ')"
+  used=$(cl_lb_since "$mark" | grep -E '"GET /(activity|tokens|credentials|setup)? HTTP' | grep -oE 'upstream=[0-9.:]+' | sort -u | wc -l)
+  [ "$used" -ge 2 ]
+  verdict "cluster-console: (browser) the balancer sent the browser's pages to $used nodes (≥ 2)" $? \
+    "lb.log: $(cl_lb_since "$mark" | tail -12 | tr '\n' '|')"
 }
 
 # cluster-evict: `tollgate cache rm` on one node evicts from every node's cache: the order goes
