@@ -91,11 +91,13 @@ extension Tollgate {
                 commandName: "rm",
                 abstract: "Evict a tag, a repository or everything of an upstream (for every user).",
                 discussion: """
-                    UPSTREAM/REPO:TAG removes the tag and the content only it names (its manifests, configs and
-                    layers no other tag of the repository uses); UPSTREAM/REPO the repository's tags and links;
-                    UPSTREAM everything fetched from that upstream. Blobs nothing else links are deleted. A
-                    running server applies the order at once (in a cluster, every node); the next pull fetches
-                    from the upstream again. Names are as cached: docker.io/library/alpine, not docker.io/alpine.
+                    UPSTREAM/REPO:TAG removes the tag and the content only it names (its manifests, configs and \
+                    layers no other tag of the repository uses); UPSTREAM/REPO the repository's tags and links; \
+                    UPSTREAM everything fetched from that upstream. Blobs nothing else links are deleted.
+
+                    A running server applies the order at once (in a cluster, every node); the next pull \
+                    fetches from the upstream again. Names are as cached: docker.io/library/alpine, not \
+                    docker.io/alpine.
                     """)
             @OptionGroup var options: ConfigOption
             @Argument(help: "UPSTREAM, UPSTREAM/REPO or UPSTREAM/REPO:TAG (e.g. docker.io/library/alpine:3.19).")
