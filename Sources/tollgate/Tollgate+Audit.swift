@@ -9,8 +9,8 @@ extension Tollgate {
         static let configuration = CommandConfiguration(
             abstract: "Show the audit log: every change made with `tollgate` or in the web console, oldest first.",
             discussion: """
-                A line per change: time (UTC), who (a user of the console, or cli), from which address
-                (local for the CLI), the action (user.add, user.set, token.create, …), the user it
+                A line per change: time (UTC), who (a user of the console, or cli), from which address \
+                (local for the CLI), the action (user.add, user.set, token.create, …), the user it \
                 concerns, and what changed. Never a password or a token's secret.
                 """)
         @OptionGroup var options: ConfigOption

@@ -56,7 +56,7 @@ extension Tollgate {
             static let configuration = CommandConfiguration(
                 abstract: "Evict least recently used blobs: down to a size, and/or those unused for a while.",
                 discussion: """
-                    Blobs used in the last 10 seconds and manifests a cached tag points at are kept. A running
+                    Blobs used in the last 10 seconds and manifests a cached tag points at are kept. A running \
                     server fetches anything removed again when it is next asked for.
                     """)
             @OptionGroup var options: ConfigOption

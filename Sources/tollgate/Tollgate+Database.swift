@@ -34,11 +34,11 @@ extension Tollgate {
             static let configuration = CommandConfiguration(
                 abstract: "Move a single node's accounts into the cluster's database.",
                 discussion: """
-                    Copies from the node that --from configures (its htpasswd file, its SQLite database and
-                    keys) into the database that --config names: users with their password hashes, their
-                    settings, personal access tokens, upstream logins (sealed again with the cluster's key)
-                    and usage history. Refused, with nothing written, if any of the users exists in the
-                    database already. Refresh tokens, limit windows and the cache stay behind: clients log
+                    Copies from the node that --from configures (its htpasswd file, its SQLite database and \
+                    keys) into the database that --config names: users with their password hashes, their \
+                    settings, personal access tokens, upstream logins (sealed again with the cluster's key) \
+                    and usage history. Refused, with nothing written, if any of the users exists in the \
+                    database already. Refresh tokens, limit windows and the cache stay behind: clients log \
                     in again, windows start afresh, and a node started on the old storage keeps its cache.
                     """)
             @OptionGroup var options: ConfigOption

@@ -9,7 +9,7 @@ extension Tollgate {
             commandName: "upstream",
             abstract: "A user's own credentials for an upstream registry (for their private repositories).",
             discussion: """
-                Stored encrypted (AES-GCM, key in auth.token.key_dir/upstream-credentials.key); never
+                Stored encrypted (AES-GCM, key in auth.token.key_dir/upstream-credentials.key); never \
                 printed, logged or returned. Content fetched with them is visible to that user only.
                 """,
             subcommands: [Login.self, Logout.self, List.self])

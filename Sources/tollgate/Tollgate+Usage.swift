@@ -10,12 +10,12 @@ extension Tollgate.User {
             abstract:
                 "Set a user's plan, limit overrides and access policy (a running server applies them within a second).",
             discussion: """
-                Counts take a whole number, byte limits a size (500MB, 20GiB); either takes `unlimited`.
-                --allow/--deny take globs over <upstream>/<repository> (docker.io/library/*, ghcr.io/org/**);
-                given, they replace the user's allow (or deny) list, which otherwise is auth.default_policy's.
-                --clear-overrides first returns the user to the default plan, limits and policy, then
-                applies the other options given. --role admin opens the web console's admin pages to the
-                user. --expires sets the account's last day (UTC): after it, its logins, tokens and
+                Counts take a whole number, byte limits a size (500MB, 20GiB); either takes `unlimited`. \
+                --allow/--deny take globs over <upstream>/<repository> (docker.io/library/*, ghcr.io/org/**); \
+                given, they replace the user's allow (or deny) list, which otherwise is auth.default_policy's. \
+                --clear-overrides first returns the user to the default plan, limits and policy, then \
+                applies the other options given. --role admin opens the web console's admin pages to the \
+                user. --expires sets the account's last day (UTC): after it, its logins, tokens and \
                 console sessions stop working with "account expired on …"; --expires never removes it.
                 """)
         @OptionGroup var options: ConfigOption

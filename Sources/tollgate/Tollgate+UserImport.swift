@@ -7,8 +7,8 @@ extension Tollgate.User {
         static let configuration = CommandConfiguration(
             abstract: "Add the users of an htpasswd file (bcrypt, as `htpasswd -B` writes; all or nothing).",
             discussion: """
-                Lines that are not bcrypt users (MD5, SHA, crypt, bad names, duplicates) refuse the whole
-                file, each named with its line number; so does a user that exists already, unless
+                Lines that are not bcrypt users (MD5, SHA, crypt, bad names, duplicates) refuse the whole \
+                file, each named with its line number; so does a user that exists already, unless \
                 --update replaces their password hash (and disabled mark, `!` before the hash).
                 """)
         @OptionGroup var options: ConfigOption
