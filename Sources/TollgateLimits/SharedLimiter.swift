@@ -7,7 +7,10 @@ import Synchronization
 /// step there (`SharedLimitStore`), so the nodes together never pass a limit:
 /// - a pull charges the pull window with one statement; concurrent pulls of one caller on this
 ///   node share it (`chargeUpTo`: as many as fit), so a busy caller costs one round trip per
-///   batch, not per pull;
+///   batch, not per pull; far from the limit (or without one: the window still counts) a batch
+///   also takes a slice of `pullSlice` pulls that this node hands out without asking, and what
+///   is left of it after a second of quiet goes back, so the stored count is then exactly the
+///   pulls served (a node that dies keeps its slice counted: the safe side);
 /// - a blob download reserves a transfer slot and its bytes (tagged with this node, so they are
 ///   released if the node dies) and settles to the bytes sent;
 /// - request rates are leased from the shared bucket in slices (`requestSlice`), used here,
@@ -60,6 +63,19 @@ public final class SharedLimiter: Limiter, Service {
         var waiting: [CheckedContinuation<Result<SharedChargeOutcome, any Error>, Never>] = []
     }
     private let pullBatches = Mutex<[PullBatchKey: PullBatch]>([:])
+    /// Pulls this node holds, charged already, per subject and window; `used` is the stored count
+    /// when they were taken (it includes them).
+    private struct PullSlice {
+        var pulls: Int64
+        var used: Int64
+        var lastUsed: UInt64
+    }
+    private let pullSlices = Mutex<[PullBatchKey: PullSlice]>([:])
+    /// How many pulls a slice takes: `pullSlice` when the window has no limit or at least
+    /// `pullSliceRoom` pulls are left of it (by the count last stored), else none: near a limit
+    /// every pull is charged as it comes, so no node holds what another could use.
+    public static let pullSlice: Int64 = 64
+    public static let pullSliceRoom: Int64 = 64 * 64
     /// Bytes this node's transfers in flight have reserved, per subject.
     private let inFlight = Mutex<[Principal: Int64]>([:])
     /// What the other live nodes know of a subject (nil when one doesn't answer); set once the
@@ -102,6 +118,15 @@ public final class SharedLimiter: Limiter, Service {
     /// go to the longest waiting.
     private func chargePull(_ subject: Principal, _ window: SharedWindow) async throws -> SharedChargeOutcome {
         let key = PullBatchKey(subject: subject, window: window)
+        let mono = clock.monotonic()
+        let sliced = pullSlices.withLock { s -> Int64? in
+            guard var slice = s[key], slice.pulls > 0 else { return nil }
+            slice.pulls -= 1
+            slice.lastUsed = mono
+            s[key] = slice
+            return slice.used
+        }
+        if let used = sliced { return .counted([used]) }
         let result = await withCheckedContinuation { continuation in
             let lead = pullBatches.withLock { b -> Bool in
                 let lead = b[key] == nil
@@ -126,8 +151,9 @@ public final class SharedLimiter: Limiter, Service {
             }
             if waiting.isEmpty { return }
             do {
+                let extra = sliceWanted(key)
                 let (granted, used) = try await store.chargeUpTo(
-                    subject: key.subject.description, window: key.window, want: Int64(waiting.count))
+                    subject: key.subject.description, window: key.window, want: Int64(waiting.count) + extra)
                 for (i, c) in waiting.enumerated() {
                     if Int64(i) < granted {
                         c.resume(returning: .success(.counted([used - granted + 1 + Int64(i)])))
@@ -135,10 +161,26 @@ public final class SharedLimiter: Limiter, Service {
                         c.resume(returning: .success(.refused(index: 0, used: used)))
                     }
                 }
+                if granted > Int64(waiting.count) {
+                    let mono = clock.monotonic()
+                    pullSlices.withLock { s in
+                        s[key, default: PullSlice(pulls: 0, used: used, lastUsed: mono)].pulls += granted - Int64(waiting.count)
+                        s[key]!.used = used
+                        s[key]!.lastUsed = mono
+                    }
+                }
             } catch {
                 for c in waiting { c.resume(returning: .failure(error)) }
             }
         }
+    }
+
+    /// The slice a batch for `key` takes besides its pulls (see `pullSlice`).
+    private func sliceWanted(_ key: PullBatchKey) -> Int64 {
+        guard let limit = key.window.limit else { return Self.pullSlice }
+        let stored = known.withLock { $0[key.subject]?.windows[key.window.kind] }
+        guard let stored, stored.start >= key.window.start else { return 0 }  // not known yet: exact
+        return limit - stored.used >= Self.pullSliceRoom ? Self.pullSlice : 0
     }
 
     /// Enters degraded mode after `error` and returns the local limiter, `subject`'s counts gathered.
@@ -281,10 +323,15 @@ public final class SharedLimiter: Limiter, Service {
         let now = clock.wall()
         let stored = (try? await store.windows(subject: subject.description)) ?? []
         let transfers = (try? await store.transfers(subject: subject.description)) ?? (active: 0, reservedBytes: 0)
+        // Pulls of this node's slices are counted in the store but not yet served.
+        let sliced = pullSlices.withLock { s in
+            s.filter { $0.key.subject == subject }.map { ($0.key.window, $0.value.pulls) }
+        }
         let windows = LimitKind.windowed.map { kind -> LimitStatus.Window in
             let w = SharedWindow(kind: kind.storedWindow!, start: kind.period!.start(containing: now), limit: nil)
             let end = kind.period!.next(after: w.start)
-            return .init(start: w.start, used: w.count(in: stored), secondsLeft: max(1, end - now))
+            let held = sliced.filter { $0.0.kind == w.kind && $0.0.start == w.start }.reduce(0) { $0 + $1.1 }
+            return .init(start: w.start, used: max(0, w.count(in: stored) - held), secondsLeft: max(1, end - now))
         }
         var requests: Int64?
         if let rate = RateLimiter.requestRate, let capacity = limits.limits[rate.kind] {
@@ -300,6 +347,7 @@ public final class SharedLimiter: Limiter, Service {
 
     public func forget(_ subject: Principal) {
         leases.withLock { $0[subject] = nil }
+        pullSlices.withLock { s in s = s.filter { $0.key.subject != subject } }
         known.withLock { $0[subject] = nil }
         degraded.withLock { $0?.forget(subject) }
     }
@@ -314,6 +362,7 @@ public final class SharedLimiter: Limiter, Service {
             await tick()
         }
         await returnIdleLeases(olderThan: 0)
+        await returnIdlePullSlices(olderThan: 0)
     }
 
     /// One round of `run`'s work (tests call it directly).
@@ -322,6 +371,7 @@ public final class SharedLimiter: Limiter, Service {
             await recover(from: local)
         } else {
             await returnIdleLeases(olderThan: 1_000_000_000)
+            await returnIdlePullSlices(olderThan: 1_000_000_000)
             await settleUnsettled()
             await rereadKnown()
         }
@@ -397,6 +447,20 @@ public final class SharedLimiter: Limiter, Service {
                 continue
             }
             try? await store.returnRequests(subject: subject.description, capacity: capacity, count: tokens)
+        }
+    }
+
+    /// Gives back what is left of pull slices unused for `nanos`: the store's count goes down to
+    /// the pulls served. While the store is unreachable a slice stays counted (the safe side).
+    private func returnIdlePullSlices(olderThan nanos: UInt64) async {
+        let mono = clock.monotonic()
+        let idle = pullSlices.withLock { s -> [(PullBatchKey, Int64)] in
+            let done = s.filter { mono &- $0.value.lastUsed >= nanos }
+            for key in done.keys { s[key] = nil }
+            return done.filter { $0.value.pulls > 0 }.map { ($0.key, $0.value.pulls) }
+        }
+        for (key, pulls) in idle {
+            try? await store.refund(subject: key.subject.description, windows: [key.window], amount: pulls)
         }
     }
 

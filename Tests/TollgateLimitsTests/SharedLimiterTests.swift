@@ -78,6 +78,49 @@ struct SharedLimiterTests {
         #expect(status.activeTransfers == 0 && status.windows[LimitKind.bytesPerDay.windowSlot!].used == 1000)
     }
 
+    @Test func farFromTheLimitPullsComeInSlicesAndWhatIsLeftGoesBack() async throws {
+        let store = InMemoryDatabase()
+        let limiters = Self.nodes(2, store, Self.plans([.pullsPer6h: 100_000]))
+        func stored() async throws -> Int64 {
+            try await store.windows(subject: Self.alice.description).first { $0.kind == LimitKind.pullsPer6h.storedWindow! }?.used ?? 0
+        }
+        func admitted(_ l: SharedLimiter, _ n: Int) async -> Int {
+            var ok = 0
+            for _ in 0..<n { if case .success = await l.admit(Self.alice, pull: true, request: false) { ok += 1 } }
+            return ok
+        }
+        // The first pull is charged alone (the count isn't known yet); the next takes a slice.
+        #expect(await admitted(limiters[0], 1) == 1)
+        #expect(try await stored() == 1)
+        #expect(await admitted(limiters[0], 1) == 1)
+        #expect(try await stored() == 2 + SharedLimiter.pullSlice)
+        // Served from the slice without asking; the status shows the pulls served, not the slice.
+        #expect(await admitted(limiters[0], 30) == 30)
+        #expect(try await stored() == 2 + SharedLimiter.pullSlice)
+        #expect(await limiters[0].status(Self.alice).windows[LimitKind.pullsPer6h.windowSlot!].used == 32)
+        #expect(await admitted(limiters[1], 5) == 5)  // another node: its own first charge, then a slice
+        // After a second of quiet the rest goes back: the count is exactly the pulls served.
+        try await Task.sleep(for: .milliseconds(1100))
+        for l in limiters { await l.tick() }
+        #expect(try await stored() == 37)
+    }
+
+    @Test func nearTheLimitEveryPullIsChargedAsItComes() async throws {
+        let store = InMemoryDatabase()
+        let limiters = Self.nodes(3, store, Self.plans([.pullsPer6h: SharedLimiter.pullSliceRoom + 10]))
+        var served = 0
+        for i in 0..<40 { if case .success = await limiters[i % 3].admit(Self.alice, pull: true, request: false) { served += 1 } }
+        let used = try await store.windows(subject: Self.alice.description).first?.used
+        // Slices while 4096 or more were left; then each pull alone: the 40 all fit, and the store
+        // holds the served pulls plus at most a slice per node.
+        #expect(served == 40)
+        #expect(used.map { $0 >= 40 && $0 <= 40 + 3 * SharedLimiter.pullSlice } == true, "\(String(describing: used))")
+        // A limit in reach: 64 parallel pulls over three nodes, exactly the limit admitted.
+        let tight = Self.nodes(3, InMemoryDatabase(), Self.plans([.pullsPer6h: 100]))
+        let admitted = await Self.successes(150) { i in await tight[i % 3].admit(Self.alice, pull: true, request: true) }
+        #expect(admitted == 100)
+    }
+
     @Test func requestRatesAreLeasedInSlices() async throws {
         let store = InMemoryDatabase()
         let limiters = Self.nodes(3, store, Self.plans([.requestsPerMinute: 60]))
