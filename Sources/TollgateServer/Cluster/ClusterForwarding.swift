@@ -11,6 +11,7 @@ import RegistryCore
 import TollgateAuth
 import TollgateCluster
 import TollgateLimits
+import TollgateUpstream
 
 /// Cluster mode's request forwarding: which node owns a piece of content (rendezvous hashing over
 /// the live nodes), and passing a request this node can't answer from its own cache to that owner,
@@ -69,9 +70,10 @@ final class ClusterForwarding: Sendable {
     typealias Resume = @Sendable (_ offset: Int64, _ write: (ByteBuffer) async throws -> Void) async throws -> Void
 
     /// Asks `owner` for `target` (path and query) on the caller's behalf; nil when the owner
-    /// can't answer (then this node serves the request). A whole body (200 with a length) that
-    /// breaks off because the owner went away is finished by `resume`: a dying owner doesn't fail
-    /// a pull that was under way.
+    /// can't answer (then this node serves the request). With `collectUpTo` the answer is read
+    /// whole (a manifest); else a GET's body is relayed as it comes (`relay`), and a whole body
+    /// (200 with a length) that breaks off because the owner went away is finished by `resume`:
+    /// a dying owner doesn't fail a pull that was under way.
     func forward(
         _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
         head: Bool, collectUpTo limit: Int? = nil, resume: Resume? = nil
@@ -80,6 +82,9 @@ final class ClusterForwarding: Sendable {
         var outgoing = signedRequest(owner.url + target, target: target, method: head ? .HEAD : .GET, for: who)
         for name in [HTTPField.Name.accept, .range, .ifNoneMatch] {
             for value in request.headers[values: name] { outgoing.headers.add(name: name.rawName, value: value) }
+        }
+        if !head, limit == nil {
+            return await relay(outgoing, to: owner, resume: resume)
         }
         let answer: HTTPClientResponse
         do {
@@ -95,36 +100,93 @@ final class ClusterForwarding: Sendable {
             return nil
         }
         forwarded.increment()
-        var headers = HTTPFields()
-        for (name, value) in answer.headers {
-            guard let field = HTTPField.Name(name), Self.passed.contains(field) else { continue }
-            headers.append(HTTPField(name: field, value: value))
-        }
-        let status = HTTPResponse.Status(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase)
+        let (status, headers) = Self.passedOn(answer.status, answer.headers)
         if head || answer.status == .notModified {
             return (Response(status: status, headers: headers), nil)
         }
-        let body = answer.body
-        if let limit, answer.status == .ok {
-            // A small answer (a manifest) is read whole, so the caller can keep it.
-            guard let bytes = try? await body.collect(upTo: limit) else {
-                skipped.increment()
-                return nil
-            }
-            return (Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes)), bytes)
+        // Only what is asked with a limit comes here (a manifest): read whole, a 200's bytes are
+        // the caller's to keep.
+        guard let bytes = try? await answer.body.collect(upTo: limit ?? Self.readAhead) else {
+            skipped.increment()
+            return nil
         }
-        let length = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
-        let whole = answer.status == .ok && length != nil
+        return (
+            Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes)),
+            answer.status == .ok ? bytes : nil
+        )
+    }
+
+    /// The status and the headers passed on to the client.
+    static func passedOn(_ status: HTTPResponseStatus, _ fields: HTTPHeaders) -> (HTTPResponse.Status, HTTPFields) {
+        var headers = HTTPFields()
+        for (name, value) in fields {
+            guard let field = HTTPField.Name(name), Self.passed.contains(field) else { continue }
+            headers.append(HTTPField(name: field, value: value))
+        }
+        return (HTTPResponse.Status(code: Int(status.code), reasonPhrase: status.reasonPhrase), headers)
+    }
+
+    /// How far a relayed body is read from the owner ahead of the client.
+    static var readAhead: Int { 4 << 20 }
+
+    /// A GET whose answer is streamed to the client as it comes: the owner's body flows on its
+    /// connection's event loop into a `ChunkPipe` (read ahead up to `readAhead`, no thread hop per
+    /// part), and the client is written whatever has arrived. A whole body that breaks off
+    /// because the owner went away is finished by `resume`.
+    private func relay(_ outgoing: HTTPClientRequest, to owner: NodeRecord, resume: Resume?) async
+        -> (response: Response, body: ByteBuffer?)?
+    {
+        let pipe = ChunkPipe(limit: Self.readAhead)
+        let eventLoop = client.eventLoopGroup.next()
+        let headPromise = eventLoop.makePromise(of: HTTPResponseHead.self)
+        let task: HTTPClient.Task<Void>
+        do {
+            let request = try HTTPClient.Request(url: outgoing.url, method: outgoing.method, headers: outgoing.headers)
+            task = client.execute(
+                request: request, delegate: SinkDelegate(sink: pipe, head: headPromise, streams: { _ in true }),
+                eventLoop: .delegate(on: eventLoop), logger: logger)
+        } catch {
+            headPromise.fail(error)
+            skipped.increment()
+            return nil
+        }
+        // The owner may be fetching the content upstream first: its answer's head may take this long.
+        let timedOut = eventLoop.scheduleTask(in: answerTimeout) { task.cancel() }
+        let head: HTTPResponseHead
+        do {
+            head = try await headPromise.futureResult.get()
+            timedOut.cancel()
+        } catch {
+            timedOut.cancel()
+            pipe.close()
+            skipped.increment()
+            suspect(owner, error)
+            return nil
+        }
+        if head.status == .serviceUnavailable, head.headers.first(name: "Retry-After") == nil {
+            // The owner is stopping (or its database is gone): this node can still serve.
+            pipe.close()
+            task.cancel()
+            skipped.increment()
+            return nil
+        }
+        forwarded.increment()
+        let (status, headers) = Self.passedOn(head.status, head.headers)
+        let length = head.headers.first(name: "Content-Length").flatMap { Int($0) }
+        let whole = head.status == .ok && length != nil
         return (
             Response(
                 status: status, headers: headers,
                 body: ResponseBody(contentLength: length) { writer in
+                    defer {
+                        pipe.close()  // a client gone: the owner's connection stops at its next part
+                        task.cancel()
+                    }
                     var sent: Int64 = 0
-                    var chunks = body.makeAsyncIterator()
                     while true {
-                        let chunk: ByteBuffer?
+                        let parts: [ByteBuffer]?
                         do {
-                            chunk = try await chunks.next()
+                            parts = try await pipe.take()
                         } catch {
                             // The owner's side broke (its writes to this node failed, not this
                             // node's to the client): finish from here if we can.
@@ -136,9 +198,9 @@ final class ClusterForwarding: Sendable {
                             try await resume(sent) { try await writer.write($0) }
                             break
                         }
-                        guard let chunk else { break }
-                        sent += Int64(chunk.readableBytes)
-                        try await writer.write(chunk)
+                        guard let parts else { break }
+                        sent += parts.reduce(0) { $0 + Int64($1.readableBytes) }
+                        try await writer.write(contentsOf: parts)
                     }
                     try await writer.finish(nil)
                 }), nil
