@@ -153,9 +153,10 @@ extension Admin {
             throw AdminError(
                 "\(scope.upstream): no such upstream (configured: \(policy.upstreams.joined(separator: ", "))) and nothing cached from it")
         }
-        let order = try await stores.evictions.appendEviction(scope: scope.description, digests: [], actor: actor.name, at: Date())
+        let now = Date()
+        let order = try await stores.evictions.appendEviction(scope: scope.description, digests: [], actor: actor.name, at: now)
         let removed = try await evictions(makeJanitor()).apply(
-            EvictionOrder(id: order, scope: scope.description, actor: actor.name, at: Date()))
+            EvictionOrder(id: order, scope: scope.description, actor: actor.name, at: now))
         try await audit(
             "cache.evict", scope.description,
             "order \(order): \(removed.tags) tag record(s), \(removed.blobs) blob(s), \(removed.bytes) bytes here")

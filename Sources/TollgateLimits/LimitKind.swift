@@ -108,6 +108,13 @@ public enum LimitUnit: Sendable, Equatable {
         guard let v = Int64(s.trimmingCharacters(in: .whitespaces)), v >= 0 else { return nil }
         return v
     }
+
+    /// A user's override as `user set` and the console take it: a figure, or `unlimited`
+    /// (`.some(nil)`); nil when it is neither.
+    public func parseOverride(_ s: String) -> Int64?? {
+        if s.trimmingCharacters(in: .whitespaces) == "unlimited" { return .some(nil) }
+        return parse(s).map { .some($0) }
+    }
 }
 
 /// What a limit counts; each is counted by one hook of `RateLimiter`.

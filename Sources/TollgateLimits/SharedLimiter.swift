@@ -164,9 +164,8 @@ public final class SharedLimiter: Limiter, Service {
                 if granted > Int64(waiting.count) {
                     let mono = clock.monotonic()
                     pullSlices.withLock { s in
-                        s[key, default: PullSlice(pulls: 0, used: used, lastUsed: mono)].pulls += granted - Int64(waiting.count)
-                        s[key]!.used = used
-                        s[key]!.lastUsed = mono
+                        let held = s[key]?.pulls ?? 0
+                        s[key] = PullSlice(pulls: held + granted - Int64(waiting.count), used: used, lastUsed: mono)
                     }
                 }
             } catch {

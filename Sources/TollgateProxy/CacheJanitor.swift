@@ -246,20 +246,17 @@ extension CacheJanitor {
     /// returned in the result's `named`.
     public func evict(_ scope: CacheScope, named: Set<Digest>? = nil) async throws -> EvictionResult {
         var unlink: Set<Digest> = []
-        var computed: Set<Digest> = []
         if let repository = scope.repository, let tag = scope.tag {
             let records = try await content.tagRecords(upstream: scope.upstream, repository: repository.value)
-            let kept = records.filter { $0.tag != tag.value }.map(\.digest)
-            var own = named ?? []
-            if named == nil { own = try await reachable(from: records.filter { $0.tag == tag.value }.map(\.digest)) }
-            unlink = own.subtracting(try await reachable(from: kept))
-            if named == nil { computed = unlink }
+            let own: Set<Digest> =
+                if let named { named } else { try await reachable(from: records.filter { $0.tag == tag.value }.map(\.digest)) }
+            unlink = own.subtracting(try await reachable(from: records.filter { $0.tag != tag.value }.map(\.digest)))
         }
         memory?.forget(scope)
         let removed = try await content.evict(scope, tagLinks: unlink)
         memory?.forget(scope)  // what a request read from the store meanwhile
         var result = EvictionResult(tags: removed.tags)
-        result.named = computed
+        if named == nil { result.named = unlink }
         var deleted: Set<Digest> = []
         for digest in removed.unlinked.sorted(by: { $0.description < $1.description }) {
             guard try await !content.isLinked(digest), try await !store.isTagged(digest) else { continue }
@@ -295,7 +292,7 @@ extension CacheJanitor {
                 reader.size <= PullThroughCache.maxManifestSize
             else { continue }
             let buffer = try await reader.read(at: 0, count: Int(reader.size))
-            for child in ManifestReferences.digests(in: Array(buffer.readableBytesView)) ?? [] where !seen.contains(child) {
+            for child in ManifestDescriptors(buffer.readableBytesView)?.digests ?? [] where !seen.contains(child) {
                 seen.insert(child)
                 queue.append(child)
             }

@@ -61,7 +61,12 @@ public struct CacheScope: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether (upstream, repository) is inside the scope.
     public func contains(upstream: String, repository: String) -> Bool {
-        upstream == self.upstream && (self.repository == nil || self.repository!.value == repository)
+        upstream == self.upstream && (self.repository.map { $0.value == repository } ?? true)
+    }
+
+    /// Whether a tag of (upstream, repository) is inside the scope.
+    public func contains(upstream: String, repository: String, tag: String) -> Bool {
+        contains(upstream: upstream, repository: repository) && (self.tag.map { $0.value == tag } ?? true)
     }
 }
 

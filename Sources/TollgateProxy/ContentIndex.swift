@@ -141,9 +141,7 @@ final class ContentIndex: Sendable {
     /// Forgets every remembered tag and link inside `scope` (an admin's eviction), and which
     /// upstreams are known to have content (the scope's links may have been the proof).
     func forget(_ scope: CacheScope) {
-        tags.withLock { m in
-            m = m.filter { !(scope.contains(upstream: $0.key.upstream, repository: $0.key.repository) && (scope.tag == nil || scope.tag!.value == $0.key.tag)) }
-        }
+        tags.withLock { m in m = m.filter { !scope.contains(upstream: $0.key.upstream, repository: $0.key.repository, tag: $0.key.tag) } }
         links.withLock { m in m = m.filter { !scope.contains(upstream: $0.key.upstream, repository: $0.key.repository) } }
         sources.withLock { m in m = m.filter { $0.key.upstream != scope.upstream } }
     }

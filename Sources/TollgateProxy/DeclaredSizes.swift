@@ -35,7 +35,7 @@ final class DeclaredSizes: Sendable {
     /// Notes the config and layer sizes `manifest` declares (nothing for an index or a document
     /// that doesn't parse).
     func record(manifest: ByteBuffer, upstream: String, repository: String) {
-        let declared = Self.descriptors(of: manifest)
+        let declared = ManifestDescriptors(manifest.readableBytesView)?.declaredSizes ?? []
         guard !declared.isEmpty else { return }
         generations.withLock { g in
             for (digest, size) in declared {
@@ -45,23 +45,6 @@ final class DeclaredSizes: Sendable {
                 }
                 g.current[Key(upstream: upstream, repository: repository, digest: digest)] = size
             }
-        }
-    }
-
-    /// The (digest, size) pairs of an image manifest's config and layers.
-    static func descriptors(of manifest: ByteBuffer) -> [(Digest, Int64)] {
-        struct Descriptor: Decodable {
-            var digest: String
-            var size: Int64?
-        }
-        struct Manifest: Decodable {
-            var config: Descriptor?
-            var layers: [Descriptor]?
-        }
-        guard let m = try? JSONDecoder().decode(Manifest.self, from: Data(manifest.readableBytesView)) else { return [] }
-        return ((m.config.map { [$0] } ?? []) + (m.layers ?? [])).compactMap { d in
-            guard let size = d.size, size >= 0, let digest = try? Digest(parsing: d.digest) else { return nil }
-            return (digest, size)
         }
     }
 }

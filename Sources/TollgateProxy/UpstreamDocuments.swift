@@ -107,21 +107,38 @@ enum UpstreamReferrers {
     }
 }
 
-/// The digests a manifest or image index names: an index's manifests, a manifest's config and
-/// layers (not its `subject`: that is another image). Nil when the bytes are not such a document.
-enum ManifestReferences {
-    static func digests(in body: [UInt8]) -> [Digest]? {
-        struct Descriptor: Decodable { var digest: String }
-        struct Document: Decodable {
-            var manifests: [Descriptor]?
-            var config: Descriptor?
-            var layers: [Descriptor]?
-            var fsLayers: [Layer]?
-            struct Layer: Decodable { var blobSum: String }
+/// The descriptors a manifest or image index names: an index's manifests, an image manifest's
+/// config and layers (schema 1: `fsLayers`); not a `subject`, which is another image.
+struct ManifestDescriptors: Decodable {
+    struct Descriptor: Decodable {
+        var digest: String
+        var size: Int64?
+    }
+    struct Layer: Decodable { var blobSum: String }
+
+    var manifests: [Descriptor]?
+    var config: Descriptor?
+    var layers: [Descriptor]?
+    var fsLayers: [Layer]?
+
+    /// Nil when the bytes are not such a document.
+    init?(_ body: some Collection<UInt8>) {
+        guard let d = try? JSONDecoder().decode(Self.self, from: Data(body)) else { return nil }
+        self = d
+    }
+
+    /// The (digest, size) pairs of an image manifest's config and layers, where the size is given.
+    var declaredSizes: [(Digest, Int64)] {
+        ((config.map { [$0] } ?? []) + (layers ?? [])).compactMap { d in
+            guard let size = d.size, size >= 0, let digest = try? Digest(parsing: d.digest) else { return nil }
+            return (digest, size)
         }
-        guard let doc = try? JSONDecoder().decode(Document.self, from: Data(body)) else { return nil }
-        let named = (doc.manifests ?? []).map(\.digest) + [doc.config?.digest].compactMap { $0 } + (doc.layers ?? []).map(\.digest)
-            + (doc.fsLayers ?? []).map(\.blobSum)
+    }
+
+    /// Every digest named: child manifests, config, layers.
+    var digests: [Digest] {
+        let named = (manifests ?? []).map(\.digest) + (config.map { [$0.digest] } ?? []) + (layers ?? []).map(\.digest)
+            + (fsLayers ?? []).map(\.blobSum)
         return named.compactMap { try? Digest(parsing: $0) }
     }
 }

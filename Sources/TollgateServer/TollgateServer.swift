@@ -96,10 +96,11 @@ public enum TollgateServer {
         let version = try await UserSettingsWatcher.load(
             stores: stores, plans: limiter.plans, policies: policies, accounts: authenticator.accounts,
             credentials: credentials, vault: vault, logger: logger)
+        let admin = Admin(stores: stores, policy: config.adminPolicy)
         let watcher = UserSettingsWatcher(
             stores: stores, plans: limiter.plans, policies: policies, credentials: credentials, vault: vault,
-            cache: cache, evictions: Admin(stores: stores, policy: config.adminPolicy).evictions(janitor), limiter: limiter, ledger: ledger, auth: authenticator, logger: logger,
-            loadedVersion: version)
+            cache: cache, evictions: admin.evictions(janitor), limiter: limiter, ledger: ledger, auth: authenticator,
+            logger: logger, loadedVersion: version)
         if let database = storage.database {
             clusterServices.append(ClusterChangeListener(database: database, auth: authenticator, settings: watcher))
         }
@@ -157,9 +158,9 @@ public enum TollgateServer {
             Console<TollgateContext>(
                 auth: authenticator,
                 sessions: WebSessions(secrets: authenticator.secrets) { await authenticator.isActive($0) },
-                admin: Admin(stores: stores, policy: config.adminPolicy), limiter: config.limitsEnabled ? limiter : nil,
-                ledger: config.limitsEnabled ? ledger : nil,
-                upstreamHealth: clients.map { ($0.name.value, config.upstreams[$0.name.value]?.url ?? "", $0.health) }, publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix,
+                admin: admin, limiter: config.limitsEnabled ? limiter : nil, ledger: config.limitsEnabled ? ledger : nil,
+                upstreamHealth: clients.map { ($0.name.value, config.upstreams[$0.name.value]?.url ?? "", $0.health) },
+                publicURL: config.publicURLWithoutSlash, prefix: config.web.pathPrefix,
                 clustered: config.cluster != nil, evicted: { await watcher.check() }, logger: logger
             ).addRoutes(to: router)
         }

@@ -48,8 +48,8 @@ final class UserSettingsWatcher: Service, Sendable {
 
     init(
         stores: Stores, plans: PlanBook, policies: PolicyBook, credentials: UpstreamCredentialBook,
-        vault: CredentialVault, cache: PullThroughCache, evictions: CacheEvictions, limiter: any Limiter, ledger: UsageLedger, auth: Authenticator,
-        logger: Logger, loadedVersion: Int64
+        vault: CredentialVault, cache: PullThroughCache, evictions: CacheEvictions, limiter: any Limiter, ledger: UsageLedger,
+        auth: Authenticator, logger: Logger, loadedVersion: Int64
     ) {
         self.stores = stores
         self.plans = plans

@@ -366,13 +366,10 @@ extension Console {
                 for kind in LimitKind.allCases {
                     let text = (form[kind.key] ?? "").trimmingCharacters(in: .whitespaces)
                     if text.isEmpty { continue }
-                    if text == "unlimited" {
-                        overrides[kind] = .some(nil)
-                    } else if let n = kind.about.unit.parse(text) {
-                        overrides[kind] = .some(n)
-                    } else {
+                    guard let value = kind.about.unit.parseOverride(text) else {
                         throw AdminError("\(kind.about.help): expected \(kind.about.unit.expected) or unlimited, got \(text.prefix(40))")
                     }
+                    overrides[kind] = value
                 }
                 func globs(_ field: String) -> [String] {
                     (form[field] ?? "").split(whereSeparator: { $0.isNewline || $0 == " " || $0 == "," }).map(String.init)

@@ -48,13 +48,10 @@ extension Tollgate.User {
                 var overrides: [LimitKind: Int64?] = [:]
                 for kind in LimitKind.allCases {
                     guard let text = option(kind) else { continue }
-                    if text == "unlimited" {
-                        overrides[kind] = .some(nil)
-                    } else if let n = ConfigValues.limit(text, kind: kind) {
-                        overrides[kind] = .some(n)
-                    } else {
+                    guard let value = kind.about.unit.parseOverride(text) else {
                         throw CLIError("--\(kind.about.flag): expected \(kind.about.unit.expected) or unlimited, got \(text)")
                     }
+                    overrides[kind] = value
                 }
                 let view = try await admin.setUserSettings(
                     name,

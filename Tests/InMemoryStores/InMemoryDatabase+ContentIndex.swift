@@ -90,7 +90,7 @@ extension InMemoryDatabase: ContentIndexStore {
             let tagsBefore = state.tags.count
             var unlinked = Set<Digest>()
             if let tag = scope.tag {
-                state.tags = state.tags.filter { !(inScope($0.key.upstream, $0.key.repository) && $0.key.tag == tag.value) }
+                state.tags = state.tags.filter { !scope.contains(upstream: $0.key.upstream, repository: $0.key.repository, tag: $0.key.tag) }
                 state.links = state.links.filter { key, _ in
                     guard inScope(key.upstream, key.repository), tagLinks.contains(key.digest) else { return true }
                     unlinked.insert(key.digest)

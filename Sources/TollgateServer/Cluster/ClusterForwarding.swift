@@ -94,8 +94,7 @@ final class ClusterForwarding: Sendable {
             suspect(owner, error)
             return nil
         }
-        if answer.status == .serviceUnavailable, answer.headers.first(name: "Retry-After") == nil {
-            // The owner is stopping (or its database is gone): this node can still serve.
+        if Self.ownerStopping(answer.status, answer.headers) {
             skipped.increment()
             return nil
         }
@@ -114,6 +113,12 @@ final class ClusterForwarding: Sendable {
             Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes)),
             answer.status == .ok ? bytes : nil
         )
+    }
+
+    /// A 503 without `Retry-After`: the owner is stopping (or its database is gone), and this
+    /// node can still serve.
+    static func ownerStopping(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> Bool {
+        status == .serviceUnavailable && headers.first(name: "Retry-After") == nil
     }
 
     /// The status and the headers passed on to the client.
@@ -163,8 +168,7 @@ final class ClusterForwarding: Sendable {
             suspect(owner, error)
             return nil
         }
-        if head.status == .serviceUnavailable, head.headers.first(name: "Retry-After") == nil {
-            // The owner is stopping (or its database is gone): this node can still serve.
+        if Self.ownerStopping(head.status, head.headers) {
             pipe.close()
             task.cancel()
             skipped.increment()

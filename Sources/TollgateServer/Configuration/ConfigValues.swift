@@ -21,10 +21,6 @@ public enum ConfigValues {
     /// `500MB`, `20GiB`, `1024` (bytes).
     public static func size(_ s: String) -> Int64? { ByteCount.parse(s) }
 
-    /// A limit value in the kind's unit: a size for byte limits, a whole number for the others;
-    /// nil when invalid (`unlimited` is handled by the callers).
-    public static func limit(_ s: String, kind: LimitKind) -> Int64? { kind.about.unit.parse(s) }
-
     public static func isPlanName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }

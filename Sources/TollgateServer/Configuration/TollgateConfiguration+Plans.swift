@@ -20,12 +20,12 @@ extension ConfigReader {
                     continue
                 }
                 guard let text = string(v, path) else { continue }
-                if text == "unlimited" { continue }  // the same as leaving it out
-                guard let n = ConfigValues.limit(text, kind: kind) else {
+                // `unlimited` is the same as leaving it out.
+                guard let value = kind.about.unit.parseOverride(text) else {
                     problem(path, kind.about.unit.configProblem)
                     continue
                 }
-                limits[kind] = n
+                limits[kind] = value
             }
             c.plans[name] = Plan(name: name, limits: limits)
         }
