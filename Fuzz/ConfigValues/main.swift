@@ -1,4 +1,4 @@
-// ConfigValues.duration/size/hostPort/limit and the name checks — configuration values, but
+// ConfigValues.duration/size/hostPort, LimitUnit.parseOverride and the name checks — configuration values, but
 // `duration` also parses /usage?since= and `tollgate token create --expires`; plus AddressRange
 // (metrics.allow ranges matched against client addresses).
 import Foundation
@@ -16,7 +16,7 @@ public func fuzzConfigValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
         check(v >= 0 && Double(v) < 9e18, "size \(v) out of range", input: s)
     }
     for kind in LimitKind.allCases {
-        if let v = ConfigValues.limit(s, kind: kind) { check(v >= 0, "negative \(kind) limit", input: s) }
+        if let v = kind.about.unit.parseOverride(s) ?? nil { check(v >= 0, "negative \(kind) limit", input: s) }
     }
     if let (host, port) = ConfigValues.hostPort(s) {
         check((0...65535).contains(port) && !host.isEmpty, "hostPort \(host) \(port)", input: s)
