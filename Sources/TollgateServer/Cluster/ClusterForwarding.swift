@@ -21,6 +21,8 @@ final class ClusterForwarding: Sendable {
     let membership: Membership
     let signer: ForwardSigner
     let client: HTTPClient
+    /// Plain-HTTP owners' relayed bodies go through these (`https://` ones through `client`).
+    let connections: OwnerConnections
     let logger: Logger
     let forwarded: Counter
     let skipped: Counter
@@ -41,6 +43,7 @@ final class ClusterForwarding: Sendable {
         // A refused connection is an answer: no retrying until the connect timeout runs out.
         configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.connections = OwnerConnections(connectTimeout: connectTimeout, answerTimeout: answerTimeout)
         self.logger = logger
         self.forwarded = Counter(label: "tollgate_cluster_forwarded_total", factory: metrics)
         self.skipped = Counter(label: "tollgate_cluster_owner_skips_total", factory: metrics)
@@ -76,7 +79,7 @@ final class ClusterForwarding: Sendable {
     /// a dying owner doesn't fail a pull that was under way.
     func forward(
         _ request: Request, target: String, to owner: NodeRecord, identity: Identity, client address: String?,
-        head: Bool, collectUpTo limit: Int? = nil, resume: Resume? = nil
+        on eventLoop: (any EventLoop)? = nil, head: Bool, collectUpTo limit: Int? = nil, resume: Resume? = nil
     ) async -> (response: Response, body: ByteBuffer?)? {
         let who = ForwardedCaller(node: membership.me.name, user: identity.user?.value, client: address)
         var outgoing = signedRequest(owner.url + target, target: target, method: head ? .HEAD : .GET, for: who)
@@ -84,7 +87,7 @@ final class ClusterForwarding: Sendable {
             for value in request.headers[values: name] { outgoing.headers.add(name: name.rawName, value: value) }
         }
         if !head, limit == nil {
-            return await relay(outgoing, to: owner, resume: resume)
+            return await relay(outgoing, target: target, to: owner, on: eventLoop, resume: resume)
         }
         let answer: HTTPClientResponse
         do {
@@ -134,35 +137,31 @@ final class ClusterForwarding: Sendable {
     /// How far a relayed body is read from the owner ahead of the client.
     static var readAhead: Int { 4 << 20 }
 
-    /// A GET whose answer is streamed to the client as it comes: the owner's body flows on its
-    /// connection's event loop into a `ChunkPipe` (read ahead up to `readAhead`, no thread hop per
-    /// part), and the client is written whatever has arrived. A whole body that breaks off
-    /// because the owner went away is finished by `resume`.
-    private func relay(_ outgoing: HTTPClientRequest, to owner: NodeRecord, resume: Resume?) async
-        -> (response: Response, body: ByteBuffer?)?
-    {
+    /// A GET whose answer is streamed to the client as it comes: the owner's body flows on the
+    /// event loop of the client's connection into a `ChunkPipe` (read ahead up to `readAhead`, no
+    /// thread hop per part), and the client is written whatever has arrived. A whole body that
+    /// breaks off because the owner went away is finished by `resume`. A plain-HTTP owner is asked
+    /// over `connections`, an `https://` one through AsyncHTTPClient.
+    private func relay(
+        _ outgoing: HTTPClientRequest, target: String, to owner: NodeRecord, on clientLoop: (any EventLoop)?,
+        resume: Resume?
+    ) async -> (response: Response, body: ByteBuffer?)? {
         let pipe = ChunkPipe(limit: Self.readAhead)
-        let eventLoop = client.eventLoopGroup.next()
-        let headPromise = eventLoop.makePromise(of: HTTPResponseHead.self)
-        let task: HTTPClient.Task<Void>
-        do {
-            let request = try HTTPClient.Request(url: outgoing.url, method: outgoing.method, headers: outgoing.headers)
-            task = client.execute(
-                request: request, delegate: SinkDelegate(sink: pipe, head: headPromise, streams: { _ in true }),
-                eventLoop: .delegate(on: eventLoop), logger: logger)
-        } catch {
-            headPromise.fail(error)
+        let eventLoop = clientLoop ?? client.eventLoopGroup.next()
+        let exchange: OwnerConnections.Exchange
+        if let (address, prefix) = OwnerConnections.address(of: owner.url) {
+            exchange = connections.get(address, target: prefix + target, headers: outgoing.headers, on: eventLoop, sink: pipe)
+        } else if let started = startThroughClient(outgoing, on: eventLoop, sink: pipe) {
+            exchange = started
+        } else {
             skipped.increment()
             return nil
         }
-        // The owner may be fetching the content upstream first: its answer's head may take this long.
-        let timedOut = eventLoop.scheduleTask(in: answerTimeout) { task.cancel() }
+        let cancel = exchange.cancel
         let head: HTTPResponseHead
         do {
-            head = try await headPromise.futureResult.get()
-            timedOut.cancel()
+            head = try await exchange.head.get()
         } catch {
-            timedOut.cancel()
             pipe.close()
             skipped.increment()
             suspect(owner, error)
@@ -170,7 +169,7 @@ final class ClusterForwarding: Sendable {
         }
         if Self.ownerStopping(head.status, head.headers) {
             pipe.close()
-            task.cancel()
+            cancel()
             skipped.increment()
             return nil
         }
@@ -184,7 +183,7 @@ final class ClusterForwarding: Sendable {
                 body: ResponseBody(contentLength: length) { writer in
                     defer {
                         pipe.close()  // a client gone: the owner's connection stops at its next part
-                        task.cancel()
+                        cancel()
                     }
                     var sent: Int64 = 0
                     while true {
@@ -209,6 +208,25 @@ final class ClusterForwarding: Sendable {
                     try await writer.finish(nil)
                 }), nil
         )
+    }
+
+    /// `outgoing` through AsyncHTTPClient, its body into `sink`; nil when it can't be sent.
+    private func startThroughClient(_ outgoing: HTTPClientRequest, on eventLoop: any EventLoop, sink: any ResponseBodySink)
+        -> OwnerConnections.Exchange?
+    {
+        let head = eventLoop.makePromise(of: HTTPResponseHead.self)
+        guard let request = try? HTTPClient.Request(url: outgoing.url, method: outgoing.method, headers: outgoing.headers)
+        else {
+            head.fail(HTTPClientError.invalidURL)
+            return nil
+        }
+        let task = client.execute(
+            request: request, delegate: SinkDelegate(sink: sink, head: head, streams: { _ in true }),
+            eventLoop: .delegate(on: eventLoop), logger: logger)
+        // The owner may be fetching the content upstream first: its answer's head may take this long.
+        let timedOut = eventLoop.scheduleTask(in: answerTimeout) { task.cancel() }
+        head.futureResult.whenComplete { _ in timedOut.cancel() }
+        return OwnerConnections.Exchange(head: head.futureResult, cancel: { task.cancel() })
     }
 
     /// Passes `owner` over for `suspicion` (logged once per spell).
@@ -303,5 +321,8 @@ final class ClusterForwarding: Sendable {
         .retryAfter, .wwwAuthenticate, .tollgatePullCharge,
     ]
 
-    func shutdown() async { try? await client.shutdown() }
+    func shutdown() async {
+        connections.shutdown()
+        try? await client.shutdown()
+    }
 }

@@ -197,7 +197,7 @@ struct RegistryController: Sendable {
         guard
             let answer = await cluster.forward(
                 request, target: target, to: owner, identity: context.identity ?? .anonymous,
-                client: context.clientAddress, head: request.method == .head, collectUpTo: limit,
+                client: context.clientAddress, on: context.eventLoop, head: request.method == .head, collectUpTo: limit,
                 resume: request.headers[.range] == nil ? resume : nil)
         else { return nil }
         context.notes.record(cache: answer.response.headers[.xCache] ?? "-")

@@ -11,6 +11,8 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
     /// What the handler learned, for the access log.
     public let notes = RequestNotes()
     public let remoteAddress: SocketAddress?
+    /// The event loop of the client's connection (a relayed body is moved on it).
+    public let eventLoop: any EventLoop
     /// Set by `AuthMiddleware` on `/v2` requests.
     public var identity: Identity?
     /// The `/v2` endpoint, parsed once by `AuthMiddleware`.
@@ -22,6 +24,7 @@ public struct TollgateContext: RequestContext, RemoteAddressRequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.eventLoop = source.channel.eventLoop
     }
 
     /// Where the client reached the mirror (its Host, or a trusted proxy's forwarded host), set by
