@@ -129,7 +129,7 @@ final class OwnerConnections: Sendable {
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
-    /// A kept connection to `address`, one on `eventLoop` first.
+    /// A kept connection to `address` on `eventLoop` (the others stay for requests on theirs).
     private func takeIdle(_ address: Address, on eventLoop: any EventLoop) -> (any Channel)? {
         idle.withLock { idle in
             guard var channels = idle[address] else { return nil }
