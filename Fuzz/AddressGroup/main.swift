@@ -17,6 +17,7 @@ public func fuzzAddressGroup(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
         check(octets.count == 4 && octets.allSatisfy { UInt8($0) != nil }, "mapped address \(g)", input: s)
         check(AddressGroup.group(g) == g, "IPv4 result not stable", input: s)
     }
-    check(LimitSubject(storageKey: LimitSubject.anonymous(address: s).description) == .address(g), "storage key", input: s)
+    let principal = Principal.anonymous(AddressGroup(address: s))
+    check(Principal(storageKey: principal.description) == principal, "storage key", input: s)
     return 0
 }

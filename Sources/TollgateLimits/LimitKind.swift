@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kinds of limit a plan can set. Each is described once, in `described` below: everything
 /// else — configuration and `user set` parsing and their errors, the limiter's windows, stored
 /// window records, refusal messages, metrics labels, `/usage` and `tollgate usage` — is derived
