@@ -2,7 +2,8 @@ import NIOCore
 import Synchronization
 
 /// Where a streamed upstream body goes: handed each part on the connection's event loop, with
-/// backpressure (the next part comes when the returned future completes).
+/// backpressure: the connection reads on when the returned future completes (parts already read
+/// may still be handed meanwhile; they are kept, in order).
 public protocol ResponseBodySink: AnyObject, Sendable {
     func receive(_ part: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
     /// The body ended: `error` is nil when it is complete.
@@ -39,7 +40,8 @@ public final class ChunkPipe: ResponseBodySink {
             let c = s.consumer
             s.consumer = nil
             if s.bytes >= limit {
-                let p = eventLoop.makePromise(of: Void.self)
+                // Full: every part handed until the consumer takes waits for the same moment.
+                let p = s.paused ?? eventLoop.makePromise(of: Void.self)
                 s.paused = p
                 return (false, c, p)
             }

@@ -1002,32 +1002,38 @@ check_cluster_kill() {
 
 # A blob relayed from its owner, the owner killed mid-transfer: the relaying node finishes the
 # body from the byte where the owner stopped (its own download), and the client gets every byte.
+# (80 MB: socket buffers and the relay's read-ahead hold ~25-35 MB between owner and client, and
+# the owner must still be sending when it dies.)
 cl_kill_owner_mid_relay() {
   local d="$1" img repo layer owner other n st sz sha fwd
   img="cluster/relay-$RANDOM"
-  if ! timeout 120 "$HARNESS/mkimage.sh" "docker://$GHCR_HOST/$img:1" --layers 1 --layer-size 40000000 --seed "$img" \
+  if ! timeout 120 "$HARNESS/mkimage.sh" "docker://$GHCR_HOST/$img:1" --layers 1 --layer-size 80000000 --seed "$img" \
     >/dev/null 2>"$d/mk.err"; then
-    fail "cluster-kill: (setup) a 40 MB image pushed to ghcr" "got: $(tail -c 300 "$d/mk.err")"; return
+    fail "cluster-kill: (setup) an 80 MB image pushed to ghcr" "got: $(tail -c 300 "$d/mk.err")"; return
   fi
   repo="ghcr.io/$img"
   layer=$(skopeo inspect --raw --tls-verify=false "docker://$GHCR_HOST/$img:1" 2>"$d/mk.err" | jq -r '.layers[0].digest')
   # one ranged GET makes its owner fetch and keep it (a forwarded range isn't kept by the asker)
   cl_get n1 kl "/v2/$repo/blobs/$layer" -r 0-0
-  owner=$(cl_on_disk "$layer")
+  for n in $(seq 50); do   # the 206 can come as the verified file is moved into place
+    owner=$(cl_on_disk "$layer")
+    [ -n "$owner" ] && break
+    sleep 0.1
+  done
   if ! [[ "$owner" =~ ^n[123]$ ]] || [ "$RS" != 206 ]; then
-    fail "cluster-kill: (setup) one node holds the 40 MB layer after a ranged GET" "got: status $RS, holders '$owner'"; return
+    fail "cluster-kill: (setup) one node holds the 80 MB layer after a ranged GET" "got: status $RS, holders '$owner'"; return
   fi
   for n in "${CL_NODES[@]}"; do [ "$n" = "$owner" ] || { other=$n; break; }; done
   local M; M=$(tg_mark "$other")
   curl -s --max-time 60 --limit-rate 8M -u "$(cr kl)" -o "$d/relayed" -w '%{http_code}' \
     "$(tg_url "$other")/v2/$repo/blobs/$layer" >"$d/relayed.st" 2>/dev/null &
   local cpid=$!
-  sleep 1.5
+  sleep 1
   kill -9 "$(cat "$WORK/tg/$owner/pid")"
   wait "$cpid"
   st=$(cat "$d/relayed.st") sz=$(stat -c %s "$d/relayed" 2>/dev/null) sha="sha256:$(sha256sum <"$d/relayed" | cut -d' ' -f1)"
   fwd=$(tg_since "$other" "$M" | grep -c "broke off; finishing it here")
-  expect "cluster-kill: a 40 MB blob relayed by $other from its owner $owner, the owner killed 1.5 s in (client at 8 MB/s) → 200, every byte, right digest; $other finished it" \
+  expect "cluster-kill: an 80 MB blob relayed by $other from its owner $owner, the owner killed 1 s in (client at 8 MB/s) → 200, every byte, right digest; $other finished it" \
     "200 $layer 1" "$st $sha $fwd" "size: $sz"
   cl_node_start "$owner" cluster-kill && cl_converged 10
 }

@@ -103,12 +103,12 @@ final class ClusterForwarding: Sendable {
         }
         forwarded.increment()
         let (status, headers) = Self.passedOn(answer.status, answer.headers)
-        if head || answer.status == .notModified {
+        // A GET comes here only with a limit (a manifest): read whole, a 200's bytes are the
+        // caller's to keep.
+        guard !head, answer.status != .notModified, let limit else {
             return (Response(status: status, headers: headers), nil)
         }
-        // Only what is asked with a limit comes here (a manifest): read whole, a 200's bytes are
-        // the caller's to keep.
-        guard let bytes = try? await answer.body.collect(upTo: limit ?? Self.readAhead) else {
+        guard let bytes = try? await answer.body.collect(upTo: limit) else {
             skipped.increment()
             return nil
         }

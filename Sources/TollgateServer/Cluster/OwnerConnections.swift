@@ -222,8 +222,8 @@ final class RelayExchange: @unchecked Sendable {
 }
 
 /// The last handler of a connection to another node: hands the answer to the current exchange,
-/// one part at a time (the next when the sink took the last), holds further reads while the sink
-/// is full, and keeps the connection for the next request when the answer ended cleanly.
+/// holds further reads while the exchange's sink is full, and keeps the connection for the next
+/// request when the answer ended cleanly.
 private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     // Touched only on the channel's event loop.
     typealias InboundIn = HTTPClientResponsePart
@@ -234,12 +234,10 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     let address: OwnerConnections.Address
     private var exchange: RelayExchange?
     private var keepAlive = true
-    /// Parts read but not yet taken by the sink, and whether the answer's end came after them.
-    private var parts = CircularBuffer<ByteBuffer>()
-    private var ended = false
-    /// A part is with the sink, which hasn't taken it yet.
-    private var handing = false
-    private var inHandOn = false
+    /// The sink's answer to the last part handed is pending: reads wait for it.
+    private var full = false
+    /// Counts parts handed (and answers ended), so a late answer about an earlier part is ignored.
+    private var handed = 0
     private var readPending = false
     private var failure: (any Error)?
 
@@ -254,48 +252,30 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
         self.exchange = exchange
         exchange.channel = channel
         keepAlive = true
-        ended = false
-        parts.removeAll()
         return true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard exchange != nil else { return }
+        guard let exchange else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             if head.status.code < 200 { return }  // 100 Continue and the like
             keepAlive = head.isKeepAlive
-            exchange?.deliver(head)
+            exchange.deliver(head)
         case .body(let part):
-            parts.append(part)
-            handOn(context)
-        case .end:
-            ended = true
-            handOn(context)
-        }
-    }
-
-    /// Gives the sink the next part while it takes them; at the end, ends the exchange.
-    private func handOn(_ context: ChannelHandlerContext) {
-        guard let exchange, !handing else { return }
-        while let part = parts.popFirst() {
-            if exchange.ended { parts.removeAll(); break }
-            handing = true
+            guard !exchange.ended else { return }
+            handed += 1
+            let this = handed
+            full = true
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            inHandOn = true
             exchange.sink.receive(part, on: context.eventLoop).whenComplete { [self] result in
-                handing = false
+                guard this == handed else { return }  // a later part's answer decides
                 switch result {
-                case .success:
-                    if !inHandOn { handOn(loopBound.value) }  // taken later: go on from here
-                case .failure:
-                    exchange.abort(RelayError.cancelled)  // the client went away
+                case .success: readOn(loopBound.value)
+                case .failure: exchange.abort(RelayError.cancelled)  // the client went away
                 }
             }
-            inHandOn = false
-            if handing { return }  // the sink is full: its callback goes on
-        }
-        if ended {
+        case .end:
             self.exchange = nil
             let clean = !exchange.ended
             exchange.finish(nil)
@@ -304,9 +284,15 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
             } else {
                 context.close(promise: nil)
             }
+            // What the sink still holds is the ended exchange's: the connection reads on.
+            handed += 1
+            readOn(context)
         }
-        // A read held back while the sink was full: due now (a kept connection too, else it
-        // would never read the next answer).
+    }
+
+    /// The sink has room: a read held back meanwhile is due now.
+    private func readOn(_ context: ChannelHandlerContext) {
+        full = false
         if readPending {
             readPending = false
             context.read()
@@ -314,14 +300,14 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func read(context: ChannelHandlerContext) {
-        if handing || !parts.isEmpty { readPending = true } else { context.read() }
+        if full { readPending = true } else { context.read() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             // Quiet while the client is slow is fine; quiet while it waits is a stalled owner.
             if let exchange {
-                if !handing { exchange.abort(RelayError.stalled) }
+                if !full { exchange.abort(RelayError.stalled) }
             } else {
                 context.close(promise: nil)  // a kept connection nobody used for a while
             }
